@@ -1,0 +1,121 @@
+# autodeploy — see README.md and INSTALL.
+#
+# Programs are found by wildcard: every bin/NAME.c is a program, every
+# lib/*.c goes into one static library, every t/unit/NAME.c is a C unit test
+# and every t/*.t is run by prove.  Adding a file needs no edit here.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/autodeploy
+DESTDIR ?=
+BUILD   ?= build
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+SAN     ?=
+WARN     = -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wwrite-strings
+PKGS     = libgit2 popt zlib
+# Recursively expanded on purpose: pkg-config must run only after `deps`
+# has had its chance to install the -dev packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Ilib $(PKG_CFLAGS)
+ALL_LIBS   = $(PKG_LIBS) -lpthread
+
+PROGRAMS = $(patsubst bin/%.c,%,$(wildcard bin/*.c))
+HOOKS    = $(patsubst hooks/%.c,%,$(wildcard hooks/*.c))
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_HDR  = $(wildcard lib/*.h)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBA     = $(BUILD)/libautodeploy.a
+UNITS    = $(patsubst t/unit/%.c,%,$(filter-out t/unit/tap.c,$(wildcard t/unit/*.c)))
+MAN1     = $(wildcard share/man/man1/*.1)
+MAN5     = $(wildcard share/man/man5/*.5)
+
+BIN_OUT  = $(PROGRAMS:%=$(BUILD)/bin/%) $(HOOKS:%=$(BUILD)/hooks/%)
+UNIT_OUT = $(UNITS:%=$(BUILD)/t/unit/%)
+
+.PHONY: all programs deps check check-asan test-build install uninstall clean demo fuzz bench
+
+# `make` checks for the -dev packages first (installing them as root, or
+# printing the apt-get line), so a missing header never shows up as a
+# compiler error.
+all:
+	@sh .ci/deps build
+	@$(MAKE) --no-print-directory programs
+
+programs: $(BIN_OUT)
+
+deps:
+	@sh .ci/deps build test
+
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/%: bin/%.c $(LIBA) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(ALL_LIBS)
+
+$(BUILD)/hooks/%: hooks/%.c $(LIBA) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(ALL_LIBS)
+
+$(BUILD)/t/unit/%: t/unit/%.c t/unit/tap.c t/unit/tap.h $(LIBA) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< t/unit/tap.c $(LIBA) $(ALL_LIBS)
+
+test-build: $(BIN_OUT) $(UNIT_OUT)
+
+# `make check` is the one command a newcomer runs: it installs what is
+# missing (as root) or says what to install, builds, then runs every test.
+check:
+	@sh .ci/deps build test
+	@$(MAKE) --no-print-directory test-build
+	AUTODEPLOY_BUILD=$(abspath $(BUILD)) prove $(PROVE_FLAGS) t/
+
+# The same suite against binaries built with AddressSanitizer and UBSan.
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    CFLAGS='-O1 -g' check
+
+# libFuzzer targets (clang only).  Each fuzz/NAME.c links the library.
+FUZZ = $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	@for f in $(FUZZ); do \
+	  echo "clang fuzz/$$f.c"; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -Ilib $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$f fuzz/$$f.c $(LIB_SRC) $(ALL_LIBS) || exit 1; \
+	done
+
+demo:
+	@sh .ci/deps build test
+	@$(MAKE) --no-print-directory programs
+	@AUTODEPLOY_BUILD=$(abspath $(BUILD)) sh demo/demo.sh
+
+bench:
+	@sh .ci/deps build test bench
+	@$(MAKE) --no-print-directory programs
+	@AUTODEPLOY_BUILD=$(abspath $(BUILD)) sh bench/run.sh
+
+install: programs
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
+	install -m 0755 $(BIN_OUT) $(DESTDIR)$(BINDIR)/
+	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	install -m 0644 share/env.local.example $(DESTDIR)$(DATADIR)/
+
+uninstall:
+	rm -f $(PROGRAMS:%=$(DESTDIR)$(BINDIR)/%) $(HOOKS:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(MAN1:share/man/man1/%=$(DESTDIR)$(MANDIR)/man1/%) $(MAN5:share/man/man5/%=$(DESTDIR)$(MANDIR)/man5/%)
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,82 @@
+/*
+ * cfg: parse env.local, the one file that drives every program.
+ *
+ * The file keeps the shell-assignment form operators already have, but it is
+ * parsed, never executed (see env.local(5) and SPEC.md "Configuration"):
+ *   KEY=value, export KEY=value, KEY="double", KEY='single', blank lines,
+ *   # comments (whole line, or after whitespace outside quotes),
+ *   ${KEY} and $KEY expand to a key set earlier in the file, else to the
+ *   environment, else to empty; no expansion inside single quotes;
+ *   a double-quoted value may span lines.
+ * Anything else is refused with "FILE:LINE: what is wrong".
+ *
+ * Use:
+ *   struct cfg *c;
+ *   if (cfg_load(&c, cfg_default_path(NULL), err) < 0) -> exit 78
+ *   const char *v = cfg_get(c, "AUTODEPLOY_COMPOSE_DIR");
+ *   cfg_free(c);
+ * Typed accessors report a malformed value as "FILE:LINE: KEY: ..." and
+ * return -1; an unset (or empty) key yields the default.
+ */
+#ifndef AUTODEPLOY_CFG_H
+#define AUTODEPLOY_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfg;
+
+/* The config path: `override` if not NULL, else $AUTODEPLOY_CONFIG if set
+ * and non-empty, else /etc/autodeploy/env.local. */
+const char *cfg_default_path(const char *override);
+
+/* Parse the file at path.  Errors name the file and line. */
+int cfg_load(struct cfg **out, const char *path, char *err);
+
+/* Parse a buffer (need not be NUL-terminated; may hold NUL bytes, which are
+ * an error); `name` is used in messages in place of a file name. */
+int cfg_parse(struct cfg **out, const char *name, const char *buf, size_t len, char *err);
+
+void cfg_free(struct cfg *c);
+
+/* The value of key (the last assignment wins), or NULL when never set. */
+const char *cfg_get(const struct cfg *c, const char *key);
+
+/* Line of the last assignment of key, 0 when never set. */
+int cfg_line(const struct cfg *c, const char *key);
+
+/* The file name given to cfg_load/cfg_parse. */
+const char *cfg_name(const struct cfg *c);
+
+/* Number of assignments, and the i-th key/value in file order (for tools
+ * that enumerate keys such as AUTODEPLOY_JOB_<NAME>_COMMAND). */
+size_t cfg_count(const struct cfg *c);
+const char *cfg_key_at(const struct cfg *c, size_t i);
+const char *cfg_value_at(const struct cfg *c, size_t i);
+
+/* String with default: value if set and non-empty, else def. */
+const char *cfg_str(const struct cfg *c, const char *key, const char *def);
+
+/* yes/no, true/false, on/off, 1/0 (case-insensitive). */
+int cfg_bool(int *out, const struct cfg *c, const char *key, int def, char *err);
+
+/* Non-negative integer within [min, max]. */
+int cfg_long(long *out, const struct cfg *c, const char *key, long def, long min, long max, char *err);
+
+/* Size: a number with optional k, M, G (binary: 1k = 1024; also kB/KiB
+ * forms are NOT accepted, keep it logrotate-like: 500k, 10M, 1G, or bytes). */
+int cfg_size(uint64_t *out, const struct cfg *c, const char *key, uint64_t def, char *err);
+
+/* Duration in seconds: plain number (seconds) or with s, m, h, d suffix. */
+int cfg_seconds(long *out, const struct cfg *c, const char *key, long def, char *err);
+
+/* uid:gid (numbers), both returned; unset leaves *set = 0. */
+int cfg_owner(unsigned *uid, unsigned *gid, int *set, const struct cfg *c, const char *key, char *err);
+
+/* Whitespace-separated list (spaces, tabs, newlines).  *out is a
+ * NULL-terminated malloc'd array of malloc'd strings (empty list: an array
+ * holding only NULL); free with cfg_list_free. */
+int cfg_list(char ***out, size_t *n, const struct cfg *c, const char *key);
+void cfg_list_free(char **list);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * lock: the state folder's flock(2) locks.  check-drift and run-deploy
+ * share STATE_DIR/lock; deploy-notebooks has STATE_DIR/notebooks.lock.
+ * The lock lives as long as the descriptor: a killed run frees it.
+ *
+ *   int fd;
+ *   switch (lock_take(&fd, path, wait_seconds, err)) {
+ *   case 0: ...work...; lock_release(fd); break;
+ *   case LOCK_BUSY: exit 75;  case -1: exit 74;
+ *   }
+ */
+#ifndef AUTODEPLOY_LOCK_H
+#define AUTODEPLOY_LOCK_H
+
+#define LOCK_BUSY 1
+
+/* Create the folder of path if needed, open path and take an exclusive
+ * flock, waiting up to wait_seconds (0: do not wait).  Returns 0 with *fd
+ * set, LOCK_BUSY when still held by another process after the wait (err
+ * says so), -1 on an I/O error. */
+int lock_take(int *fd, const char *path, long wait_seconds, char *err);
+void lock_release(int fd);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * log: one line per event, `ISO-8601-time program[pid]: level: message`,
+ * appended to LOG_DIR/<file> with a single write(2) on an O_APPEND
+ * descriptor (so lines from concurrent runs never interleave) and echoed to
+ * stderr.  Levels are info, warning, error.
+ *
+ *   log_init("check-drift");                 first thing in main
+ *   log_open_file(settings.log_dir, "autodeploy.log", err)   once config is read
+ *   log_start();  ...  log_end(code);        the run's first and last lines
+ *   log_close();
+ *
+ * --quiet keeps info lines off stderr (the file still gets them);
+ * --verbose adds log_debug lines (written with level info).
+ * Never pass a URL to the log without log_redact_url(): credentials become ***.
+ */
+#ifndef AUTODEPLOY_LOG_H
+#define AUTODEPLOY_LOG_H
+
+#include <stddef.h>
+
+enum log_verbosity { LOG_QUIET = -1, LOG_NORMAL = 0, LOG_VERBOSE = 1 };
+
+void log_init(const char *program);
+const char *log_program(void);
+void log_set_verbosity(enum log_verbosity v);
+
+/* Create log_dir if needed and open log_dir/file for appending.  On
+ * failure the log keeps going to stderr only and -1 is returned, so the
+ * program can warn and carry on or refuse, as it sees fit. */
+int log_open_file(const char *log_dir, const char *file, char *err);
+void log_close(void);
+
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "start: START_TIME=..." and "end: START_TIME=... END_TIME=... result=CODE (meaning)". */
+void log_start(void);
+void log_end(int code);
+
+/* Copy url into out with any user:password (or token) before '@' in the
+ * authority replaced by ***: https://user:tok@host/x -> https://***@host/x.
+ * Non-URL strings (paths, scp-like git@host:x) are copied unchanged except
+ * that scp-like user parts are kept (they hold no secret). */
+void log_redact_url(char *out, size_t len, const char *url);
+
+#endif

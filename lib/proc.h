@@ -1,0 +1,37 @@
+/*
+ * proc: run child processes.  Repository data only ever travels in argument
+ * vectors or the environment (proc_run); only the operator's own
+ * *_COMMAND settings run under /bin/sh -c (proc_shell).
+ *
+ *   const char *env[] = { "AUTODEPLOY_RESULT=0", NULL };
+ *   struct proc_opts o = { .cwd = dir, .env = env, .timeout = 60 };
+ *   int status;
+ *   if (proc_run(&status, argv, &o, err) < 0) ... could not start
+ *   status: exit code; 128+N when killed by signal N; PROC_TIMEOUT on timeout
+ */
+#ifndef AUTODEPLOY_PROC_H
+#define AUTODEPLOY_PROC_H
+
+#include <sys/types.h>
+
+#define PROC_TIMEOUT 124   /* as timeout(1) */
+
+struct proc_opts {
+	const char *cwd;          /* NULL: inherit */
+	const char *const *env;   /* extra "KEY=VALUE" entries, NULL-terminated; may be NULL */
+	long timeout;             /* seconds; 0: none.  On expiry the child's whole
+	                             process group gets SIGTERM, then SIGKILL 5 s later */
+	int stdout_fd;            /* -1 or 0: inherit; else dup2'ed onto fd 1 */
+	int stderr_fd;            /* -1 or 0: inherit; else dup2'ed onto fd 2 */
+	int null_stdin;           /* give the child /dev/null as stdin */
+};
+
+/* Run argv[0] (looked up in PATH when it has no '/') with argv.  Returns 0
+ * when the child ran (its status in *status), -1 when it could not be
+ * started (err says why; exec failure gives status 127). */
+int proc_run(int *status, const char *const argv[], const struct proc_opts *o, char *err);
+
+/* Run `command` with /bin/sh -c. */
+int proc_shell(int *status, const char *command, const struct proc_opts *o, char *err);
+
+#endif

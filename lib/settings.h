@@ -1,0 +1,79 @@
+/*
+ * settings: the typed view of every key autodeploy knows (SPEC.md's table),
+ * with the spec's defaults, validated in one place so that every program
+ * refuses the same malformed value the same way ("FILE:LINE: KEY: ...",
+ * exit 78).  Keys the programs do not know are ignored.
+ *
+ * Strings are borrowed from the cfg (or static defaults): keep the cfg alive
+ * as long as the settings.  Lists are owned and freed by settings_free.
+ * AUTODEPLOY_COMPOSE_DIR is required only by the programs that deploy;
+ * they check `compose_dir != NULL` themselves.
+ */
+#ifndef AUTODEPLOY_SETTINGS_H
+#define AUTODEPLOY_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <limits.h>
+
+struct cfg;
+
+enum rotate_period { PERIOD_DAILY, PERIOD_WEEKLY, PERIOD_MONTHLY };
+
+struct settings {
+	const struct cfg *cfg;
+
+	const char *compose_dir;        /* NULL when unset */
+	char **extra_repos;             /* NULL-terminated, owned */
+	size_t n_extra_repos;
+
+	char deploy_key_dir[PATH_MAX];  /* default: $HOME/.ssh of the running user */
+	char known_hosts[PATH_MAX];     /* default: <that .ssh>/known_hosts */
+	int strict_host_key;            /* default 1 */
+
+	int track_tags;                 /* 0: branch mode; 1: tag:GLOB */
+	const char *tag_glob;           /* the GLOB of tag:GLOB */
+
+	const char *stop_command;       /* default "docker compose stop" */
+	const char *start_command;      /* default "docker compose up -d" */
+	const char *healthcheck_command; /* NULL when unset */
+	long healthcheck_timeout;       /* 300 */
+	long healthcheck_interval;      /* 5 */
+	int rollback;                   /* 1 */
+	const char *pre_deploy_command; /* NULL when unset */
+	const char *notify_command;     /* NULL when unset */
+	int code_owner_set;
+	unsigned code_uid, code_gid;
+
+	const char *platform_frequency; /* "7 5 * * *" */
+	const char *notebook_frequency; /* "@hourly" */
+
+	char **notebook_sources;        /* NULL-terminated, owned */
+	size_t n_notebook_sources;
+	const char *notebook_dir;       /* NULL when unset */
+	int notebook_owner_set;
+	unsigned notebook_uid, notebook_gid;
+	long notebook_max_files;        /* 10000 */
+	uint64_t notebook_max_bytes;    /* 1G */
+
+	const char *log_dir;            /* "/var/log/PAVICS" */
+	const char *state_dir;          /* "/var/lib/autodeploy" */
+	const char *metrics_file;       /* NULL when unset */
+
+	long rotate_keep;               /* 6 */
+	enum rotate_period rotate_period; /* weekly */
+	uint64_t rotate_minsize;        /* 500k */
+	int rotate_compress;            /* 1 */
+	long rotate_compress_level;     /* 6, 1..9 */
+	int rotate_with_logrotate;      /* AUTODEPLOY_ROTATE_WITH=logrotate */
+
+	char **extra_jobs;              /* NULL-terminated, owned */
+	size_t n_extra_jobs;
+	const char *self_update;        /* NULL when unset */
+};
+
+/* Fill s from c; on a malformed value returns -1 with "FILE:LINE: KEY: ...". */
+int settings_load(struct settings *s, const struct cfg *c, char *err);
+void settings_free(struct settings *s);
+
+#endif

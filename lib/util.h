@@ -1,0 +1,66 @@
+/*
+ * util: the small things every program needs.
+ *
+ * Error convention used across lib/: a function that can fail takes a
+ * caller-supplied `char *err` of ERR_MAX bytes as its last argument, returns
+ * -1 (or another documented negative value) and writes one lowercase line
+ * without a trailing full stop into it, naming the subject in quotes:
+ *     cannot open '/srv/stack': No such file or directory
+ * The caller decides the exit code and logs the message once.
+ *
+ * Exit codes are the spec's table; exit_meaning() gives the words used in
+ * the end-of-run log line.
+ */
+#ifndef AUTODEPLOY_UTIL_H
+#define AUTODEPLOY_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define ERR_MAX 1024
+
+enum {
+	EXIT_OK = 0,
+	EXIT_DUE = 1,          /* check-drift: work is due */
+	EXIT_ROLLED_BACK = 2,  /* deploy failed, old commits restored and started */
+	EXIT_BROKEN = 3,       /* deploy failed, could not restore: a person must look */
+	EXIT_USAGE = 64,
+	EXIT_DATAERR = 65,
+	EXIT_UNAVAILABLE = 69,
+	EXIT_IOERR = 74,
+	EXIT_BUSY = 75,
+	EXIT_CONFIG = 78
+};
+
+const char *exit_meaning(int code);
+
+/* printf into err (ERR_MAX bytes); always returns -1 so callers can
+ * `return err_set(err, ...);` */
+int err_set(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* mkdir -p with the given mode for created folders. */
+int util_mkdir_p(const char *path, mode_t mode, char *err);
+
+/*
+ * Atomically replace `path` with `len` bytes of `data`: write to a temporary
+ * name in the same folder, fsync, rename over `path`, fsync the folder.
+ * Readers see the old file or the new one, never a half-written one.
+ */
+int util_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err);
+
+/* Read a whole file into a NUL-terminated malloc'd buffer. */
+int util_read_file(char **out, size_t *len, const char *path, char *err);
+
+/* malloc/strdup/realloc that abort on exhaustion: a deploy tool that runs
+ * out of memory has nothing sensible left to do. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Current time formatted as ISO-8601 with local offset, e.g.
+ * 2026-11-22T00:07:07+0000, into buf (at least 32 bytes). */
+void util_iso_time(char *buf, size_t len, time_t t);
+
+#endif

@@ -1,0 +1,116 @@
+# t/lib.sh — sourced by every shell test (after the shebang line):
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success 'title that says the behaviour' '
+#       commands ... &&
+#       test_must_fail 78 check-drift --config bad.env
+#   '
+#   test_done
+#
+# Each script gets its own scratch folder ($TRASH, also the cwd), removed at
+# exit unless the script failed and AUTODEPLOY_KEEP_TRASH is set.  The
+# programs under test come first in PATH, from $AUTODEPLOY_BUILD (set by
+# `make check`; defaults to ./build).
+
+set -u
+T_DIR=$(cd "$(dirname "$0")" && pwd)
+SRC_DIR=$(cd "$T_DIR/.." && pwd)
+: "${AUTODEPLOY_BUILD:=$SRC_DIR/build}"
+BUILD_DIR=$AUTODEPLOY_BUILD
+PATH="$BUILD_DIR/bin:$BUILD_DIR/hooks:$PATH"
+export PATH BUILD_DIR SRC_DIR
+unset AUTODEPLOY_CONFIG
+
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/autodeploy-test.XXXXXX")
+HOME=$TRASH/home
+mkdir -p "$HOME"
+export HOME TRASH
+# git identity and isolation from the runner's own git config
+GIT_CONFIG_NOSYSTEM=1
+GIT_AUTHOR_NAME='Test Author'; GIT_AUTHOR_EMAIL=author@example.invalid
+GIT_COMMITTER_NAME='Test Committer'; GIT_COMMITTER_EMAIL=committer@example.invalid
+export GIT_CONFIG_NOSYSTEM GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
+git config --global init.defaultBranch main
+git config --global protocol.file.allow always
+git config --global advice.detachedHead false
+
+test_count=0
+test_failed=0
+test_skipped=0
+_t_cleanup() {
+	status=$?
+	cd /
+	if [ "$test_failed" -gt 0 ] && [ -n "${AUTODEPLOY_KEEP_TRASH:-}" ]; then
+		echo "# kept scratch folder $TRASH" >&2
+	else
+		rm -rf "$TRASH"
+	fi
+	exit $status
+}
+trap _t_cleanup EXIT
+cd "$TRASH"
+
+# test_expect_success TITLE BODY: run BODY (eval'ed in a subshell so that a
+# failing test cannot change the next one's cwd or variables) and report.
+test_expect_success() {
+	test_count=$((test_count + 1))
+	if (eval "set -e; $2") >"$TRASH/.out" 2>&1; then
+		echo "ok $test_count - $1"
+		[ -n "${AUTODEPLOY_TEST_VERBOSE:-}" ] && sed 's/^/# /' "$TRASH/.out"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $1"
+		sed 's/^/# /' "$TRASH/.out"
+	fi
+	return 0
+}
+
+# test_skip TITLE REASON
+test_skip() {
+	test_count=$((test_count + 1))
+	test_skipped=$((test_skipped + 1))
+	echo "ok $test_count - $1 # skip $2"
+}
+
+skip_all() {
+	echo "1..0 # skip $1"
+	exit 0
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ "$test_failed" -eq 0 ]
+}
+
+# test_must_fail CODE CMD...: CMD must exit with exactly CODE.
+test_must_fail() {
+	want=$1; shift
+	set +e
+	"$@"
+	got=$?
+	set -e
+	if [ "$got" -ne "$want" ]; then
+		echo "error: '$*' exited $got, expected $want" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_exit CODE CMD...: alias that reads better when CODE is 0 or 1.
+test_exit() { test_must_fail "$@"; }
+
+# test_cmp EXPECTED ACTUAL: files must be identical (diff shown otherwise).
+test_cmp() { diff -u "$1" "$2"; }
+
+# test_grep PATTERN FILE / test_grep ! PATTERN FILE
+test_grep() {
+	if [ "$1" = "!" ]; then
+		shift
+		if grep -q -e "$1" "$2"; then
+			echo "error: '$1' found in $2:" >&2; cat "$2" >&2; return 1
+		fi
+		return 0
+	fi
+	if ! grep -q -e "$1" "$2"; then
+		echo "error: '$1' not found in $2:" >&2; cat "$2" >&2; return 1
+	fi
+}
