@@ -1,6 +1,8 @@
 /*
  * json: a tiny writer into a growing buffer, with correct string escaping
- * (", \, control characters as \uXXXX, invalid UTF-8 bytes as U+FFFD).
+ * (", \, control characters as \n \t ... or \u00XX, each byte that starts
+ * no valid UTF-8 sequence as \ufffd; valid multibyte UTF-8 is kept as is).
+ * Nesting deeper than JSON_MAX_DEPTH - 1 is a programming error (abort).
  * Commas are tracked per nesting level, so callers just emit in order:
  *
  *   struct json j; json_init(&j);

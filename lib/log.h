@@ -10,7 +10,14 @@
  *   log_close();
  *
  * --quiet keeps info lines off stderr (the file still gets them);
- * --verbose adds log_debug lines (written with level info).
+ * --verbose adds log_debug lines (written with level info, to both).
+ * Control characters in a message are written as escapes (\n, \t, \xNN),
+ * so one call is always exactly one line.  A message longer than 4 KiB is
+ * cut and marked " [...]".  errno is preserved.  Every function may be
+ * called from several threads at once (lines are built on the stack);
+ * log_init/log_open_file/log_start belong to main, before threads start.
+ * log_end's level follows the result: info for 0 and 1, warning for 75,
+ * error otherwise.
  * Never pass a URL to the log without log_redact_url(): credentials become ***.
  */
 #ifndef AUTODEPLOY_LOG_H
@@ -39,10 +46,15 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_start(void);
 void log_end(int code);
 
-/* Copy url into out with any user:password (or token) before '@' in the
- * authority replaced by ***: https://user:tok@host/x -> https://***@host/x.
- * Non-URL strings (paths, scp-like git@host:x) are copied unchanged except
- * that scp-like user parts are kept (they hold no secret). */
+/* Copy url into out with the whole userinfo of a SCHEME:// URL (user,
+ * password or token: everything up to the last '@' before the first '/'
+ * after "://") replaced by ***:
+ *   https://user:tok@host/x  ->  "https://" "***@host/x"
+ *   https://tok@host         ->  "https://" "***@host"
+ * (written as two strings here only because C comments cannot hold them)
+ * Strings without "SCHEME://" (paths, scp-like git@host:x) are copied
+ * unchanged: an scp-like user part holds no secret.  Safe to call from
+ * any thread; out is always NUL-terminated (truncated when len is short). */
 void log_redact_url(char *out, size_t len, const char *url);
 
 #endif

@@ -8,6 +8,12 @@
  *   int status;
  *   if (proc_run(&status, argv, &o, err) < 0) ... could not start
  *   status: exit code; 128+N when killed by signal N; PROC_TIMEOUT on timeout
+ *
+ * The child runs in its own process group (so a timeout reaches whatever
+ * it started), with SIGPIPE at its default and no signal blocked.  No
+ * global state and no signal handlers: safe to call from several threads.
+ * On a timeout the group gets SIGTERM; once the child itself has exited,
+ * or 5 s later, whatever remains of the group gets SIGKILL.
  */
 #ifndef AUTODEPLOY_PROC_H
 #define AUTODEPLOY_PROC_H
@@ -18,11 +24,14 @@
 
 struct proc_opts {
 	const char *cwd;          /* NULL: inherit */
-	const char *const *env;   /* extra "KEY=VALUE" entries, NULL-terminated; may be NULL */
+	const char *const *env;   /* extra "KEY=VALUE" entries, NULL-terminated; may be NULL.
+	                             They override inherited ones; a bare "KEY" unsets it.
+	                             A PATH given here is used to find argv[0]. */
 	long timeout;             /* seconds; 0: none.  On expiry the child's whole
 	                             process group gets SIGTERM, then SIGKILL 5 s later */
 	int stdout_fd;            /* -1 or 0: inherit; else dup2'ed onto fd 1 */
-	int stderr_fd;            /* -1 or 0: inherit; else dup2'ed onto fd 2 */
+	int stderr_fd;            /* -1 or 0: inherit; else dup2'ed onto fd 2, after
+	                             stdout_fd, so 1 means "with stdout" (2>&1) */
 	int null_stdin;           /* give the child /dev/null as stdin */
 };
 

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define ERR_MAX 1024
 
@@ -45,10 +46,14 @@ int util_mkdir_p(const char *path, mode_t mode, char *err);
  * Atomically replace `path` with `len` bytes of `data`: write to a temporary
  * name in the same folder, fsync, rename over `path`, fsync the folder.
  * Readers see the old file or the new one, never a half-written one.
+ * The file gets exactly `mode` (no umask).  On any failure before the
+ * rename the temporary file is removed and `path` is untouched; if only the
+ * folder's fsync fails, the new content is in place and -1 is returned.
  */
 int util_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err);
 
-/* Read a whole file into a NUL-terminated malloc'd buffer. */
+/* Read a whole file into a NUL-terminated malloc'd buffer (*len, when len
+ * is not NULL, excludes the NUL).  On failure *out is NULL. */
 int util_read_file(char **out, size_t *len, const char *path, char *err);
 
 /* malloc/strdup/realloc that abort on exhaustion: a deploy tool that runs
@@ -59,8 +64,10 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Current time formatted as ISO-8601 with local offset, e.g.
- * 2026-11-22T00:07:07+0000, into buf (at least 32 bytes). */
+/* Time t formatted as ISO-8601 (extended format) in local time with its
+ * numeric offset, always this shape: 2026-11-22T00:07:07+00:00 (25
+ * characters; the offset is never written as Z).  buf should hold at least
+ * 32 bytes; a shorter buffer gets a truncated, still NUL-terminated string. */
 void util_iso_time(char *buf, size_t len, time_t t);
 
 #endif

@@ -1,0 +1,325 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "util.h"
+
+extern char **environ;
+
+/*
+ * Everything the child needs is prepared before fork(): in a program with
+ * threads the child may only call async-signal-safe functions until it
+ * execs, so no malloc, no getenv, no stdio there.  For the same reason the
+ * PATH search is done here and the child merely tries execve() on each
+ * candidate, as execvp() would.
+ */
+
+#define KILL_GRACE 5.0   /* seconds between SIGTERM and SIGKILL */
+
+enum { STAGE_CHDIR = 1, STAGE_STDIO, STAGE_EXEC };
+
+struct child_report {
+	int stage;
+	int err;
+};
+
+static size_t key_len(const char *entry)
+{
+	return strcspn(entry, "=");
+}
+
+static int same_key(const char *a, const char *b)
+{
+	size_t n = key_len(a);
+	return n == key_len(b) && strncmp(a, b, n) == 0;
+}
+
+/* The inherited environment with the extra entries added or overriding;
+ * an extra entry without '=' removes that key. */
+static char **build_env(const char *const *extra)
+{
+	size_t n = 0, m = 0, k = 0;
+	while (environ && environ[n])
+		n++;
+	while (extra && extra[m])
+		m++;
+	char **envp = xcalloc(n + m + 1, sizeof *envp);
+	for (size_t i = 0; i < n; i++) {
+		int overridden = 0;
+		for (size_t j = 0; j < m && !overridden; j++)
+			overridden = same_key(environ[i], extra[j]);
+		if (!overridden)
+			envp[k++] = environ[i];
+	}
+	for (size_t j = 0; j < m; j++) {
+		int later = 0;
+		for (size_t l = j + 1; l < m && !later; l++)
+			later = same_key(extra[j], extra[l]);
+		if (!later && strchr(extra[j], '='))
+			envp[k++] = (char *)extra[j];
+	}
+	envp[k] = NULL;
+	return envp;
+}
+
+/* Full paths to try, in execvp's order; free each and the array. */
+static char **exec_candidates(const char *file, char *const *envp)
+{
+	if (strchr(file, '/')) {
+		char **c = xcalloc(2, sizeof *c);
+		c[0] = xstrdup(file);
+		return c;
+	}
+	const char *path = NULL;
+	for (char *const *e = envp; *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	size_t n = 1;
+	for (const char *p = path; *p; p++)
+		n += *p == ':';
+	char **c = xcalloc(n + 1, sizeof *c);
+	size_t k = 0;
+	for (const char *p = path;; ) {
+		size_t len = strcspn(p, ":");
+		/* an empty element means the current folder */
+		c[k++] = len ? xasprintf("%.*s/%s", (int)len, p, file) : xasprintf("./%s", file);
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	return c;
+}
+
+static void free_candidates(char **c)
+{
+	for (size_t i = 0; c && c[i]; i++)
+		free(c[i]);
+	free(c);
+}
+
+/* In the child: report why it could not become the program, then die. */
+_Noreturn static void child_fail(int fd, int stage, int err)
+{
+	struct child_report r = { stage, err };
+	while (write(fd, &r, sizeof r) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+_Noreturn static void child(const struct proc_opts *o, int null_fd, int report_fd,
+                            char **cands, const char *const argv[], char **envp)
+{
+	/* Own process group, so a timeout reaches grandchildren too. */
+	setpgid(0, 0);
+
+	/* Ignored signals and the signal mask survive exec; commands expect
+	 * the defaults (a pipeline relies on SIGPIPE). */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (null_fd >= 0 && dup2(null_fd, STDIN_FILENO) < 0)
+		child_fail(report_fd, STAGE_STDIO, errno);
+	/* In order, so stderr_fd = 1 means "where stdout now goes" (2>&1). */
+	if (o && o->stdout_fd > 0 && dup2(o->stdout_fd, STDOUT_FILENO) < 0)
+		child_fail(report_fd, STAGE_STDIO, errno);
+	if (o && o->stderr_fd > 0 && dup2(o->stderr_fd, STDERR_FILENO) < 0)
+		child_fail(report_fd, STAGE_STDIO, errno);
+	if (o && o->cwd && chdir(o->cwd) < 0)
+		child_fail(report_fd, STAGE_CHDIR, errno);
+
+	int err = ENOENT, eacces = 0;
+	for (size_t i = 0; cands[i]; i++) {
+		execve(cands[i], (char *const *)argv, envp);
+		err = errno;
+		if (err == EACCES)
+			eacces = 1;
+		else if (err != ENOENT && err != ENOTDIR && err != ESTALE &&
+		         err != ENODEV && err != ETIMEDOUT)
+			break;
+	}
+	child_fail(report_fd, STAGE_EXEC, eacces && err != ENOEXEC ? EACCES : err);
+}
+
+static double now_monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Wait until the child has exited or the deadline passed, without reaping
+ * it: while the zombie exists its process-group id cannot be reused, so
+ * killing the group afterwards cannot hit a stranger.  Returns 1 when it
+ * exited, 0 at the deadline.
+ */
+static int exited_by(pid_t pid, int pidfd, double deadline)
+{
+	long nap_ms = 1;
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;   /* ECHILD: someone else reaped it; nothing to wait for */
+		}
+		if (si.si_pid == pid)
+			return 1;
+		double left = deadline - now_monotonic();
+		if (left <= 0)
+			return 0;
+		long left_ms = (long)(left * 1000) + 1;
+		if (pidfd >= 0) {
+			/* readable once the process has exited */
+			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+			poll(&p, 1, left_ms > 60000 ? 60000 : (int)left_ms);
+		} else {
+			long ms = nap_ms < left_ms ? nap_ms : left_ms;
+			struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+			nanosleep(&ts, NULL);
+			if (nap_ms < 100)
+				nap_ms *= 2;
+		}
+	}
+}
+
+static int reap(pid_t pid, int *wstatus)
+{
+	for (;;) {
+		if (waitpid(pid, wstatus, 0) == pid)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
+int proc_run(int *status, const char *const argv[], const struct proc_opts *o, char *err)
+{
+	char **envp = NULL, **cands = NULL;
+	int pipefd[2] = { -1, -1 }, null_fd = -1, pidfd = -1, ret = -1;
+	pid_t pid = -1;
+
+	*status = 127;
+	if (!argv || !argv[0] || !argv[0][0])
+		return err_set(err, "cannot run '': empty command");
+	envp = build_env(o ? o->env : NULL);
+	cands = exec_candidates(argv[0], envp);
+
+	if (o && o->null_stdin) {
+		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null_fd < 0) {
+			err_set(err, "cannot open '/dev/null': %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		err_set(err, "cannot run '%s': pipe: %s", argv[0], strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		err_set(err, "cannot run '%s': fork: %s", argv[0], strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child(o, null_fd, pipefd[1], cands, argv, envp);
+
+	/* Also here, so the group exists whichever of us runs first; the
+	 * child's own call makes it certain before exec. */
+	setpgid(pid, pid);
+	close(pipefd[1]);
+	pipefd[1] = -1;
+
+	/* The pipe closes on a successful exec; a report means failure. */
+	struct child_report r;
+	ssize_t k;
+	while ((k = read(pipefd[0], &r, sizeof r)) < 0 && errno == EINTR)
+		;
+	if (k == (ssize_t)sizeof r) {
+		int ws;
+		reap(pid, &ws);
+		if (r.stage == STAGE_CHDIR)
+			err_set(err, "cannot run '%s' in '%s': %s", argv[0], o->cwd, strerror(r.err));
+		else if (r.stage == STAGE_STDIO)
+			err_set(err, "cannot run '%s': cannot set up its input/output: %s",
+			        argv[0], strerror(r.err));
+		else
+			err_set(err, "cannot run '%s': %s", argv[0], strerror(r.err));
+		*status = 127;
+		goto out;
+	}
+
+	int ws = 0, timed_out = 0;
+	if (o && o->timeout > 0) {
+		pidfd = open_pidfd(pid);
+		if (!exited_by(pid, pidfd, now_monotonic() + (double)o->timeout)) {
+			timed_out = 1;
+			kill(-pid, SIGTERM);
+			exited_by(pid, pidfd, now_monotonic() + KILL_GRACE);
+			/* The leader is gone or ignored SIGTERM; whatever is left
+			 * of its group (grandchildren) goes now. */
+			kill(-pid, SIGKILL);
+		}
+	}
+	if (reap(pid, &ws) < 0) {
+		err_set(err, "cannot wait for '%s': %s", argv[0], strerror(errno));
+		goto out;
+	}
+	if (timed_out)
+		*status = PROC_TIMEOUT;
+	else if (WIFEXITED(ws))
+		*status = WEXITSTATUS(ws);
+	else if (WIFSIGNALED(ws))
+		*status = 128 + WTERMSIG(ws);
+	else
+		*status = 127;
+	ret = 0;
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (null_fd >= 0)
+		close(null_fd);
+	free_candidates(cands);
+	free(envp);
+	return ret;
+}
+
+int proc_shell(int *status, const char *command, const struct proc_opts *o, char *err)
+{
+	const char *argv[] = { "/bin/sh", "-c", command, NULL };
+	return proc_run(status, argv, o, err);
+}

@@ -1,0 +1,279 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+const char *exit_meaning(int code)
+{
+	switch (code) {
+	case EXIT_OK:          return "done";
+	case EXIT_DUE:         return "work is due";
+	case EXIT_ROLLED_BACK: return "deploy failed, old commits restored and started";
+	case EXIT_BROKEN:      return "deploy failed, could not restore: a person must look";
+	case EXIT_USAGE:       return "bad command line";
+	case EXIT_DATAERR:     return "bad input data";
+	case EXIT_UNAVAILABLE: return "remote unreachable, credentials refused or host key not trusted";
+	case EXIT_IOERR:       return "i/o error";
+	case EXIT_BUSY:        return "busy: another run holds the lock";
+	case EXIT_CONFIG:      return "bad configuration or a checkout that may not be touched";
+	case 255:              return "error";
+	default:               return "unknown exit code";
+	}
+}
+
+int err_set(char *err, const char *fmt, ...)
+{
+	/* Callers often format strerror(errno) and then look at errno again
+	 * to decide the exit code: keep it as it was. */
+	int saved = errno;
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, ERR_MAX, fmt, ap);
+		va_end(ap);
+	}
+	errno = saved;
+	return -1;
+}
+
+static void oom(size_t n)
+{
+	/* No allocation from here on: write what we can and stop. */
+	char msg[96];
+	int k = snprintf(msg, sizeof msg, "fatal: out of memory (%zu bytes)\n", n);
+	if (k > 0 && write(STDERR_FILENO, msg, (size_t)k) < 0) {
+		/* nothing left to try */
+	}
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom(n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom(n * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom(n);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = xmalloc(n);
+	memcpy(p, s, n);
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int k = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		oom(strlen(fmt));
+	return s;
+}
+
+int util_mkdir_p(const char *path, mode_t mode, char *err)
+{
+	if (!path || !*path)
+		return err_set(err, "cannot create folder '': empty path");
+	char *p = xstrdup(path);
+	int ret = -1;
+	struct stat st;
+
+	/* Walk the components left to right; a component that already exists
+	 * must be a folder (or a symlink to one). */
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) < 0) {
+			if (errno != EEXIST) {
+				err_set(err, "cannot create folder '%s': %s", p, strerror(errno));
+				goto out;
+			}
+			if (stat(p, &st) < 0) {
+				err_set(err, "cannot create folder '%s': %s", p, strerror(errno));
+				goto out;
+			}
+			if (!S_ISDIR(st.st_mode)) {
+				err_set(err, "cannot create folder '%s': %s", p, strerror(ENOTDIR));
+				goto out;
+			}
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+		while (s[1] == '/')
+			s++;
+		if (s[1] == '\0')
+			break;
+	}
+	ret = 0;
+out:
+	free(p);
+	return ret;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t k = write(fd, p, len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+int util_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xasprintf("%.*s", (int)(slash == path ? 1 : slash - path), path)
+	                  : xstrdup(".");
+	const char *base = slash ? slash + 1 : path;
+	/* A hidden name beside the target: same file system, so rename is
+	 * atomic, and never picked up by globs such as *.log or *.ipynb. */
+	char *tmp = xasprintf("%s/.%s.tmp-XXXXXX", dir, base);
+	int fd = -1, dfd = -1, ret = -1, e = 0;
+
+	if (!*base) {
+		err_set(err, "cannot write '%s': not a file name", path);
+		goto out;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err_set(err, "cannot create a temporary file in '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		e = errno;
+		goto fail_tmp;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		e = errno;
+		goto fail_tmp;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		e = errno;
+		goto fail_tmp;
+	}
+	/* The rename is durable only once the folder entry is on disk. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || (fsync(dfd) < 0 && errno != EINVAL)) {
+		err_set(err, "cannot sync folder '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+	goto out;
+
+fail_tmp:
+	err_set(err, "cannot write '%s': %s", path, strerror(e));
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	unlink(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	free(tmp);
+	free(dir);
+	return ret;
+}
+
+int util_read_file(char **out, size_t *len, const char *path, char *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t n = 0, cap;
+	struct stat st;
+
+	*out = NULL;
+	if (len)
+		*len = 0;
+	if (fd < 0)
+		return err_set(err, "cannot open '%s': %s", path, strerror(errno));
+	/* st_size is only a hint: files in /proc say 0, and a file may grow
+	 * while we read it. */
+	cap = (fstat(fd, &st) == 0 && st.st_size > 0) ? (size_t)st.st_size + 1 : 4096;
+	buf = xmalloc(cap);
+	for (;;) {
+		if (n + 1 >= cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		ssize_t k = read(fd, buf + n, cap - n - 1);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			err_set(err, "cannot read '%s': %s", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+void util_iso_time(char *buf, size_t len, time_t t)
+{
+	struct tm tm;
+	char tmp[64];
+
+	if (len == 0)
+		return;
+	if (!localtime_r(&t, &tm)) {
+		snprintf(buf, len, "1970-01-01T00:00:00+00:00");
+		return;
+	}
+	size_t k = strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+	long off = tm.tm_gmtoff;
+	char sign = off < 0 ? '-' : '+';
+	if (off < 0)
+		off = -off;
+	snprintf(tmp + k, sizeof tmp - k, "%c%02ld:%02ld", sign, off / 3600, off / 60 % 60);
+	snprintf(buf, len, "%s", tmp);
+}
