@@ -79,4 +79,10 @@ int cfg_owner(unsigned *uid, unsigned *gid, int *set, const struct cfg *c, const
 int cfg_list(char ***out, size_t *n, const struct cfg *c, const char *key);
 void cfg_list_free(char **list);
 
+/* For callers that validate a value themselves (settings): write
+ * "FILE:LINE: KEY: message" into err, control characters shown as '?',
+ * and return -1. */
+int cfg_error(const struct cfg *c, const char *key, char *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif
