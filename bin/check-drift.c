@@ -1,0 +1,226 @@
+/*
+ * check-drift: is a deploy due?  For each checkout (compose dir first, then
+ * the extra repos) ask the remote for the tip of what it follows, fetch
+ * objects only when that tip is not already here, and decide as SPEC.md's
+ * check-drift table says.  Exit 0: nothing due; 1: work is due.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cli.h"
+#include "drift.h"
+#include "journal.h"
+#include "json.h"
+#include "lock.h"
+#include "log.h"
+#include "repo.h"
+#include "settings.h"
+#include "util.h"
+
+#define MAX_THREADS 4
+
+static int opt_json, opt_no_fetch, opt_condition;
+static long opt_wait;
+
+static struct poptOption options[] = {
+	{ "json", 'j', POPT_ARG_NONE, &opt_json, 0, "print one JSON array, one object per checkout", NULL },
+	{ "no-fetch", 'n', POPT_ARG_NONE, &opt_no_fetch, 0, "decide from what is already fetched; contact no remote", NULL },
+	{ "condition", 0, POPT_ARG_NONE, &opt_condition, 0,
+	  "exit 0 when a deploy is due, 1 when not, 255 on error (for systemd's ExecCondition=)", NULL },
+	{ "wait", 'w', POPT_ARG_LONG, &opt_wait, 0, "wait up to SECONDS for the lock (default 0)", "SECONDS" },
+	POPT_TABLEEND
+};
+
+static void print_oid(struct json *j, int have, const git_oid *oid)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	json_string(j, have ? git_oid_tostr(hex, sizeof hex, oid) : NULL);
+}
+
+static void print_json(const struct drift *d, size_t n, int interrupted)
+{
+	struct json j;
+	json_init(&j);
+	json_array_begin(&j);
+	for (size_t i = 0; i < n; i++) {
+		json_object_begin(&j);
+		json_key(&j, "path");
+		json_string(&j, d[i].path);
+		json_key(&j, "branch");
+		json_string(&j, d[i].branch);
+		json_key(&j, "upstream");
+		json_string(&j, d[i].upstream);
+		json_key(&j, "local_commit");
+		print_oid(&j, d[i].have_local, &d[i].local);
+		json_key(&j, "remote_commit");
+		print_oid(&j, d[i].have_remote, &d[i].target);
+		json_key(&j, "ahead");
+		json_int(&j, (long long)d[i].ahead);
+		json_key(&j, "behind");
+		json_int(&j, (long long)d[i].behind);
+		json_key(&j, "decision");
+		json_string(&j, drift_decision_name(d[i].decision));
+		json_key(&j, "reason");
+		json_string(&j, d[i].reason);
+		json_object_end(&j);
+	}
+	if (interrupted) {
+		/* keys as for a checkout, so consumers need one schema */
+		json_object_begin(&j);
+		const char *nulls[] = { "path", "branch", "upstream", "local_commit", "remote_commit" };
+		for (size_t k = 0; k < sizeof nulls / sizeof *nulls; k++) {
+			json_key(&j, nulls[k]);
+			json_null(&j);
+		}
+		json_key(&j, "ahead");
+		json_int(&j, 0);
+		json_key(&j, "behind");
+		json_int(&j, 0);
+		json_key(&j, "decision");
+		json_string(&j, "interrupted");
+		json_key(&j, "reason");
+		json_string(&j, "an interrupted deploy left its journal: run-deploy recovers it");
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	printf("%s\n", json_str(&j));
+	json_free(&j);
+}
+
+/* One log line per checkout: warnings for what a person should look at. */
+static void report(const struct drift *d, size_t n, int interrupted)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *dec = drift_decision_name(d[i].decision);
+		switch (d[i].decision) {
+		case DRIFT_DIVERGED:
+		case DRIFT_UNCLEAN:
+		case DRIFT_NO_UPSTREAM:
+		case DRIFT_MISSING:
+			log_warn("'%s': %s: %s", d[i].path, dec, d[i].reason);
+			break;
+		case DRIFT_ERROR:
+			log_error("'%s': %s: %s", d[i].path, dec, d[i].reason);
+			break;
+		default:
+			log_info("'%s': %s: %s", d[i].path, dec, d[i].reason);
+		}
+	}
+	if (interrupted)
+		log_warn("interrupted: a deploy journal was left behind; run-deploy will recover it");
+}
+
+static int decide_exit(const struct drift *d, size_t n, int interrupted)
+{
+	int due = interrupted, code = EXIT_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (drift_is_due(&d[i]))
+			due = 1;
+		if (d[i].decision == DRIFT_ERROR && code == EXIT_OK)
+			code = d[i].exit_code;
+	}
+	return due ? EXIT_DUE : code;
+}
+
+/* ExecCondition= wants 0 to go on, 1..254 to skip quietly, 255 for a
+ * failure.  A busy lock means a deploy is running now: skip, not fail. */
+static int condition_exit(int code)
+{
+	switch (code) {
+	case EXIT_DUE:
+		return 0;
+	case EXIT_OK:
+	case EXIT_BUSY:
+		return 1;
+	default:
+		return 255;
+	}
+}
+
+int main(int argc, const char **argv)
+{
+	struct cfg *cfg = NULL;
+	struct settings s;
+	struct drift *d = NULL;
+	char **paths = NULL;
+	char err[ERR_MAX], lockpath[4096];
+	int code, lockfd = -1, started = 0, interrupted = 0;
+	size_t n = 0;
+
+	memset(&s, 0, sizeof s);
+	if (cli_parse(argc, argv, options, "[--json] [--no-fetch] [--condition] [--wait SECONDS]", &code) < 0)
+		return code;
+	repo_global_init();
+
+	code = EXIT_CONFIG;
+	if (cfg_load(&cfg, cfg_default_path(cli.config), err) < 0 || settings_load(&s, cfg, err) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (!s.compose_dir) {
+		log_error("%s: AUTODEPLOY_COMPOSE_DIR is not set: set it to the checkout that holds the compose file",
+		          cfg_name(cfg));
+		goto out;
+	}
+	if (opt_wait < 0) {
+		log_error("--wait: %ld is not a number of seconds", opt_wait);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (log_open_file(s.log_dir, "autodeploy.log", err) < 0)
+		log_warn("%s; logging to stderr only", err);
+	log_start();
+	started = 1;
+
+	snprintf(lockpath, sizeof lockpath, "%s/lock", s.state_dir);
+	switch (lock_take(&lockfd, lockpath, opt_wait, err)) {
+	case 0:
+		break;
+	case LOCK_BUSY:
+		log_error("%s", err);
+		code = EXIT_BUSY;
+		goto out;
+	default:
+		log_error("%s", err);
+		code = EXIT_IOERR;
+		goto out;
+	}
+
+	n = 1 + s.n_extra_repos;
+	paths = xcalloc(n + 1, sizeof *paths);
+	paths[0] = (char *)s.compose_dir;
+	for (size_t i = 0; i < s.n_extra_repos; i++)
+		paths[i + 1] = s.extra_repos[i];
+	d = xcalloc(n, sizeof *d);
+	struct drift_opts o = { .settings = &s, .fetch = !opt_no_fetch, .max_threads = MAX_THREADS };
+	drift_check_all(d, paths, n, &o);
+	drift_apply_triggers(d, n, &o);
+
+	interrupted = journal_exists(s.state_dir, err);
+	if (interrupted < 0) {
+		log_error("%s", err);
+		code = EXIT_IOERR;
+		goto out;
+	}
+	report(d, n, interrupted);
+	if (opt_json)
+		print_json(d, n, interrupted);
+	code = decide_exit(d, n, interrupted);
+out:
+	if (started)
+		log_end(code);
+	if (lockfd >= 0)
+		lock_release(lockfd);
+	for (size_t i = 0; d && i < n; i++)
+		drift_free(&d[i]);
+	free(d);
+	free(paths);
+	settings_free(&s);
+	cfg_free(cfg);
+	cli_free();
+	log_close();
+	repo_global_shutdown();
+	return opt_condition ? condition_exit(code) : code;
+}

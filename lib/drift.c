@@ -1,0 +1,439 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drift.h"
+#include "log.h"
+#include "proc.h"
+#include "repo.h"
+#include "settings.h"
+#include "util.h"
+
+#define TRIGGER_PATH "autodeploy/conditional-trigger"
+#define TRIGGER_TIMEOUT 300
+
+static const char *const names[] = {
+	[DRIFT_UP_TO_DATE] = "up-to-date",
+	[DRIFT_AHEAD] = "ahead",
+	[DRIFT_DEPLOY] = "deploy",
+	[DRIFT_PULL_ONLY] = "pull-only",
+	[DRIFT_DIVERGED] = "diverged",
+	[DRIFT_UNCLEAN] = "unclean",
+	[DRIFT_NO_UPSTREAM] = "no-upstream",
+	[DRIFT_MISSING] = "missing",
+	[DRIFT_ERROR] = "error",
+};
+
+const char *drift_decision_name(enum drift_decision d)
+{
+	return names[d];
+}
+
+int drift_is_due(const struct drift *d)
+{
+	switch (d->decision) {
+	case DRIFT_DEPLOY:
+	case DRIFT_PULL_ONLY:
+		return 1;
+	case DRIFT_UNCLEAN:
+	case DRIFT_DIVERGED:
+		return d->have_remote && d->behind > 0;
+	default:
+		return 0;
+	}
+}
+
+static void set(struct drift *d, enum drift_decision dec, int code, const char *reason)
+{
+	d->decision = dec;
+	d->exit_code = code;
+	snprintf(d->reason, sizeof d->reason, "%s", reason);
+}
+
+/* Highest version among tags (without "refs/tags/") matching glob. */
+static const struct repo_ref *best_tag(const struct repo_ref *refs, size_t n, const char *glob)
+{
+	const struct repo_ref *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(refs[i].name, "refs/tags/", 10) != 0)
+			continue;
+		const char *tag = refs[i].name + 10;
+		if (fnmatch(glob, tag, 0) != 0)
+			continue;
+		if (!best || repo_version_cmp(tag, best->name + 10) > 0)
+			best = &refs[i];
+	}
+	return best;
+}
+
+/* The local tags as a ref list (peeled to commits), for --no-fetch. */
+static int local_tags(struct repo_ref **out, size_t *n, git_repository *r, char *err)
+{
+	git_strarray names = { 0 };
+	*out = NULL;
+	*n = 0;
+	if (git_tag_list(&names, r) < 0)
+		return repo_git_err(err, "cannot list tags of '%s'", git_repository_workdir(r));
+	struct repo_ref *refs = xcalloc(names.count ? names.count : 1, sizeof *refs);
+	size_t k = 0;
+	for (size_t i = 0; i < names.count; i++) {
+		git_object *obj = NULL;
+		char *spec = xasprintf("refs/tags/%s^{commit}", names.strings[i]);
+		if (git_revparse_single(&obj, r, spec) == 0) {
+			refs[k].name = xasprintf("refs/tags/%s", names.strings[i]);
+			git_oid_cpy(&refs[k].oid, git_object_id(obj));
+			k++;
+		}
+		git_object_free(obj);
+		free(spec);
+	}
+	git_strarray_dispose(&names);
+	*out = refs;
+	*n = k;
+	return 0;
+}
+
+static int lookup_ref(git_oid *out, git_repository *r, const char *name)
+{
+	git_object *obj = NULL;
+	char *spec = xasprintf("%s^{commit}", name);
+	int rc = git_revparse_single(&obj, r, spec);
+	if (rc == 0)
+		git_oid_cpy(out, git_object_id(obj));
+	git_object_free(obj);
+	free(spec);
+	return rc;
+}
+
+/* Find what the checkout follows and where it is now: fills remote,
+ * remote_ref, upstream and target.  Returns 0, or -1 after set(). */
+static int find_target(struct drift *d, git_repository *r, const struct drift_opts *o)
+{
+	const struct settings *s = o->settings;
+	struct repo_auth auth = { .settings = s, .checkout = d->path };
+	struct repo_ref *refs = NULL;
+	size_t nrefs = 0;
+	char err[ERR_MAX];
+	char *tracking = NULL;
+	int rc, ret = -1;
+
+	if (d->branch) {
+		rc = repo_upstream(&d->remote, &d->remote_ref, &tracking, r, d->branch, err);
+		if (rc == REPO_NOTFOUND && !s->track_tags) {
+			set(d, DRIFT_NO_UPSTREAM, 0, err);
+			goto out;
+		}
+		if (rc < 0 && rc != REPO_NOTFOUND) {
+			set(d, DRIFT_ERROR, EXIT_IOERR, err);
+			goto out;
+		}
+	} else if (!s->track_tags) {
+		set(d, DRIFT_NO_UPSTREAM, 0, "detached HEAD: no branch to follow");
+		goto out;
+	}
+
+	if (s->track_tags) {
+		free(d->remote_ref);
+		d->remote_ref = NULL;
+		if (!d->remote)
+			d->remote = xstrdup("origin");
+		rc = o->fetch ? repo_ls_remote(&refs, &nrefs, r, d->remote, &auth, err)
+		              : local_tags(&refs, &nrefs, r, err);
+		if (rc < 0) {
+			set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
+			goto out;
+		}
+		const struct repo_ref *best = best_tag(refs, nrefs, s->tag_glob);
+		if (!best) {
+			snprintf(err, sizeof err, "no tag %s matches '%s'",
+			         o->fetch ? "on the remote" : "fetched yet", s->tag_glob);
+			set(d, DRIFT_NO_UPSTREAM, 0, err);
+			goto out;
+		}
+		d->remote_ref = xstrdup(best->name);
+		d->upstream = xstrdup(best->name);
+		git_oid_cpy(&d->target, &best->oid);
+	} else if (strcmp(d->remote, ".") == 0) {
+		/* upstream is a local branch: nothing to ask anyone */
+		d->upstream = xstrdup(d->remote_ref);
+		if (lookup_ref(&d->target, r, d->remote_ref) < 0) {
+			set(d, DRIFT_NO_UPSTREAM, 0, "the upstream branch does not exist");
+			goto out;
+		}
+		free(tracking);
+		tracking = NULL;
+	} else if (o->fetch) {
+		d->upstream = tracking;
+		tracking = NULL;
+		rc = repo_ls_remote(&refs, &nrefs, r, d->remote, &auth, err);
+		if (rc < 0) {
+			set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
+			goto out;
+		}
+		size_t i;
+		for (i = 0; i < nrefs && strcmp(refs[i].name, d->remote_ref) != 0; i++)
+			;
+		if (i == nrefs) {
+			snprintf(err, sizeof err, "'%s' no longer exists on remote '%s'", d->remote_ref, d->remote);
+			set(d, DRIFT_NO_UPSTREAM, 0, err);
+			goto out;
+		}
+		git_oid_cpy(&d->target, &refs[i].oid);
+	} else {
+		d->upstream = tracking;
+		tracking = NULL;
+		if (lookup_ref(&d->target, r, d->upstream) < 0) {
+			snprintf(err, sizeof err, "'%s' has not been fetched yet (run without --no-fetch)", d->upstream);
+			set(d, DRIFT_NO_UPSTREAM, 0, err);
+			goto out;
+		}
+	}
+
+	/* Bring the wanted commit here now, so that every later step (and
+	 * run-deploy's downtime window) works on local objects only. */
+	if (o->fetch && strcmp(d->remote, ".") != 0) {
+		rc = repo_fetch_ref(r, d->remote, d->remote_ref, d->upstream, &d->target, &auth, err);
+		if (rc < 0) {
+			set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
+			goto out;
+		}
+	}
+	d->have_remote = 1;
+	ret = 0;
+out:
+	repo_refs_free(refs, nrefs);
+	free(tracking);
+	return ret;
+}
+
+void drift_check(struct drift *d, const char *path, const struct drift_opts *o)
+{
+	git_repository *r = NULL;
+	char err[ERR_MAX], first[512], buf[1024], lhex[12], rhex[12];
+	int rc, clean = 1;
+
+	memset(d, 0, sizeof *d);
+	d->path = xstrdup(path);
+	rc = repo_open(&r, path, err);
+	if (rc == REPO_NOTFOUND) {
+		set(d, DRIFT_MISSING, 0, err);
+		goto out;
+	}
+	if (rc < 0 || repo_is_clean(&clean, first, sizeof first, r, err) < 0) {
+		set(d, DRIFT_ERROR, EXIT_IOERR, err);
+		goto out;
+	}
+	d->branch = repo_current_branch(r);
+	if (repo_head_commit(&d->local, r, err) < 0) {
+		set(d, DRIFT_ERROR, EXIT_IOERR, err);
+		goto out;
+	}
+	d->have_local = 1;
+	if (find_target(d, r, o) < 0) {
+		if (!clean && d->decision == DRIFT_ERROR) {
+			size_t len = strlen(d->reason);
+			snprintf(d->reason + len, sizeof d->reason - len, "; the checkout also has local changes");
+		}
+		goto out;
+	}
+	if (repo_ahead_behind(&d->ahead, &d->behind, r, &d->local, &d->target, err) < 0) {
+		set(d, DRIFT_ERROR, EXIT_IOERR, err);
+		goto out;
+	}
+	git_oid_tostr(lhex, sizeof lhex, &d->local);
+	git_oid_tostr(rhex, sizeof rhex, &d->target);
+	if (!clean) {
+		snprintf(buf, sizeof buf, "uncommitted or untracked changes (e.g. '%s'): commit, stash or remove them%s",
+		         first, d->behind ? "; behind, so every deploy refuses until then" : "");
+		set(d, DRIFT_UNCLEAN, 0, buf);
+	} else if (d->behind && d->ahead) {
+		snprintf(buf, sizeof buf, "%zu local commit(s) not on '%s' and %zu new there: "
+		         "deploys refuse until the checkout is reset or rebased", d->ahead, d->upstream, d->behind);
+		set(d, DRIFT_DIVERGED, 0, buf);
+	} else if (d->behind) {
+		snprintf(buf, sizeof buf, "behind '%s' by %zu commit(s): %s -> %s", d->upstream, d->behind, lhex, rhex);
+		set(d, DRIFT_DEPLOY, 0, buf);
+	} else if (d->ahead) {
+		snprintf(buf, sizeof buf, "%zu local commit(s) not on '%s': local commits never deploy", d->ahead, d->upstream);
+		set(d, DRIFT_AHEAD, 0, buf);
+	} else {
+		snprintf(buf, sizeof buf, "at %s, same as '%s'", lhex, d->upstream);
+		set(d, DRIFT_UP_TO_DATE, 0, buf);
+	}
+out:
+	git_repository_free(r);
+}
+
+struct pool {
+	struct drift *d;
+	char *const *paths;
+	size_t n, next;
+	const struct drift_opts *o;
+	pthread_mutex_t mu;
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		size_t i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n)
+			return NULL;
+		drift_check(&p->d[i], p->paths[i], p->o);
+	}
+}
+
+void drift_check_all(struct drift *d, char *const *paths, size_t n, const struct drift_opts *o)
+{
+	struct pool p = { .d = d, .paths = paths, .n = n, .o = o };
+	size_t nthreads = o->max_threads > 0 ? (size_t)o->max_threads : 1;
+	if (nthreads > n)
+		nthreads = n;
+	pthread_t *t = xcalloc(nthreads ? nthreads : 1, sizeof *t);
+	size_t started = 0;
+
+	pthread_mutex_init(&p.mu, NULL);
+	for (; started < nthreads; started++)
+		if (pthread_create(&t[started], NULL, worker, &p) != 0)
+			break;
+	if (started == 0)
+		worker(&p); /* no thread could start: do the work here */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	free(t);
+}
+
+static char *join_lines(char **v, size_t n)
+{
+	size_t total = 1, off = 0;
+	for (size_t k = 0; k < n; k++)
+		total += strlen(v[k]) + 1;
+	char *s = xmalloc(total);
+	for (size_t k = 0; k < n; k++) {
+		size_t l = strlen(v[k]);
+		if (k)
+			s[off++] = '\n';
+		memcpy(s + off, v[k], l);
+		off += l;
+	}
+	s[off] = '\0';
+	return s;
+}
+
+/* Run the trigger blob from a private temporary file. */
+static int run_trigger(int *status, const char *script, size_t len, const struct drift *d,
+                       const char *changed, const struct drift_opts *o, char *err)
+{
+	const char *dir = o->settings->state_dir;
+	char *tmpl = xasprintf("%s/conditional-trigger.XXXXXX", dir);
+	char *env_changed = xasprintf("GIT_CHANGED_FILES=%s", changed);
+	char old_hex[GIT_OID_HEXSZ + 1], new_hex[GIT_OID_HEXSZ + 1];
+	char *env_old = xasprintf("AUTODEPLOY_OLD_COMMIT=%s", git_oid_tostr(old_hex, sizeof old_hex, &d->local));
+	char *env_new = xasprintf("AUTODEPLOY_NEW_COMMIT=%s", git_oid_tostr(new_hex, sizeof new_hex, &d->target));
+	const char *env[] = { env_changed, env_old, env_new, NULL };
+	const char *argv[] = { tmpl, NULL };
+	struct proc_opts po = { .cwd = d->path, .env = env, .timeout = TRIGGER_TIMEOUT, .null_stdin = 1 };
+	int fd = -1, ret = -1;
+
+	if (util_mkdir_p(dir, 0755, err) < 0)
+		goto out;
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0) {
+		err_set(err, "cannot create '%s': %s", tmpl, strerror(errno));
+		goto out;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, script + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			err_set(err, "cannot write '%s': %s", tmpl, strerror(errno));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fchmod(fd, 0700) < 0 || close(fd) < 0) {
+		fd = -1;
+		err_set(err, "cannot prepare '%s': %s", tmpl, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	ret = proc_run(status, argv, &po, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmpl);
+	free(tmpl);
+	free(env_changed);
+	free(env_old);
+	free(env_new);
+	return ret;
+}
+
+void drift_apply_triggers(struct drift *d, size_t n, const struct drift_opts *o)
+{
+	for (size_t i = 0; i < n; i++) {
+		git_repository *r = NULL;
+		char err[ERR_MAX];
+		char *script = NULL, *changed = NULL;
+		char **paths = NULL;
+		size_t len = 0, npaths = 0;
+		int status, rc;
+
+		if (d[i].decision != DRIFT_DEPLOY)
+			continue;
+		if (repo_open(&r, d[i].path, err) < 0) {
+			set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
+			continue;
+		}
+		rc = repo_read_executable(&script, &len, r, &d[i].target, TRIGGER_PATH, err);
+		if (rc <= 0) {
+			if (rc < 0)
+				set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
+			goto next;
+		}
+		if (repo_changed_paths(&paths, &npaths, r, &d[i].local, &d[i].target, err) < 0) {
+			set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
+			goto next;
+		}
+		changed = join_lines(paths, npaths);
+		if (run_trigger(&status, script, len, &d[i], changed, o, err) < 0) {
+			log_warn("'%s': cannot run %s: %s; treating it as 'no deploy'", d[i].path, TRIGGER_PATH, err);
+			status = -1;
+		}
+		if (status != 0) {
+			size_t l = strlen(d[i].reason);
+			snprintf(d[i].reason + l, sizeof d[i].reason - l,
+			         "; %s exited %d: pull only, no restart", TRIGGER_PATH, status);
+			d[i].decision = DRIFT_PULL_ONLY;
+		} else {
+			size_t l = strlen(d[i].reason);
+			snprintf(d[i].reason + l, sizeof d[i].reason - l, "; %s said deploy", TRIGGER_PATH);
+		}
+next:
+		repo_paths_free(paths);
+		free(changed);
+		free(script);
+		git_repository_free(r);
+	}
+}
+
+void drift_free(struct drift *d)
+{
+	free(d->path);
+	free(d->branch);
+	free(d->remote);
+	free(d->remote_ref);
+	free(d->upstream);
+	memset(d, 0, sizeof *d);
+}

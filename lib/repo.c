@@ -1,0 +1,496 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "repo.h"
+#include "settings.h"
+#include "util.h"
+
+void repo_global_init(void)
+{
+	git_libgit2_init();
+}
+
+void repo_global_shutdown(void)
+{
+	git_libgit2_shutdown();
+}
+
+int repo_git_err(char *err, const char *fmt, ...)
+{
+	char what[ERR_MAX / 2];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	const git_error *e = git_error_last();
+	return err_set(err, "%s: %s", what, e && e->message ? e->message : "unknown libgit2 error");
+}
+
+int repo_open(git_repository **out, const char *path, char *err)
+{
+	struct stat st;
+	*out = NULL;
+	if (stat(path, &st) < 0) {
+		err_set(err, "cannot open '%s': %s", path, strerror(errno));
+		return errno == ENOENT || errno == ENOTDIR ? REPO_NOTFOUND : -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		err_set(err, "'%s' is not a folder", path);
+		return REPO_NOTFOUND;
+	}
+	int rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (rc == GIT_ENOTFOUND) {
+		err_set(err, "'%s' is not a git checkout", path);
+		return REPO_NOTFOUND;
+	}
+	if (rc < 0)
+		return repo_git_err(err, "cannot open '%s'", path);
+	if (git_repository_is_bare(*out)) {
+		git_repository_free(*out);
+		*out = NULL;
+		err_set(err, "'%s' is a bare repository, not a checkout", path);
+		return REPO_NOTFOUND;
+	}
+	return 0;
+}
+
+int repo_is_clean(int *clean, char *first, size_t firstlen, git_repository *r, char *err)
+{
+	git_status_options opts;
+	git_status_list *list = NULL;
+	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
+	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	if (git_status_list_new(&list, r, &opts) < 0)
+		return repo_git_err(err, "cannot read the status of '%s'", git_repository_workdir(r));
+	size_t n = git_status_list_entrycount(list);
+	*clean = n == 0;
+	if (first && firstlen) {
+		first[0] = '\0';
+		if (n > 0) {
+			const git_status_entry *e = git_status_byindex(list, 0);
+			const git_diff_delta *d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
+			if (d)
+				snprintf(first, firstlen, "%s", d->new_file.path ? d->new_file.path : d->old_file.path);
+		}
+	}
+	git_status_list_free(list);
+	return 0;
+}
+
+int repo_head_commit(git_oid *out, git_repository *r, char *err)
+{
+	git_object *obj = NULL;
+	if (git_revparse_single(&obj, r, "HEAD^{commit}") < 0)
+		return repo_git_err(err, "cannot resolve HEAD of '%s'", git_repository_workdir(r));
+	git_oid_cpy(out, git_object_id(obj));
+	git_object_free(obj);
+	return 0;
+}
+
+char *repo_current_branch(git_repository *r)
+{
+	git_reference *head = NULL;
+	char *name = NULL;
+	if (git_repository_head_detached(r) == 1)
+		return NULL;
+	if (git_repository_head(&head, r) < 0)
+		return NULL;
+	if (git_reference_is_branch(head))
+		name = xstrdup(git_reference_shorthand(head));
+	git_reference_free(head);
+	return name;
+}
+
+int repo_upstream(char **remote, char **merge_ref, char **tracking_ref,
+                  git_repository *r, const char *branch, char *err)
+{
+	git_buf b_remote = { 0 }, b_merge = { 0 }, b_track = { 0 };
+	char *local = xasprintf("refs/heads/%s", branch);
+	int ret = -1, rc;
+
+	*remote = *merge_ref = *tracking_ref = NULL;
+	rc = git_branch_upstream_remote(&b_remote, r, local);
+	if (rc == GIT_ENOTFOUND) {
+		ret = REPO_NOTFOUND;
+		err_set(err, "branch '%s' has no upstream", branch);
+		goto out;
+	}
+	if (rc < 0) {
+		repo_git_err(err, "cannot read the upstream of branch '%s'", branch);
+		goto out;
+	}
+	if (git_branch_upstream_merge(&b_merge, r, local) < 0) {
+		ret = REPO_NOTFOUND;
+		err_set(err, "branch '%s' has no upstream branch (branch.%s.merge)", branch, branch);
+		goto out;
+	}
+	rc = git_branch_upstream_name(&b_track, r, local);
+	if (rc < 0) {
+		ret = REPO_NOTFOUND;
+		repo_git_err(err, "branch '%s' has no remote-tracking branch", branch);
+		goto out;
+	}
+	*remote = xstrdup(b_remote.ptr);
+	*merge_ref = xstrdup(b_merge.ptr);
+	*tracking_ref = xstrdup(b_track.ptr);
+	ret = 0;
+out:
+	git_buf_dispose(&b_remote);
+	git_buf_dispose(&b_merge);
+	git_buf_dispose(&b_track);
+	free(local);
+	return ret;
+}
+
+/* libgit2's messages sometimes quote the URL: make sure a password or
+ * token from it can never reach an error message. */
+static void scrub_secret(char *msg, const char *url)
+{
+	const char *scheme = url ? strstr(url, "://") : NULL;
+	if (!scheme)
+		return;
+	const char *host = scheme + 3;
+	const char *slash = strchr(host, '/');
+	const char *at = NULL;
+	for (const char *p = host; *p && (!slash || p < slash); p++)
+		if (*p == '@')
+			at = p;
+	if (!at || at == host)
+		return;
+	size_t slen = (size_t)(at - host);
+	char *secret = xmalloc(slen + 1);
+	memcpy(secret, host, slen);
+	secret[slen] = '\0';
+	char *hit;
+	while ((hit = strstr(msg, secret)) != NULL) {
+		memcpy(hit, "***", 3);
+		memmove(hit + 3, hit + slen, strlen(hit + slen) + 1);
+	}
+	/* a password alone (after ':') may be quoted too */
+	char *colon = strchr(secret, ':');
+	if (colon && colon[1]) {
+		size_t plen = strlen(colon + 1);
+		while ((hit = strstr(msg, colon + 1)) != NULL) {
+			memcpy(hit, "***", 3);
+			memmove(hit + 3, hit + plen, strlen(hit + plen) + 1);
+		}
+	}
+	free(secret);
+}
+
+void repo_remote_url(char *buf, size_t len, git_repository *r, const char *remote_name)
+{
+	git_remote *rem = NULL;
+	if (git_remote_lookup(&rem, r, remote_name) < 0 || !git_remote_url(rem)) {
+		snprintf(buf, len, "%s", remote_name);
+	} else {
+		log_redact_url(buf, len, git_remote_url(rem));
+	}
+	git_remote_free(rem);
+}
+
+static int remote_err(char *err, git_remote *rem, const char *remote_name, const char *what)
+{
+	char url[512];
+	const git_error *e = git_error_last();
+	log_redact_url(url, sizeof url, rem && git_remote_url(rem) ? git_remote_url(rem) : remote_name);
+	err_set(err, "cannot %s '%s' (%s): %s", what, remote_name, url,
+	        e && e->message ? e->message : "unknown error");
+	if (rem)
+		scrub_secret(err, git_remote_url(rem));
+	return REPO_UNREACHABLE;
+}
+
+static int cred_none(git_credential **out, const char *url, const char *user,
+                     unsigned int allowed, void *payload)
+{
+	(void)out; (void)url; (void)user; (void)allowed; (void)payload;
+	/* No credential source configured yet for this kind of remote: let
+	 * libgit2 report the authentication failure. */
+	return GIT_PASSTHROUGH;
+}
+
+static int cert_default(git_cert *cert, int valid, const char *host, void *payload)
+{
+	(void)cert; (void)host; (void)payload;
+	return valid ? 0 : GIT_PASSTHROUGH;
+}
+
+void repo_auth_callbacks(git_remote_callbacks *cb, struct repo_auth *auth)
+{
+	git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
+	cb->credentials = cred_none;
+	cb->certificate_check = cert_default;
+	cb->payload = auth;
+}
+
+void repo_refs_free(struct repo_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(refs[i].name);
+	free(refs);
+}
+
+int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
+                   const char *remote_name, struct repo_auth *auth, char *err)
+{
+	git_remote *rem = NULL;
+	git_remote_callbacks cb;
+	const git_remote_head **heads = NULL;
+	size_t nheads = 0, count = 0;
+	struct repo_ref *out = NULL;
+	int ret;
+
+	*refs = NULL;
+	*n = 0;
+	if (git_remote_lookup(&rem, r, remote_name) < 0)
+		return repo_git_err(err, "no remote '%s' in '%s'", remote_name, git_repository_workdir(r));
+	repo_auth_callbacks(&cb, auth);
+	if (git_remote_connect(rem, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0) {
+		ret = remote_err(err, rem, remote_name, "reach remote");
+		goto out;
+	}
+	if (git_remote_ls(&heads, &nheads, rem) < 0) {
+		ret = remote_err(err, rem, remote_name, "list the refs of remote");
+		goto out;
+	}
+	out = xcalloc(nheads ? nheads : 1, sizeof *out);
+	for (size_t i = 0; i < nheads; i++) {
+		const char *name = heads[i]->name;
+		size_t len = strlen(name);
+		/* "refs/tags/v1^{}" carries the commit an annotated tag points
+		 * at: it replaces the tag object's id on the entry before it. */
+		if (len > 3 && strcmp(name + len - 3, "^{}") == 0) {
+			if (count > 0 && strncmp(out[count - 1].name, name, len - 3) == 0 &&
+			    out[count - 1].name[len - 3] == '\0')
+				git_oid_cpy(&out[count - 1].oid, &heads[i]->oid);
+			continue;
+		}
+		out[count].name = xstrdup(name);
+		git_oid_cpy(&out[count].oid, &heads[i]->oid);
+		count++;
+	}
+	*refs = out;
+	*n = count;
+	out = NULL;
+	count = 0;
+	ret = 0;
+out:
+	repo_refs_free(out, count);
+	if (rem) {
+		git_remote_disconnect(rem);
+		git_remote_free(rem);
+	}
+	return ret;
+}
+
+int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remote_ref,
+                   const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err)
+{
+	git_odb *odb = NULL;
+	git_remote *rem = NULL;
+	git_reference *ref = NULL;
+	int ret = -1;
+	char *spec = NULL;
+
+	if (git_repository_odb(&odb, r) < 0)
+		return repo_git_err(err, "cannot open the object store of '%s'", git_repository_workdir(r));
+	if (!git_odb_exists(odb, want)) {
+		/* the INIT macros trip -Wmissing-field-initializers */
+		git_fetch_options fo;
+		git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+		repo_auth_callbacks(&fo.callbacks, auth);
+		fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+		fo.update_fetchhead = 0;
+		spec = xasprintf("+%s:%s", remote_ref, local_ref);
+		char *specs[] = { spec };
+		git_strarray arr = { specs, 1 };
+		if (git_remote_lookup(&rem, r, remote_name) < 0) {
+			repo_git_err(err, "no remote '%s' in '%s'", remote_name, git_repository_workdir(r));
+			goto out;
+		}
+		if (git_remote_fetch(rem, &arr, &fo, "autodeploy: fetch") < 0) {
+			ret = remote_err(err, rem, remote_name, "fetch from remote");
+			goto out;
+		}
+		/* The remote may have moved again between the listing and the
+		 * fetch: we decide on what we listed, so that object must be here. */
+		git_odb_refresh(odb);
+		if (!git_odb_exists(odb, want)) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof hex, want);
+			err_set(err, "fetch from '%s' did not bring commit %s (did the remote move meanwhile? run again)",
+			        remote_name, hex);
+			goto out;
+		}
+	}
+	if (git_reference_create(&ref, r, local_ref, want, 1, "autodeploy: update from remote") < 0) {
+		repo_git_err(err, "cannot update '%s' in '%s'", local_ref, git_repository_workdir(r));
+		goto out;
+	}
+	ret = 0;
+out:
+	git_reference_free(ref);
+	git_remote_free(rem);
+	git_odb_free(odb);
+	free(spec);
+	return ret;
+}
+
+int repo_ahead_behind(size_t *ahead, size_t *behind, git_repository *r,
+                      const git_oid *local, const git_oid *upstream, char *err)
+{
+	if (git_graph_ahead_behind(ahead, behind, r, local, upstream) < 0)
+		return repo_git_err(err, "cannot compare commits in '%s'", git_repository_workdir(r));
+	return 0;
+}
+
+static int commit_tree(git_tree **tree, git_repository *r, const git_oid *id, char *err)
+{
+	git_commit *c = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	if (git_commit_lookup(&c, r, id) < 0 || git_commit_tree(tree, c) < 0) {
+		git_commit_free(c);
+		return repo_git_err(err, "cannot read commit %s", git_oid_tostr(hex, sizeof hex, id));
+	}
+	git_commit_free(c);
+	return 0;
+}
+
+struct paths {
+	char **v;
+	size_t n, cap;
+};
+
+static void paths_add(struct paths *p, const char *s)
+{
+	if (!s)
+		return;
+	if (p->n > 0 && strcmp(p->v[p->n - 1], s) == 0)
+		return;
+	if (p->n + 2 > p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 16;
+		p->v = xrealloc(p->v, p->cap * sizeof *p->v);
+	}
+	p->v[p->n++] = xstrdup(s);
+	p->v[p->n] = NULL;
+}
+
+int repo_changed_paths(char ***out, size_t *n, git_repository *r,
+                       const git_oid *from, const git_oid *to, char *err)
+{
+	git_tree *a = NULL, *b = NULL;
+	git_diff *diff = NULL;
+	struct paths p = { 0 };
+	int ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (commit_tree(&a, r, from, err) < 0 || commit_tree(&b, r, to, err) < 0)
+		goto out;
+	if (git_diff_tree_to_tree(&diff, r, a, b, NULL) < 0) {
+		repo_git_err(err, "cannot compare trees in '%s'", git_repository_workdir(r));
+		goto out;
+	}
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		paths_add(&p, d->old_file.path);
+		paths_add(&p, d->new_file.path);
+	}
+	if (!p.v)
+		p.v = xcalloc(1, sizeof *p.v);
+	*out = p.v;
+	*n = p.n;
+	ret = 0;
+out:
+	git_diff_free(diff);
+	git_tree_free(a);
+	git_tree_free(b);
+	return ret;
+}
+
+void repo_paths_free(char **paths)
+{
+	if (!paths)
+		return;
+	for (char **p = paths; *p; p++)
+		free(*p);
+	free(paths);
+}
+
+int repo_read_executable(char **data, size_t *len, git_repository *r,
+                         const git_oid *commit, const char *path, char *err)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	int ret = -1, rc;
+
+	*data = NULL;
+	*len = 0;
+	if (commit_tree(&tree, r, commit, err) < 0)
+		return -1;
+	rc = git_tree_entry_bypath(&e, tree, path);
+	if (rc == GIT_ENOTFOUND || (rc == 0 && git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB_EXECUTABLE)) {
+		ret = 0;
+		goto out;
+	}
+	if (rc < 0) {
+		repo_git_err(err, "cannot read '%s'", path);
+		goto out;
+	}
+	if (git_blob_lookup(&blob, r, git_tree_entry_id(e)) < 0) {
+		repo_git_err(err, "cannot read '%s'", path);
+		goto out;
+	}
+	*len = (size_t)git_blob_rawsize(blob);
+	*data = xmalloc(*len + 1);
+	memcpy(*data, git_blob_rawcontent(blob), *len);
+	(*data)[*len] = '\0';
+	ret = 1;
+out:
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	return ret;
+}
+
+int repo_version_cmp(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+			/* compare digit runs as numbers: skip leading zeros, then
+			 * the longer run is bigger, else the first differing digit */
+			while (*a == '0')
+				a++;
+			while (*b == '0')
+				b++;
+			const char *ea = a, *eb = b;
+			while (*ea >= '0' && *ea <= '9')
+				ea++;
+			while (*eb >= '0' && *eb <= '9')
+				eb++;
+			if (ea - a != eb - b)
+				return ea - a < eb - b ? -1 : 1;
+			int c = strncmp(a, b, (size_t)(ea - a));
+			if (c)
+				return c < 0 ? -1 : 1;
+			a = ea;
+			b = eb;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		a++;
+		b++;
+	}
+	if (*a == *b)
+		return 0;
+	return *a ? 1 : -1;
+}

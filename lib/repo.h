@@ -1,0 +1,107 @@
+/*
+ * repo: the libgit2 layer.  Everything the programs ask of a checkout or a
+ * remote goes through here, so that errors carry libgit2's message and
+ * remote URLs are redacted before they reach a message.
+ *
+ *   repo_global_init();                       once, in main
+ *   git_repository *r;
+ *   int rc = repo_open(&r, "/srv/stack", err); REPO_NOTFOUND: not a checkout
+ *   ...
+ *   git_repository_free(r);
+ *   repo_global_shutdown();
+ *
+ * Remote access (repo_ls_remote, repo_fetch) takes a struct repo_auth:
+ * the settings that say which ssh keys and host keys to trust (see
+ * repo_auth_callbacks) and the checkout's name for its per-repo deploy key.
+ */
+#ifndef AUTODEPLOY_REPO_H
+#define AUTODEPLOY_REPO_H
+
+#include <stddef.h>
+#include <git2.h>
+
+struct settings;
+
+#define REPO_NOTFOUND (-2)   /* folder missing, or not the top of a work tree */
+#define REPO_UNREACHABLE (-3) /* the remote could not be reached or refused us */
+
+void repo_global_init(void);
+void repo_global_shutdown(void);
+
+/* Fill err with "what: <libgit2's last error>" and return -1. */
+int repo_git_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open the checkout whose work tree top is `path` (no search upwards). */
+int repo_open(git_repository **out, const char *path, char *err);
+
+/* *clean = 1 when the work tree and index match HEAD and nothing is
+ * untracked (ignored files do not count).  When unclean, `first` gets the
+ * first offending path (for the message). */
+int repo_is_clean(int *clean, char *first, size_t firstlen, git_repository *r, char *err);
+
+/* The commit HEAD points at. */
+int repo_head_commit(git_oid *out, git_repository *r, char *err);
+
+/* Name of the checked-out branch (malloc'd) or NULL when detached/unborn. */
+char *repo_current_branch(git_repository *r);
+
+/* The upstream of local branch `branch`: remote name ("origin", "." for a
+ * local upstream), the ref on the remote ("refs/heads/main") and the local
+ * tracking ref ("refs/remotes/origin/main"), all malloc'd.  Returns
+ * REPO_NOTFOUND when the branch has no upstream. */
+int repo_upstream(char **remote, char **merge_ref, char **tracking_ref,
+                  git_repository *r, const char *branch, char *err);
+
+struct repo_auth {
+	const struct settings *settings;  /* keys, known_hosts; may be NULL */
+	const char *checkout;             /* the checkout's path (basename picks the deploy key) */
+	int warned_host_key;              /* set once the non-strict warning was logged */
+};
+
+/* Fill callbacks for a remote connection (credentials, host key check). */
+void repo_auth_callbacks(git_remote_callbacks *cb, struct repo_auth *auth);
+
+struct repo_ref {
+	char *name;       /* e.g. refs/heads/main, refs/tags/1.2.0 */
+	git_oid oid;      /* what the ref points at, peeled to the commit for annotated tags */
+};
+
+/* Ask remote `remote_name` of r for its refs (the ref advertisement only:
+ * no object is transferred).  *refs is a malloc'd array; free with
+ * repo_refs_free.  Returns REPO_UNREACHABLE when the remote cannot be
+ * reached or refuses us; err never holds URL credentials. */
+int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
+                   const char *remote_name, struct repo_auth *auth, char *err);
+void repo_refs_free(struct repo_ref *refs, size_t n);
+
+/* Make sure `want` is present and `local_ref` points at it: when the
+ * object is already in the local store only the ref is moved, otherwise
+ * `remote_ref` is fetched from the remote into local_ref.  No transfer at
+ * all when nothing moved. */
+int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remote_ref,
+                   const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err);
+
+/* Commits in `local` not in `upstream` (ahead) and the reverse (behind). */
+int repo_ahead_behind(size_t *ahead, size_t *behind, git_repository *r,
+                      const git_oid *local, const git_oid *upstream, char *err);
+
+/* Paths that differ between the trees of two commits (both sides of a
+ * rename), as a NULL-terminated malloc'd list; free with repo_paths_free. */
+int repo_changed_paths(char ***out, size_t *n, git_repository *r,
+                       const git_oid *from, const git_oid *to, char *err);
+void repo_paths_free(char **paths);
+
+/* Read blob at `path` of commit's tree when it is an executable file
+ * (mode 100755): returns 1 with *data and *len (malloc'd), 0 when absent or not
+ * executable, -1 on error. */
+int repo_read_executable(char **data, size_t *len, git_repository *r,
+                         const git_oid *commit, const char *path, char *err);
+
+/* Compare two version strings (1.10.0 > 1.9.3; numbers compared as
+ * numbers, other characters as characters): <0, 0, >0. */
+int repo_version_cmp(const char *a, const char *b);
+
+/* The remote's URL with credentials replaced by *** (into buf). */
+void repo_remote_url(char *buf, size_t len, git_repository *r, const char *remote_name);
+
+#endif
