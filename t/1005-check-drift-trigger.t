@@ -1,0 +1,140 @@
+#!/bin/bash
+# check-drift and the conditional trigger: an executable
+# autodeploy/conditional-trigger in the remote's new tree is run (no shell,
+# cwd = the checkout, GIT_CHANGED_FILES = the changed paths); exit 0 means
+# deploy, anything else pull-only.  Both are work that is due (exit 1).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-git.sh"
+
+TRIGGER=autodeploy/conditional-trigger
+
+# write_trigger DIR CODE: a trigger in the work tree DIR that records what
+# it was given (outside every checkout) and exits CODE.
+write_trigger() {
+	mkdir -p "$1/autodeploy" &&
+	cat >"$1/$TRIGGER" <<EOF &&
+#!/bin/sh
+printf '%s\n' "\$GIT_CHANGED_FILES" >"$TRASH/trigger-changed"
+pwd -P >"$TRASH/trigger-cwd"
+exit $2
+EOF
+	chmod 755 "$1/$TRIGGER"
+}
+
+# changed_is PATH...: the trigger was run and got exactly these paths.
+changed_is() {
+	if [ ! -e "$TRASH/trigger-changed" ]; then
+		echo "error: the trigger was not run" >&2
+		return 1
+	fi
+	printf '%s\n' "$@" | sort >"$TRASH/changed.expect"
+	grep -v '^$' "$TRASH/trigger-changed" | sort >"$TRASH/changed.actual"
+	test_cmp "$TRASH/changed.expect" "$TRASH/changed.actual"
+}
+
+not_run() {
+	if [ -e "$TRASH/trigger-changed" ]; then
+		echo "error: the trigger was run" >&2
+		return 1
+	fi
+}
+
+ODD='odd name;$(touch pwned).txt'
+
+test_expect_success 'setup: a remote whose tree holds a trigger that says yes, and a clone' '
+	make_remote trig 2 &&
+	dev=$(dev_clone trig) &&
+	write_trigger "$dev" 0 &&
+	dev_publish trig "add the trigger" >/dev/null &&
+	test "$(git -C trig.git ls-tree main "$TRIGGER" | cut -c1-6)" = 100755 &&
+	clone_remote trig site &&
+	write_config "$TRASH/site"
+'
+
+test_expect_success 'nothing moved: the trigger is not run, up-to-date (exit 0)' '
+	rm -f trigger-changed &&
+	drift_json 0 &&
+	json_is 0 decision up-to-date &&
+	not_run
+'
+
+test_expect_success 'the trigger says yes (exit 0): deploy (exit 1), and it got the changed paths' '
+	dev=$(dev_clone trig) &&
+	mkdir -p "$dev/docs" "$dev/src" &&
+	echo readme >"$dev/docs/readme.md" &&
+	echo "int main;" >"$dev/src/app.c" &&
+	echo odd >"$dev/$ODD" &&
+	new=$(dev_publish trig "three files") &&
+	rm -f trigger-changed trigger-cwd &&
+	drift_json 1 &&
+	json_is 0 decision deploy &&
+	json_is 0 remote_commit "$new" &&
+	changed_is docs/readme.md src/app.c "$ODD"
+'
+
+test_expect_success 'the trigger runs in the checkout, with no shell between' '
+	test "$(cat trigger-cwd)" = "$(cd site && pwd -P)" &&
+	test ! -e pwned &&
+	test ! -e site/pwned &&
+	test -z "$(git -C site status --porcelain)"
+'
+
+test_expect_success 'the trigger says no (exit 1): pull-only, still due (exit 1)' '
+	git -C site pull -q &&
+	dev=$(dev_clone trig) &&
+	write_trigger "$dev" 1 &&
+	echo notes >"$dev/notes.txt" &&
+	new=$(dev_publish trig "trigger says no") &&
+	rm -f trigger-changed &&
+	drift_json 1 &&
+	json_is 0 decision pull-only &&
+	json_is 0 remote_commit "$new" &&
+	changed_is "$TRIGGER" notes.txt &&
+	test_must_fail 0 drift --condition >/dev/null 2>&1
+'
+
+test_expect_success 'the trigger of the new tree is the one run, not the local one' '
+	test "$(tail -n 1 site/$TRIGGER)" = "exit 0" &&
+	json_is 0 decision pull-only
+'
+
+test_expect_success 'a trigger removed by the new commit is not run: deploy' '
+	git -C site pull -q &&
+	dev=$(dev_clone trig) &&
+	git -C "$dev" rm -q "$TRIGGER" &&
+	dev_publish trig "no more trigger" >/dev/null &&
+	rm -f trigger-changed &&
+	drift_json 1 &&
+	json_is 0 decision deploy &&
+	not_run
+'
+
+test_expect_success 'a trigger that only the new tree holds is run' '
+	make_remote fresh 2 &&
+	clone_remote fresh fresh &&
+	dev=$(dev_clone fresh) &&
+	write_trigger "$dev" 1 &&
+	echo x >"$dev/x.txt" &&
+	dev_publish fresh "first trigger" >/dev/null &&
+	test ! -e fresh/$TRIGGER &&
+	write_config "$TRASH/fresh" &&
+	rm -f trigger-changed &&
+	drift_json 1 &&
+	json_is 0 decision pull-only &&
+	changed_is "$TRIGGER" x.txt
+'
+
+test_expect_success 'a trigger that is not executable (100644) is not run: deploy' '
+	git -C fresh pull -q &&
+	dev=$(dev_clone fresh) &&
+	chmod 644 "$dev/$TRIGGER" &&
+	echo y >"$dev/y.txt" &&
+	dev_publish fresh "trigger not executable" >/dev/null &&
+	test "$(git -C fresh.git ls-tree main "$TRIGGER" | cut -c1-6)" = 100644 &&
+	rm -f trigger-changed &&
+	drift_json 1 &&
+	json_is 0 decision deploy &&
+	not_run
+'
+
+test_done
