@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "auth.h"
 #include "log.h"
 #include "repo.h"
 #include "settings.h"
@@ -207,29 +208,6 @@ static int remote_err(char *err, git_remote *rem, const char *remote_name, const
 	return REPO_UNREACHABLE;
 }
 
-static int cred_none(git_credential **out, const char *url, const char *user,
-                     unsigned int allowed, void *payload)
-{
-	(void)out; (void)url; (void)user; (void)allowed; (void)payload;
-	/* No credential source configured yet for this kind of remote: let
-	 * libgit2 report the authentication failure. */
-	return GIT_PASSTHROUGH;
-}
-
-static int cert_default(git_cert *cert, int valid, const char *host, void *payload)
-{
-	(void)cert; (void)host; (void)payload;
-	return valid ? 0 : GIT_PASSTHROUGH;
-}
-
-void repo_auth_callbacks(git_remote_callbacks *cb, struct repo_auth *auth)
-{
-	git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
-	cb->credentials = cred_none;
-	cb->certificate_check = cert_default;
-	cb->payload = auth;
-}
-
 void repo_refs_free(struct repo_ref *refs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -251,7 +229,7 @@ int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
 	*n = 0;
 	if (git_remote_lookup(&rem, r, remote_name) < 0)
 		return repo_git_err(err, "no remote '%s' in '%s'", remote_name, git_repository_workdir(r));
-	repo_auth_callbacks(&cb, auth);
+	auth_callbacks(&cb, auth);
 	if (git_remote_connect(rem, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0) {
 		ret = remote_err(err, rem, remote_name, "reach remote");
 		goto out;
@@ -305,7 +283,7 @@ int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remot
 		/* the INIT macros trip -Wmissing-field-initializers */
 		git_fetch_options fo;
 		git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-		repo_auth_callbacks(&fo.callbacks, auth);
+		auth_callbacks(&fo.callbacks, auth);
 		fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 		fo.update_fetchhead = 0;
 		spec = xasprintf("+%s:%s", remote_ref, local_ref);

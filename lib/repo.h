@@ -10,15 +10,17 @@
  *   git_repository_free(r);
  *   repo_global_shutdown();
  *
- * Remote access (repo_ls_remote, repo_fetch) takes a struct repo_auth:
- * the settings that say which ssh keys and host keys to trust (see
- * repo_auth_callbacks) and the checkout's name for its per-repo deploy key.
+ * Remote access (repo_ls_remote, repo_fetch_ref) takes a struct repo_auth
+ * (auth.h): the settings that say which ssh keys and host keys to trust and
+ * the checkout's name for its per-repo deploy key.
  */
 #ifndef AUTODEPLOY_REPO_H
 #define AUTODEPLOY_REPO_H
 
 #include <stddef.h>
 #include <git2.h>
+
+#include "auth.h"
 
 struct settings;
 
@@ -51,15 +53,6 @@ char *repo_current_branch(git_repository *r);
  * REPO_NOTFOUND when the branch has no upstream. */
 int repo_upstream(char **remote, char **merge_ref, char **tracking_ref,
                   git_repository *r, const char *branch, char *err);
-
-struct repo_auth {
-	const struct settings *settings;  /* keys, known_hosts; may be NULL */
-	const char *checkout;             /* the checkout's path (basename picks the deploy key) */
-	int warned_host_key;              /* set once the non-strict warning was logged */
-};
-
-/* Fill callbacks for a remote connection (credentials, host key check). */
-void repo_auth_callbacks(git_remote_callbacks *cb, struct repo_auth *auth);
 
 struct repo_ref {
 	char *name;       /* e.g. refs/heads/main, refs/tags/1.2.0 */
