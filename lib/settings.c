@@ -1,0 +1,197 @@
+/*
+ * settings: every key of SPEC.md's table, with its default, checked here
+ * once so that all programs refuse the same malformed value with the same
+ * words.  An empty value means the default, as if the key were unset.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "settings.h"
+#include "util.h"
+
+#define K(name) "AUTODEPLOY_" name
+
+/* ~/.ssh of the running user: $HOME, else the password database (a
+ * service started by systemd may have no HOME). */
+static int ssh_dir(char *buf, size_t size, char *err)
+{
+	const char *home = getenv("HOME");
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(getuid());
+		if (!pw || !pw->pw_dir || !*pw->pw_dir)
+			return err_set(err, "cannot find the home folder of uid %u "
+			               "(set AUTODEPLOY_DEPLOY_KEY_ROOT_DIR and AUTODEPLOY_KNOWN_HOSTS)",
+			               (unsigned)getuid());
+		home = pw->pw_dir;
+	}
+	if ((size_t)snprintf(buf, size, "%s/.ssh", strcmp(home, "/") ? home : "") >= size)
+		return err_set(err, "home folder '%.60s...' is too long", home);
+	return 0;
+}
+
+static int path_setting(char *buf, size_t size, const struct cfg *c, const char *key,
+                        const char *def, char *err)
+{
+	const char *v = cfg_str(c, key, def);
+	if (strlen(v) >= size)
+		return cfg_error(c, key, err, "path is too long (expected at most %zu bytes)", size - 1);
+	memcpy(buf, v, strlen(v) + 1);
+	return 0;
+}
+
+static int load_paths(struct settings *s, const struct cfg *c, char *err)
+{
+	const char *dir = cfg_str(c, K("DEPLOY_KEY_ROOT_DIR"), NULL);
+	const char *kh = cfg_str(c, K("KNOWN_HOSTS"), NULL);
+	char ssh[PATH_MAX], def[PATH_MAX + 16];
+
+	if (!dir || !kh) {
+		if (ssh_dir(ssh, sizeof(ssh), err) < 0)
+			return -1;
+		snprintf(def, sizeof(def), "%s/known_hosts", ssh);
+	}
+	if (path_setting(s->deploy_key_dir, sizeof(s->deploy_key_dir), c,
+	                 K("DEPLOY_KEY_ROOT_DIR"), dir ? dir : ssh, err) < 0 ||
+	    path_setting(s->known_hosts, sizeof(s->known_hosts), c,
+	                 K("KNOWN_HOSTS"), kh ? kh : def, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int load_track(struct settings *s, const struct cfg *c, char *err)
+{
+	const char *v = cfg_str(c, K("TRACK"), "branch");
+
+	if (strcmp(v, "branch") == 0)
+		return 0;
+	if (strncmp(v, "tag:", 4) == 0 && v[4]) {
+		s->track_tags = 1;
+		s->tag_glob = v + 4;
+		return 0;
+	}
+	return cfg_error(c, K("TRACK"), err, "'%.60s' is not a track mode "
+	                 "(expected branch or tag:GLOB, e.g. tag:[0-9]*.[0-9]*.[0-9]*)", v);
+}
+
+static int load_rotate(struct settings *s, const struct cfg *c, char *err)
+{
+	static const char *const periods[] = { "daily", "weekly", "monthly" };
+	const char *v = cfg_str(c, K("ROTATE_PERIOD"), "weekly");
+	size_t i;
+
+	for (i = 0; i < 3 && strcmp(v, periods[i]); i++)
+		;
+	if (i == 3)
+		return cfg_error(c, K("ROTATE_PERIOD"), err, "'%.60s' is not a period "
+		                 "(expected daily, weekly or monthly)", v);
+	s->rotate_period = (enum rotate_period)i;
+
+	v = cfg_str(c, K("ROTATE_WITH"), "rotate-logs");
+	if (strcmp(v, "logrotate") == 0)
+		s->rotate_with_logrotate = 1;
+	else if (strcmp(v, "rotate-logs") != 0)
+		return cfg_error(c, K("ROTATE_WITH"), err, "'%.60s' is not a rotation tool "
+		                 "(expected rotate-logs or logrotate)", v);
+
+	/* Keeping none would delete each rotated file as it is made: a
+	 * policy that loses logs is more likely a typo than a wish. */
+	if (cfg_long(&s->rotate_keep, c, K("ROTATE_KEEP"), 6, 1, LONG_MAX, err) < 0 ||
+	    cfg_size(&s->rotate_minsize, c, K("ROTATE_MINSIZE"), 500 * 1024, err) < 0 ||
+	    cfg_bool(&s->rotate_compress, c, K("ROTATE_COMPRESS"), 1, err) < 0 ||
+	    cfg_long(&s->rotate_compress_level, c, K("ROTATE_COMPRESS_LEVEL"), 6, 1, 9, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Each extra job needs its schedule and command, and its name goes into a
+ * unit name and two keys: [A-Za-z0-9_]+, listed once. */
+static int check_jobs(const struct settings *s, const struct cfg *c, char *err)
+{
+	static const char key[] = K("EXTRA_JOBS");
+	static const char *const parts[] = { "SCHEDULE", "COMMAND" };
+
+	for (size_t i = 0; i < s->n_extra_jobs; i++) {
+		const char *name = s->extra_jobs[i];
+		if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+		    != strlen(name))
+			return cfg_error(c, key, err, "'%.60s' is not a job name (expected [A-Za-z0-9_]+)", name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(name, s->extra_jobs[j]) == 0)
+				return cfg_error(c, key, err, "job '%s' is listed twice (expected each name once)",
+				                 name);
+	}
+	for (size_t i = 0; i < s->n_extra_jobs; i++) {
+		for (size_t p = 0; p < 2; p++) {
+			char *k = xasprintf(K("JOB_%s_%s"), s->extra_jobs[i], parts[p]);
+			int missing = cfg_str(c, k, NULL) == NULL;
+			if (missing)
+				cfg_error(c, key, err, "job '%s' has no %s (expected a non-empty %s)",
+				          s->extra_jobs[i], k, p == 0 ? "schedule" : "command");
+			free(k);
+			if (missing)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int settings_load(struct settings *s, const struct cfg *c, char *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = c;
+
+	s->compose_dir = cfg_str(c, K("COMPOSE_DIR"), NULL);
+	s->stop_command = cfg_str(c, K("STOP_COMMAND"), "docker compose stop");
+	s->start_command = cfg_str(c, K("START_COMMAND"), "docker compose up -d");
+	s->healthcheck_command = cfg_str(c, K("HEALTHCHECK_COMMAND"), NULL);
+	s->pre_deploy_command = cfg_str(c, K("PRE_DEPLOY_COMMAND"), NULL);
+	s->notify_command = cfg_str(c, K("NOTIFY_COMMAND"), NULL);
+	s->platform_frequency = cfg_str(c, K("PLATFORM_FREQUENCY"), "7 5 * * *");
+	s->notebook_frequency = cfg_str(c, K("NOTEBOOK_FREQUENCY"), "@hourly");
+	s->notebook_dir = cfg_str(c, K("NOTEBOOK_DIR"), NULL);
+	s->log_dir = cfg_str(c, K("LOG_DIR"), "/var/log/PAVICS");
+	s->state_dir = cfg_str(c, K("STATE_DIR"), "/var/lib/autodeploy");
+	s->metrics_file = cfg_str(c, K("METRICS_FILE"), NULL);
+	s->self_update = cfg_str(c, K("SELF_UPDATE"), NULL);
+
+	cfg_list(&s->extra_repos, &s->n_extra_repos, c, K("EXTRA_REPOS"));
+	cfg_list(&s->notebook_sources, &s->n_notebook_sources, c, K("NOTEBOOK_SOURCES"));
+	cfg_list(&s->extra_jobs, &s->n_extra_jobs, c, K("EXTRA_JOBS"));
+
+	if (load_paths(s, c, err) < 0 ||
+	    cfg_bool(&s->strict_host_key, c, K("STRICT_HOST_KEY"), 1, err) < 0 ||
+	    load_track(s, c, err) < 0 ||
+	    cfg_seconds(&s->healthcheck_timeout, c, K("HEALTHCHECK_TIMEOUT"), 300, err) < 0 ||
+	    cfg_seconds(&s->healthcheck_interval, c, K("HEALTHCHECK_INTERVAL"), 5, err) < 0 ||
+	    cfg_bool(&s->rollback, c, K("ROLLBACK"), 1, err) < 0 ||
+	    cfg_owner(&s->code_uid, &s->code_gid, &s->code_owner_set, c, K("CODE_OWNERSHIP"), err) < 0 ||
+	    cfg_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c,
+	              K("NOTEBOOK_OWNER"), err) < 0 ||
+	    cfg_long(&s->notebook_max_files, c, K("NOTEBOOK_MAX_FILES"), 10000, 1, LONG_MAX, err) < 0 ||
+	    cfg_size(&s->notebook_max_bytes, c, K("NOTEBOOK_MAX_BYTES"), (uint64_t)1 << 30, err) < 0 ||
+	    load_rotate(s, c, err) < 0 ||
+	    check_jobs(s, c, err) < 0)
+		goto fail;
+	if (s->healthcheck_interval < 1) {
+		cfg_error(c, K("HEALTHCHECK_INTERVAL"), err, "'%.60s' is too short (expected at least 1 second)",
+		          cfg_get(c, K("HEALTHCHECK_INTERVAL")));
+		goto fail;
+	}
+	return 0;
+fail:
+	settings_free(s);
+	return -1;
+}
+
+void settings_free(struct settings *s)
+{
+	cfg_list_free(s->extra_repos);
+	cfg_list_free(s->notebook_sources);
+	cfg_list_free(s->extra_jobs);
+	s->extra_repos = s->notebook_sources = s->extra_jobs = NULL;
+	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = 0;
+}
