@@ -1,0 +1,358 @@
+/* cron: cron syntax and presets -> OnCalendar= values.  See cron.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cron.h"
+#include "proc.h"
+#include "util.h"
+
+enum { F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F_COUNT };
+
+struct field_def {
+	const char *what;
+	int lo, hi;
+	const char *const *names;   /* three-letter names, NULL-terminated: jan = 1, sun = 0 */
+};
+
+static const char *const month_names[] = {
+	"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", NULL
+};
+static const char *const day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL };
+static const char *const day_systemd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+
+static const struct field_def fields[F_COUNT] = {
+	{ "minute", 0, 59, NULL },
+	{ "hour", 0, 23, NULL },
+	{ "day of month", 1, 31, NULL },
+	{ "month", 1, 12, month_names },
+	{ "day of week", 0, 7, day_names },
+};
+
+static const struct { const char *name, *cron; } nicknames[] = {
+	{ "@yearly", "0 0 1 1 *" },
+	{ "@annually", "0 0 1 1 *" },
+	{ "@monthly", "0 0 1 * *" },
+	{ "@weekly", "0 0 * * 0" },
+	{ "@daily", "0 0 * * *" },
+	{ "@midnight", "0 0 * * *" },
+	{ "@hourly", "0 * * * *" },
+	/* The old install scripts' presets (see cron.h for why these). */
+	{ "5-mins", "*/5 * * * *" },
+	{ "hourly", "17 * * * *" },
+	{ "daily", "7 5 * * *" },
+};
+
+#define CRON_FIELD_CHARS "0123456789*,-/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* Split value into at most six whitespace-separated words (copied into
+ * words, truncated to fit: a truncated word is refused by the caller);
+ * returns the number found (6 means "more than five"). */
+#define WORD_MAX 256
+static int split_fields(char words[6][WORD_MAX], size_t lens[6], const char *value)
+{
+	int n = 0;
+	const char *p = value;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || n == 6)
+			break;
+		size_t len = strcspn(p, " \t");
+		lens[n] = len;
+		if (len >= WORD_MAX)
+			len = WORD_MAX - 1;
+		memcpy(words[n], p, len);
+		words[n][len] = '\0';
+		n++;
+		p += lens[n - 1];
+	}
+	return n;
+}
+
+static const char *lookup_nickname(const char *value)
+{
+	for (size_t i = 0; i < sizeof(nicknames) / sizeof(nicknames[0]); i++)
+		if (strcmp(value, nicknames[i].name) == 0)
+			return nicknames[i].cron;
+	return NULL;
+}
+
+int cron_is_cron(const char *value)
+{
+	char words[6][WORD_MAX];
+	size_t lens[6];
+
+	if (value[0] == '@' || lookup_nickname(value))
+		return 1;
+	if (strchr(value, '\n') || split_fields(words, lens, value) != 5)
+		return 0;
+	for (int i = 0; i < 5; i++)
+		if (strspn(words[i], CRON_FIELD_CHARS) != strlen(words[i]))
+			return 0;
+	return 1;
+}
+
+/* A number or (where the field has names) a three-letter name at *p. */
+static int parse_value(int *out, const char **p, int f, const char *key, const char *word, char *err)
+{
+	const struct field_def *d = &fields[f];
+	const char *s = *p;
+
+	if (isdigit((unsigned char)*s)) {
+		long v = 0;
+		while (isdigit((unsigned char)*s)) {
+			v = v * 10 + (*s - '0');
+			if (v > 1000)
+				break;
+			s++;
+		}
+		if (v < d->lo || v > d->hi)
+			return err_set(err, "%s: '%s': %s %ld is out of range %d-%d",
+			               key, word, d->what, v, d->lo, d->hi);
+		*out = (int)v;
+		*p = s;
+		return 0;
+	}
+	if (d->names && isalpha((unsigned char)*s)) {
+		size_t len = 0;
+		while (isalpha((unsigned char)s[len]))
+			len++;
+		for (int i = 0; len == 3 && d->names[i]; i++)
+			if (strncasecmp(s, d->names[i], 3) == 0) {
+				*out = f == F_MON ? i + 1 : i;
+				*p = s + 3;
+				return 0;
+			}
+		return err_set(err, "%s: '%s': '%.*s' is not a %s name", key, word, (int)(len > 20 ? 20 : len), s, d->what);
+	}
+	return err_set(err, "%s: '%s': expected a %s at '%.20s'", key, word, d->what, *s ? s : "end of field");
+}
+
+/*
+ * One cron field into bits (bit v set when value v fires).  Day of week
+ * keeps 7 apart until the caller folds it onto 0.  *star is set when the
+ * field starts with '*', which is how cron decides that day-of-month and
+ * day-of-week are "unrestricted".
+ */
+static int parse_field(unsigned long long *bits, int *star, int f, const char *word,
+                       const char *key, char *err)
+{
+	const struct field_def *d = &fields[f];
+	const char *p = word;
+
+	*bits = 0;
+	*star = word[0] == '*';
+	for (;;) {
+		int a, b, step = 1;
+		if (*p == '*') {
+			a = d->lo;
+			b = d->hi;
+			p++;
+		} else {
+			if (parse_value(&a, &p, f, key, word, err) < 0)
+				return -1;
+			b = a;
+			if (*p == '-') {
+				p++;
+				if (parse_value(&b, &p, f, key, word, err) < 0)
+					return -1;
+				if (f == F_DOW && b == 0 && a > 0)
+					b = 7;          /* mon-sun */
+			} else if (*p == '/') {
+				b = d->hi;          /* N/S: from N to the end */
+			}
+		}
+		if (*p == '/') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return err_set(err, "%s: '%s': '/' must be followed by a step", key, word);
+			long s = 0;
+			while (isdigit((unsigned char)*p) && s <= 1000)
+				s = s * 10 + (*p++ - '0');
+			if (s < 1 || s > d->hi - d->lo + 1)
+				return err_set(err, "%s: '%s': step %ld is out of range 1-%d",
+				               key, word, s, d->hi - d->lo + 1);
+			step = (int)s;
+		}
+		if (b < a && f != F_DOW)
+			return err_set(err, "%s: '%s': range %d-%d runs backwards", key, word, a, b);
+		/* A wrapping day-of-week range (fri-mon) walks through Saturday. */
+		int span = b >= a ? b - a : b + 7 - a;
+		for (int k = 0; k <= span; k += step) {
+			int v = a + k;
+			if (b < a)
+				v %= 7;
+			*bits |= 1ULL << v;
+		}
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p == '\0')
+			return 0;
+		return err_set(err, "%s: '%s': unexpected '%c' in %s field", key, word,
+		               isprint((unsigned char)*p) ? *p : '?', d->what);
+	}
+}
+
+/* Append the values in bits as "a,b,c" (or names for days of week). */
+static void append_list(char *buf, size_t size, unsigned long long bits, int f)
+{
+	size_t len = strlen(buf);
+	int first = 1;
+
+	for (int v = fields[f].lo; v <= fields[f].hi; v++) {
+		if (!(bits & (1ULL << v)))
+			continue;
+		int n = f == F_DOW ? snprintf(buf + len, size - len, "%s%s", first ? "" : ",", day_systemd[v])
+		                   : snprintf(buf + len, size - len, "%s%d", first ? "" : ",", v);
+		if (n < 0 || (size_t)n >= size - len)
+			return;
+		len += (size_t)n;
+		first = 0;
+	}
+}
+
+static int full(unsigned long long bits, int f)
+{
+	int hi = f == F_DOW ? 6 : fields[f].hi;
+	for (int v = fields[f].lo; v <= hi; v++)
+		if (!(bits & (1ULL << v)))
+			return 0;
+	return 1;
+}
+
+static void append_field(char *buf, size_t size, unsigned long long bits, int f)
+{
+	if (full(bits, f))
+		strncat(buf, "*", size - strlen(buf) - 1);
+	else
+		append_list(buf, size, bits, f);
+}
+
+/* "[DOW ]*-MONTHS-DAYS HOURS:MINUTES:00" */
+static void format_line(char *buf, size_t size, const unsigned long long bits[F_COUNT],
+                        int use_dom, int use_dow)
+{
+	buf[0] = '\0';
+	if (use_dow && !full(bits[F_DOW], F_DOW)) {
+		append_list(buf, size, bits[F_DOW], F_DOW);
+		strncat(buf, " ", size - strlen(buf) - 1);
+	}
+	strncat(buf, "*-", size - strlen(buf) - 1);
+	append_field(buf, size, bits[F_MON], F_MON);
+	strncat(buf, "-", size - strlen(buf) - 1);
+	if (use_dom)
+		append_field(buf, size, bits[F_DOM], F_DOM);
+	else
+		strncat(buf, "*", size - strlen(buf) - 1);
+	strncat(buf, " ", size - strlen(buf) - 1);
+	append_field(buf, size, bits[F_HOUR], F_HOUR);
+	strncat(buf, ":", size - strlen(buf) - 1);
+	append_field(buf, size, bits[F_MIN], F_MIN);
+	strncat(buf, ":00", size - strlen(buf) - 1);
+}
+
+static int translate_cron(struct cron_sched *out, const char *key, const char *value, char *err)
+{
+	char words[6][WORD_MAX];
+	size_t lens[6];
+	unsigned long long bits[F_COUNT];
+	int star[F_COUNT];
+	int n = split_fields(words, lens, value);
+
+	if (n != 5)
+		return err_set(err, "%s: '%.60s' has %s fields; cron syntax has 5", key, value,
+		               n > 5 ? "more than 5" : n == 4 ? "4" : n == 3 ? "3" : n == 2 ? "2" : n == 1 ? "1" : "no");
+	for (int f = 0; f < F_COUNT; f++)
+		if (lens[f] >= WORD_MAX)
+			return err_set(err, "%s: the %s field is too long", key, fields[f].what);
+	for (int f = 0; f < F_COUNT; f++)
+		if (parse_field(&bits[f], &star[f], f, words[f], key, err) < 0)
+			return -1;
+	if (bits[F_DOW] & (1ULL << 7))
+		bits[F_DOW] = (bits[F_DOW] & ~(1ULL << 7)) | 1ULL;
+
+	/*
+	 * Cron's rule: when both day fields are restricted (neither starts
+	 * with '*'), a day matches if either matches.  If one of them then
+	 * covers every day, so does the union: one line is exact.
+	 */
+	if (!star[F_DOM] && !star[F_DOW] && !full(bits[F_DOM], F_DOM) && !full(bits[F_DOW], F_DOW)) {
+		format_line(out->calendar[0], CRON_CAL_MAX, bits, 1, 0);
+		format_line(out->calendar[1], CRON_CAL_MAX, bits, 0, 1);
+		out->n = 2;
+	} else if (!star[F_DOM] && !star[F_DOW]) {
+		format_line(out->calendar[0], CRON_CAL_MAX, bits, 0, 0);
+		out->n = 1;
+	} else {
+		format_line(out->calendar[0], CRON_CAL_MAX, bits, 1, 1);
+		out->n = 1;
+	}
+	return 0;
+}
+
+int cron_translate(struct cron_sched *out, const char *key, const char *value, char *err)
+{
+	memset(out, 0, sizeof(*out));
+	for (const char *p = value; *p; p++)
+		if (iscntrl((unsigned char)*p) && *p != '\t')
+			return err_set(err, "%s: the schedule holds a control character", key);
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (*value == '\0')
+		return err_set(err, "%s: the schedule is empty", key);
+	if (strcmp(value, "@reboot") == 0) {
+		out->boot = 1;
+		return 0;
+	}
+	const char *nick = lookup_nickname(value);
+	if (nick)
+		return translate_cron(out, key, nick, err);
+	if (value[0] == '@')
+		return err_set(err, "%s: unknown nickname '%.40s' (expected @hourly, @daily, @weekly, "
+		               "@monthly, @yearly, @annually or @reboot)", key, value);
+	if (cron_is_cron(value))
+		return translate_cron(out, key, value, err);
+	if (strlen(value) >= CRON_CAL_MAX)
+		return err_set(err, "%s: the calendar expression is too long", key);
+	memcpy(out->calendar[0], value, strlen(value) + 1);
+	out->n = 1;
+	out->systemd = 1;
+	return 0;
+}
+
+int cron_check_calendar(int *checked, const char *key, const char *expr, char *err)
+{
+	static const char *const dirs[] = { "/usr/bin/systemd-analyze", "/bin/systemd-analyze" };
+	const char *tool = NULL;
+	int status, fd, rc;
+
+	*checked = 0;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !tool; i++)
+		if (access(dirs[i], X_OK) == 0)
+			tool = dirs[i];
+	if (!tool)
+		return 0;
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, "cannot open '/dev/null': %s", strerror(errno));
+	const char *argv[] = { tool, "calendar", "--", expr, NULL };
+	struct proc_opts o = { .timeout = 30, .stdout_fd = fd, .stderr_fd = fd, .null_stdin = 1 };
+	rc = proc_run(&status, argv, &o, err);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	*checked = 1;
+	if (status != 0)
+		return err_set(err, "%s: '%.100s' is neither cron syntax nor a calendar expression "
+		               "that systemd accepts (see systemd.time(7), or `systemd-analyze calendar`)",
+		               key, expr);
+	return 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * cron: turn a frequency setting (SPEC.md "install-units") into what a
+ * systemd timer needs.
+ *
+ *   struct cron_sched s;
+ *   if (cron_translate(&s, "AUTODEPLOY_PLATFORM_FREQUENCY", value, err) < 0)
+ *       -> exit 78 (err names the key and what is wrong)
+ *   for (size_t i = 0; i < s.n; i++) printf("OnCalendar=%s\n", s.calendar[i]);
+ *   if (s.boot) printf("OnBootSec=%s\n", CRON_BOOT_DELAY);
+ *
+ * A value is cron syntax when it is one of cron's nicknames (@hourly ...) or
+ * five whitespace-separated fields made of digits, letters, '*', ',', '-'
+ * and '/'.  The presets keep the old install scripts' meaning: `5-mins` is
+ * `*\/5 * * * *`, `hourly` is `17 * * * *` (Debian runs /etc/cron.hourly, where
+ * the notebook job lived, at minute 17), `daily` is `7 5 * * *`.
+ * Anything else is passed through as a systemd calendar expression
+ * (s.systemd = 1); the caller may check it with cron_check_calendar().
+ *
+ * Every cron field is expanded into an explicit comma list: systemd rejects
+ * `*\/5`, hour ranges written with '-', weekday ranges out of Mon..Sun order,
+ * and misfires on some step forms.  Cron (Vixie/cronie, as on Debian) fires
+ * on the day-of-month OR the day-of-week when both fields are restricted,
+ * i.e. neither starts with '*'; systemd ANDs them, so that case gives two
+ * OnCalendar= lines.  Day-of-week accepts 0-7 (0 and 7 are Sunday), names,
+ * and wrapping ranges such as fri-mon; `N/S` means N-max/S.
+ */
+#ifndef AUTODEPLOY_CRON_H
+#define AUTODEPLOY_CRON_H
+
+#include <stddef.h>
+
+#define CRON_CAL_MAX 640
+#define CRON_BOOT_DELAY "1min"   /* @reboot: once the network had a moment */
+
+struct cron_sched {
+	size_t n;                         /* OnCalendar= values: 0 (@reboot), 1 or 2 */
+	char calendar[2][CRON_CAL_MAX];
+	int boot;                         /* @reboot: OnBootSec=CRON_BOOT_DELAY */
+	int systemd;                      /* not cron syntax: calendar[0] is the value as given */
+};
+
+/* Translate value (the setting of key, named in errors). */
+int cron_translate(struct cron_sched *out, const char *key, const char *value, char *err);
+
+/* Is value cron syntax (a nickname, a preset or five cron fields)? */
+int cron_is_cron(const char *value);
+
+/* Ask `systemd-analyze calendar` whether expr is valid.  Returns 0 when it
+ * is, or when systemd-analyze is not installed (*checked = 0); -1 with err
+ * naming key when systemd-analyze rejects it. */
+int cron_check_calendar(int *checked, const char *key, const char *expr, char *err);
+
+#endif

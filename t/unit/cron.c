@@ -1,0 +1,123 @@
+/*
+ * Unit tests for lib/cron.  With `--translate KEY VALUE` the binary prints
+ * the timer lines for VALUE instead (used by t/5002, which compares them
+ * with a reference cron evaluator through systemd-analyze).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cron.h"
+#include "tap.h"
+#include "util.h"
+
+static int translate_cli(const char *key, const char *value)
+{
+	char err[ERR_MAX];
+	struct cron_sched s;
+
+	if (cron_translate(&s, key, value, err) < 0) {
+		printf("error: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; i < s.n; i++)
+		printf("OnCalendar=%s\n", s.calendar[i]);
+	if (s.boot)
+		printf("OnBootSec=%s\n", CRON_BOOT_DELAY);
+	return 0;
+}
+
+/* The translation of value must be exactly the lines want0 (and want1). */
+static void check(const char *value, const char *want0, const char *want1)
+{
+	char err[ERR_MAX] = "";
+	struct cron_sched s;
+	int rc = cron_translate(&s, "K", value, err);
+
+	if (!is_int(rc, 0, "'%s' translates", value)) {
+		diag("%s", err);
+		return;
+	}
+	is_int((long long)s.n, want1 ? 2 : 1, "'%s' gives %d OnCalendar line(s)", value, want1 ? 2 : 1);
+	is_str(s.calendar[0], want0, "'%s' -> '%s'", value, want0);
+	if (want1 && s.n == 2)
+		is_str(s.calendar[1], want1, "'%s' second line -> '%s'", value, want1);
+}
+
+static void refused(const char *value, const char *needle)
+{
+	char err[ERR_MAX] = "";
+	struct cron_sched s;
+	int rc = cron_translate(&s, "AUTODEPLOY_PLATFORM_FREQUENCY", value, err);
+
+	if (strchr(value, '\n'))
+		value = "(a value holding a newline)";
+	is_int(rc, -1, "'%s' is refused", value);
+	ok(strstr(err, "AUTODEPLOY_PLATFORM_FREQUENCY") != NULL && strstr(err, needle) != NULL,
+	   "the refusal of '%s' names the key and says '%s' (got: %s)", value, needle, err);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "--translate") == 0)
+		return translate_cli(argv[2], argv[3]);
+
+	check("7 5 * * *", "*-*-* 5:7:00", NULL);
+	check("*/20 * * * *", "*-*-* *:0,20,40:00", NULL);
+	check("1-30/10 9-11 * * *", "*-*-* 9,10,11:1,11,21:00", NULL);
+	check("0 0 * * 0", "Sun *-*-* 0:0:00", NULL);
+	check("0 0 * * 7", "Sun *-*-* 0:0:00", NULL);
+	check("0 0 * * fri-mon", "Sun,Mon,Fri,Sat *-*-* 0:0:00", NULL);
+	check("0 0 * * MON-sun", "*-*-* 0:0:00", NULL);
+	check("0 0 * jan,Dec *", "*-1,12-* 0:0:00", NULL);
+	check("0 0 13 * 5", "*-*-13 0:0:00", "Fri *-*-* 0:0:00");
+	check("0 0 */2 * 1", "Mon *-*-1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31 0:0:00", NULL);
+	check("0 0 1-31 * 1", "*-*-* 0:0:00", NULL);
+	check("0 0 29 2 *", "*-2-29 0:0:00", NULL);
+	check("0 0 * * 1/2", "Sun,Mon,Wed,Fri *-*-* 0:0:00", NULL);
+	check("@weekly", "Sun *-*-* 0:0:00", NULL);
+	check("@yearly", "*-1-1 0:0:00", NULL);
+	check("@annually", "*-1-1 0:0:00", NULL);
+	check("@monthly", "*-*-1 0:0:00", NULL);
+	check("@daily", "*-*-* 0:0:00", NULL);
+	check("@hourly", "*-*-* *:0:00", NULL);
+	check("5-mins", "*-*-* *:0,5,10,15,20,25,30,35,40,45,50,55:00", NULL);
+	check("hourly", "*-*-* *:17:00", NULL);
+	check("daily", "*-*-* 5:7:00", NULL);
+	check("  7\t5 * * *  ", "*-*-* 5:7:00", NULL);
+	check("Mon *-*-* 04:00:00", "Mon *-*-* 04:00:00", NULL);
+	check("weekly", "weekly", NULL);
+
+	{
+		char err[ERR_MAX];
+		struct cron_sched s;
+		ok(cron_translate(&s, "K", "@reboot", err) == 0 && s.boot && s.n == 0,
+		   "@reboot becomes OnBootSec= and no OnCalendar=");
+		ok(cron_translate(&s, "K", "Mon *-*-* 04:00:00", err) == 0 && s.systemd,
+		   "a systemd calendar expression is marked as such");
+		ok(cron_translate(&s, "K", "*/5 * * * *", err) == 0 && !s.systemd,
+		   "cron syntax is not marked as a systemd expression");
+	}
+	ok(cron_is_cron("0 0 * * *") && cron_is_cron("@daily") && cron_is_cron("5-mins"),
+	   "cron fields, nicknames and presets are cron syntax");
+	ok(!cron_is_cron("*-*-* 00:00:00") && !cron_is_cron("daily 1 2") && !cron_is_cron("weekly"),
+	   "systemd expressions are not cron syntax");
+
+	refused("60 * * * *", "minute 60 is out of range 0-59");
+	refused("0 24 * * *", "hour 24 is out of range");
+	refused("0 0 0 * *", "day of month 0 is out of range");
+	refused("0 0 * 13 *", "month 13");
+	refused("0 0 * * 8", "day of week 8");
+	refused("5-1 * * * *", "runs backwards");
+	refused("*/0 * * * *", "step 0");
+	refused("*/ * * * *", "step");
+	refused("0 0 * foo *", "'foo' is not a month name");
+	refused("0 0 * * monday", "not a day of week name");
+	refused("0 0 jan * *", "expected a day of month");
+	refused("1,,2 * * * *", "expected a minute");
+	refused("1-2-3 * * * *", "unexpected '-'");
+	refused("@fortnightly", "unknown nickname");
+	refused("   ", "empty");
+	refused("0 0 * *\n*", "control character");
+
+	return done_testing();
+}
