@@ -2,7 +2,7 @@
 # check-drift: the decision for one checkout in each state of SPEC.md's
 # "check-drift" table, with its exit code and its --json object.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-git.sh"
+. "$T_DIR/lib-git.sh"
 
 # one NAME: a remote NAME.git with two commits and its clone $TRASH/NAME as
 # the compose dir of a fresh config.

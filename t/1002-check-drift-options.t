@@ -2,7 +2,7 @@
 # check-drift: command line, configuration, several checkouts, the lock,
 # the log, --condition and the interrupted-deploy journal.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-git.sh"
+. "$T_DIR/lib-git.sh"
 
 test_expect_success 'setup: a compose checkout and three extra checkouts, all up to date' '
 	for r in stack zeta alpha mid; do

@@ -3,7 +3,7 @@
 # be at the highest version tag on the remote that matches GLOB, compared
 # as versions (1.10.0 > 1.9.3), not as strings.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-git.sh"
+. "$T_DIR/lib-git.sh"
 
 # tag_commit DIR TAG: the commit a tag points at (annotated tags peeled).
 tag_commit() { git -C "$1" rev-parse "$2^{commit}"; }

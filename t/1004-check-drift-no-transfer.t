@@ -3,7 +3,7 @@
 # only the new tip when something did; --no-fetch contacts nobody; an
 # unreachable remote is exit 69 and its credentials are never shown.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-git.sh"
+. "$T_DIR/lib-git.sh"
 
 # objects DIR: every file of the object store, with its size.
 objects() { find "$1/.git/objects" -type f -printf "%P %s\n" | sort; }

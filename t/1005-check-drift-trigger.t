@@ -4,7 +4,7 @@
 # cwd = the checkout, GIT_CHANGED_FILES = the changed paths); exit 0 means
 # deploy, anything else pull-only.  Both are work that is due (exit 1).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-git.sh"
+. "$T_DIR/lib-git.sh"
 
 TRIGGER=autodeploy/conditional-trigger
 

@@ -1,6 +1,6 @@
 # t/lib-git.sh — git fixtures and check-drift helpers, sourced after t/lib.sh:
 #   . "$(dirname "$0")/lib.sh"
-#   . "$(dirname "$0")/lib-git.sh"
+#   . "$T_DIR/lib-git.sh"          (lib.sh has already cd-ed into $TRASH)
 #
 #   make_remote stack 3            bare $TRASH/stack.git, 3 commits on main
 #   clone_remote stack compose     $TRASH/compose, a clone following main
