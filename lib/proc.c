@@ -145,8 +145,17 @@ _Noreturn static void child(const struct proc_opts *o, int null_fd, int report_f
 
 	int err = ENOENT, eacces = 0;
 	for (size_t i = 0; cands[i]; i++) {
-		execve(cands[i], (char *const *)argv, envp);
-		err = errno;
+		/* ETXTBSY: a script just written by another thread of the caller
+		 * is still open for writing in some other thread's fork child
+		 * until that child execs; it clears within moments. */
+		for (int tries = 0; tries < 100; tries++) {
+			execve(cands[i], (char *const *)argv, envp);
+			err = errno;
+			if (err != ETXTBSY)
+				break;
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
 		if (err == EACCES)
 			eacces = 1;
 		else if (err != ENOENT && err != ENOTDIR && err != ESTALE &&

@@ -206,6 +206,36 @@ static void test_exec_failure(void)
 	ok(strstr(err, "Permission denied") != NULL, "permission denied: %s", err);
 }
 
+/*
+ * A script another process still holds open for writing cannot be exec'd
+ * (ETXTBSY).  In a threaded caller that happens whenever another thread
+ * forks while this one writes a script; proc_run waits for it to clear.
+ */
+static void test_text_busy(void)
+{
+	char err[ERR_MAX] = "", script[600];
+	int status = -1;
+	snprintf(script, sizeof script, "%s/busy-script", tmpdir);
+	int fd = open(script, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	if (write(fd, "#!/bin/sh\nexit 5\n", 18) != 18)
+		diag("short write");
+	fflush(stdout);
+	pid_t holder = fork();
+	if (holder == 0) {
+		struct timespec ts = { 0, 300 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		_exit(0);   /* closes the inherited write descriptor */
+	}
+	close(fd);
+	const char *argv[] = { script, NULL };
+	is_int(proc_run(&status, argv, NULL, err), 0, "a script briefly held open for writing elsewhere still runs");
+	is_int(status, 5, "with its own status");
+	if (err[0] && status != 5)
+		diag("%s", err);
+	int st;
+	waitpid(holder, &st, 0);
+}
+
 static void test_no_shell(void)
 {
 	char err[ERR_MAX], want[256];
@@ -268,6 +298,7 @@ int main(void)
 	test_timeout();
 	test_env_cwd_io();
 	test_exec_failure();
+	test_text_busy();
 	test_no_shell();
 	test_threads();
 
