@@ -166,7 +166,9 @@ enum rot_due rotate_due(const struct rot_list *l, uint64_t size, uint64_t minsiz
 		passed = days >= 1;
 		break;
 	case PERIOD_WEEKLY:
-		passed = days >= 7;
+		/* logrotate's rule: a week on, or a Sunday not yet rotated on
+		 * (1970-01-01 was a Thursday). */
+		passed = days >= 7 || (days >= 1 && (day_number(y, m, now->tm_mday) + 4) % 7 == 0);
 		break;
 	case PERIOD_MONTHLY:
 		passed = y * 12 + m > last->year * 12L + last->mon;

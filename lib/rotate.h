@@ -61,8 +61,9 @@ enum rot_due {
 	ROT_PERIOD = 3
 };
 
-/* daily: a later calendar day than the newest rotated file; weekly: seven
- * days or more later; monthly: a later calendar month.  now is local time. */
+/* As logrotate decides: daily: a later calendar day than the newest rotated
+ * file; weekly: seven days or more later, or a Sunday later than it;
+ * monthly: a later calendar month.  now is local time. */
 enum rot_due rotate_due(const struct rot_list *l, uint64_t size, uint64_t minsize,
                         enum rotate_period period, int force, const struct tm *now);
 const char *rotate_due_text(enum rot_due d);

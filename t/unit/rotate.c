@@ -109,6 +109,14 @@ static void test_due(void)
 	is_int(rotate_due(&ly, k, k, PERIOD_DAILY, 0, &now), ROT_PERIOD, "daily, newest rotated yesterday: due");
 	is_int(rotate_due(&l6, k, k, PERIOD_WEEKLY, 0, &now), ROT_NOT_YET, "weekly, six days ago: not due");
 	is_int(rotate_due(&l7, k, k, PERIOD_WEEKLY, 0, &now), ROT_PERIOD, "weekly, seven days ago: due");
+	struct tm sunday = day(2026, 3, 8, 0, 30, 0);
+	const char *friday[] = { "x.log-20260306.gz", NULL }, *sun[] = { "x.log-20260308.gz", NULL };
+	struct rot_list lf = list_of(friday), ls = list_of(sun);
+	is_int(rotate_due(&lf, k, k, PERIOD_WEEKLY, 0, &sunday), ROT_PERIOD,
+	       "weekly, on a Sunday, rotated two days before: due (as logrotate)");
+	is_int(rotate_due(&ls, k, k, PERIOD_WEEKLY, 0, &sunday), ROT_NOT_YET,
+	       "weekly, on a Sunday, rotated that Sunday: not due");
+	rotate_list_free(&lf), rotate_list_free(&ls);
 	is_int(rotate_due(&l7, k - 1, k, PERIOD_WEEKLY, 0, &now), ROT_TOO_SMALL, "weekly, due but too small: not rotated");
 	is_int(rotate_due(&l7, k, k, PERIOD_MONTHLY, 0, &now), ROT_NOT_YET, "monthly, same month: not due");
 	is_int(rotate_due(&lm, k, k, PERIOD_MONTHLY, 0, &now), ROT_PERIOD, "monthly, last month: due");
