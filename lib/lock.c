@@ -63,8 +63,8 @@ int lock_take(int *fd, const char *path, long wait_seconds, char *err)
 			char who[40] = "";
 			if (pid > 0)
 				snprintf(who, sizeof who, " (pid %ld)", pid);
-			err_set(err, "another run%s holds '%s'; try again later or pass --wait SECONDS",
-			        who, path);
+			err_set(err, "another run holds '%s'%s; try again later or pass --wait SECONDS",
+			        path, who);
 			close(f);
 			return LOCK_BUSY;
 		}

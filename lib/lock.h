@@ -14,10 +14,13 @@
 
 #define LOCK_BUSY 1
 
-/* Create the folder of path if needed, open path and take an exclusive
- * flock, waiting up to wait_seconds (0: do not wait).  Returns 0 with *fd
+/* Create the folder of path if needed, open path (mode 0644, close-on-exec)
+ * and take an exclusive flock, waiting up to wait_seconds (0: do not wait).  Returns 0 with *fd
  * set, LOCK_BUSY when still held by another process after the wait (err
- * says so), -1 on an I/O error. */
+ * says so: "another run holds 'PATH' (pid N); try again later or pass
+ * --wait SECONDS"), -1 on an I/O error.  The holder's pid is written into
+ * the file for that message; lock_release empties it.  While waiting the
+ * lock is tried every 100 ms (no signals, so threads do not matter). */
 int lock_take(int *fd, const char *path, long wait_seconds, char *err);
 void lock_release(int fd);
 
