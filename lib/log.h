@@ -31,7 +31,9 @@ void log_init(const char *program);
 const char *log_program(void);
 void log_set_verbosity(enum log_verbosity v);
 
-/* Create log_dir if needed and open log_dir/file for appending.  On
+/* Create log_dir if needed (mkdir -p, 0755) and open log_dir/file for
+ * appending (O_APPEND|O_CLOEXEC, created 0640); a second call replaces the
+ * first file.  On
  * failure the log keeps going to stderr only and -1 is returned, so the
  * program can warn and carry on or refuse, as it sees fit. */
 int log_open_file(const char *log_dir, const char *file, char *err);
