@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "log.h"
@@ -471,4 +472,77 @@ int repo_version_cmp(const char *a, const char *b)
 	if (*a == *b)
 		return 0;
 	return *a ? 1 : -1;
+}
+
+struct chown_ctx {
+	const char *workdir;
+	unsigned uid, gid;
+	int failed;
+	char failed_path[512];
+};
+
+/* Called by libgit2 for every file it writes: give it the configured
+ * owner, so a checkout run as root leaves files the stack's user can use. */
+static void chown_progress(const char *path, size_t done, size_t total, void *payload)
+{
+	struct chown_ctx *c = payload;
+	(void)done;
+	(void)total;
+	if (!path)
+		return;
+	char *full = xasprintf("%s%s", c->workdir, path);
+	if (lchown(full, c->uid, c->gid) < 0 && errno != ENOENT && !c->failed) {
+		c->failed = errno;
+		snprintf(c->failed_path, sizeof c->failed_path, "%s", full);
+	}
+	free(full);
+}
+
+int repo_move_to(git_repository *r, const git_oid *target, int force,
+                 int owner_set, unsigned uid, unsigned gid, char *err)
+{
+	git_commit *commit = NULL;
+	git_reference *head = NULL, *moved = NULL;
+	git_checkout_options co;
+	struct chown_ctx cc = { .workdir = git_repository_workdir(r), .uid = uid, .gid = gid };
+	char hex[GIT_OID_HEXSZ + 1];
+	int ret = -1;
+
+	git_oid_tostr(hex, sizeof hex, target);
+	if (git_commit_lookup(&commit, r, target) < 0)
+		return repo_git_err(err, "cannot find commit %s in '%s'", hex, cc.workdir);
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = force ? GIT_CHECKOUT_FORCE
+	                             : GIT_CHECKOUT_SAFE;
+	if (owner_set) {
+		co.progress_cb = chown_progress;
+		co.progress_payload = &cc;
+	}
+	if (git_checkout_tree(r, (const git_object *)commit, &co) < 0) {
+		const git_error *e = git_error_last();
+		err_set(err, "cannot check out %s in '%s': %s%s", hex, cc.workdir,
+		        e && e->message ? e->message : "unknown error",
+		        force ? "" : " (local changes are never overwritten: commit, stash or remove them)");
+		goto out;
+	}
+	if (git_repository_head(&head, r) == 0 && git_reference_is_branch(head)) {
+		if (git_reference_set_target(&moved, head, target, "autodeploy: deploy") < 0) {
+			repo_git_err(err, "cannot move branch '%s' of '%s' to %s",
+			             git_reference_shorthand(head), cc.workdir, hex);
+			goto out;
+		}
+	} else if (git_repository_set_head_detached(r, target) < 0) {
+		repo_git_err(err, "cannot move HEAD of '%s' to %s", cc.workdir, hex);
+		goto out;
+	}
+	if (cc.failed) {
+		err_set(err, "cannot give '%s' to %u:%u: %s", cc.failed_path, uid, gid, strerror(cc.failed));
+		goto out;
+	}
+	ret = 0;
+out:
+	git_reference_free(moved);
+	git_reference_free(head);
+	git_commit_free(commit);
+	return ret;
 }

@@ -1,0 +1,45 @@
+/*
+ * stack: run the operator's own commands (stop, start, health check,
+ * pre-deploy, notify) the way SPEC.md says: `/bin/sh -c COMMAND` in the
+ * compose dir, the deploy's facts in the environment, never interpolated
+ * into the command string.
+ *
+ *   struct stack st;
+ *   stack_init(&st, &settings);
+ *   stack_setenv(&st, "AUTODEPLOY_OLD_COMMIT_0", "%s", hex);
+ *   if (stack_command(&st, "stop", settings.stop_command, 0) != 0) ...
+ *   if (stack_start(&st, "start") != 0) ...     start + health check
+ *   stack_free(&st);
+ */
+#ifndef AUTODEPLOY_STACK_H
+#define AUTODEPLOY_STACK_H
+
+#include <stddef.h>
+
+struct settings;
+
+struct stack {
+	const struct settings *s;
+	char **env;        /* "KEY=VALUE", NULL-terminated */
+	size_t n, cap;
+};
+
+void stack_init(struct stack *st, const struct settings *s);
+void stack_free(struct stack *st);
+
+/* Set (or replace) KEY in the commands' environment. */
+void stack_setenv(struct stack *st, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Run `command` for `phase` (given as AUTODEPLOY_PHASE), with a time limit
+ * in seconds (0: none).  Returns the exit status (0: success), logging a
+ * failure once.  An empty or NULL command succeeds. */
+int stack_command(struct stack *st, const char *phase, const char *command, long timeout);
+
+/* Start the stack and run the health check every HEALTHCHECK_INTERVAL
+ * seconds until it passes or HEALTHCHECK_TIMEOUT has gone by.  `phase`
+ * names the start ("start", "rollback-start", "recover-start"); the health
+ * check runs as "<phase minus start>healthcheck".  Returns 0 when healthy. */
+int stack_start(struct stack *st, const char *phase);
+
+#endif
