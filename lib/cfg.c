@@ -25,7 +25,7 @@
 
 /* Expansion can double a value on every line (A=$A$A): a bound on the bytes
  * that expansions copy keeps memory proportional to the input. */
-#define EXPAND_MAX (16u << 20)
+#define EXPAND_MAX (1u << 20)
 
 struct entry {
 	char *key;

@@ -1,2 +1,3 @@
 #!/bin/sh
-exec "${AUTODEPLOY_BUILD:-$(dirname "$0")/../build}/t/unit/settings" "$(dirname "$0")/../share/env.local.example"
+src=$(dirname "$0")/..
+exec "${AUTODEPLOY_BUILD:-$src/build}/t/unit/settings" "$src/share/env.local.example" "$src/share/man/man5/env.local.5"

@@ -20,7 +20,7 @@ test_expect_success 'the fuzz targets build with make fuzz' '
 
 test_expect_success 'cfg_parse and settings_load survive 20 seconds of fuzzing' '
 	mkdir -p corpus &&
-	"$TRASH/build/fuzz/cfg_fuzz" -max_total_time=20 -timeout=10 -rss_limit_mb=1024 \
+	"$TRASH/build/fuzz/cfg_fuzz" -max_total_time=20 -timeout=10 \
 		-artifact_prefix="$TRASH/" -print_final_stats=1 \
 		corpus "$SRC_DIR/fuzz/corpus/cfg" >fuzz.out 2>&1 ||
 		{ tail -n 40 fuzz.out; false; }

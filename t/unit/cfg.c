@@ -119,7 +119,7 @@ static void expansion(void)
 	char big[2048] = "A=xxxxxxxxxxxxxxxx\n";
 	for (int i = 0; i < 40; i++)
 		strcat(big, "A=$A$A\n");
-	REFUSED(big, 21, "too large", "exponential expansion is bounded");
+	REFUSED(big, 17, "too large", "exponential expansion is bounded");
 }
 
 static void refusals(void)

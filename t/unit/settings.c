@@ -1,5 +1,6 @@
 /* settings_load: the spec's defaults, and one refusal per validated key.
- * argv[1], when given, is share/env.local.example, which must parse. */
+ * argv[1] is share/env.local.example, which must parse; argv[2] is
+ * share/man/man5/env.local.5, which must describe every key. */
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,20 +213,22 @@ static void refusals(void)
 	cfg_free(c);
 }
 
+/* Every key of SPEC.md's table. */
+static const char *const keys[] = {
+	"COMPOSE_DIR", "EXTRA_REPOS", "DEPLOY_KEY_ROOT_DIR", "KNOWN_HOSTS", "STRICT_HOST_KEY",
+	"TRACK", "STOP_COMMAND", "START_COMMAND", "HEALTHCHECK_COMMAND", "HEALTHCHECK_TIMEOUT",
+	"HEALTHCHECK_INTERVAL", "ROLLBACK", "PRE_DEPLOY_COMMAND", "NOTIFY_COMMAND",
+	"CODE_OWNERSHIP", "PLATFORM_FREQUENCY", "NOTEBOOK_FREQUENCY", "NOTEBOOK_SOURCES",
+	"NOTEBOOK_DIR", "NOTEBOOK_OWNER", "NOTEBOOK_MAX_FILES", "NOTEBOOK_MAX_BYTES", "LOG_DIR",
+	"STATE_DIR", "METRICS_FILE", "ROTATE_KEEP", "ROTATE_PERIOD", "ROTATE_MINSIZE",
+	"ROTATE_COMPRESS", "ROTATE_COMPRESS_LEVEL", "ROTATE_WITH", "EXTRA_JOBS", "SELF_UPDATE",
+};
+
 /* The example must parse as shipped, and also with every commented
  * "#AUTODEPLOY_KEY=default" line uncommented: the defaults it shows are
  * values settings_load accepts and equal to the real defaults. */
 static void example(const char *path)
 {
-	static const char *const keys[] = {
-		"COMPOSE_DIR", "EXTRA_REPOS", "DEPLOY_KEY_ROOT_DIR", "KNOWN_HOSTS", "STRICT_HOST_KEY",
-		"TRACK", "STOP_COMMAND", "START_COMMAND", "HEALTHCHECK_COMMAND", "HEALTHCHECK_TIMEOUT",
-		"HEALTHCHECK_INTERVAL", "ROLLBACK", "PRE_DEPLOY_COMMAND", "NOTIFY_COMMAND",
-		"CODE_OWNERSHIP", "PLATFORM_FREQUENCY", "NOTEBOOK_FREQUENCY", "NOTEBOOK_SOURCES",
-		"NOTEBOOK_DIR", "NOTEBOOK_OWNER", "NOTEBOOK_MAX_FILES", "NOTEBOOK_MAX_BYTES", "LOG_DIR",
-		"STATE_DIR", "METRICS_FILE", "ROTATE_KEEP", "ROTATE_PERIOD", "ROTATE_MINSIZE",
-		"ROTATE_COMPRESS", "ROTATE_COMPRESS_LEVEL", "ROTATE_WITH", "EXTRA_JOBS", "SELF_UPDATE",
-	};
 	struct settings s, d;
 	struct cfg *c, *dc;
 	char *text;
@@ -294,6 +297,25 @@ static void example(const char *path)
 	cfg_free(c);
 }
 
+/* env.local(5) documents every key and the exit status. */
+static void manpage(const char *path)
+{
+	char *text;
+	size_t len;
+
+	if (!path || util_read_file(&text, &len, path, err) < 0) {
+		ok(0, "read env.local.5: %s", path ? err : "no path given");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		char k[64];
+		snprintf(k, sizeof(k), ".B AUTODEPLOY_%s\n", keys[i]);
+		ok(strstr(text, k) != NULL, "env.local.5 describes AUTODEPLOY_%s", keys[i]);
+	}
+	ok(strstr(text, ".SH EXIT STATUS") && strstr(text, ".B 78"), "env.local.5 gives EXIT STATUS 78");
+	free(text);
+}
+
 int main(int argc, char **argv)
 {
 	unsetenv("AUTODEPLOY_CONFIG");
@@ -301,5 +323,6 @@ int main(int argc, char **argv)
 	values();
 	refusals();
 	example(argc > 1 ? argv[1] : NULL);
+	manpage(argc > 2 ? argv[2] : NULL);
 	return done_testing();
 }
