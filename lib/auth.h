@@ -1,27 +1,55 @@
 /*
  * auth: how autodeploy authenticates to remotes and decides whether to
  * trust them (SPEC.md: AUTODEPLOY_DEPLOY_KEY_ROOT_DIR, _KNOWN_HOSTS,
- * _STRICT_HOST_KEY).  Every libgit2 connection the programs open gets its
- * callbacks from auth_callbacks().
+ * _STRICT_HOST_KEY; the whole story for operators is autodeploy-ssh(7)).
+ * Every libgit2 connection the programs open gets its callbacks from
+ * auth_callbacks().
  *
  *   struct repo_auth auth = { .settings = &s, .checkout = "/srv/stack" };
  *   git_remote_callbacks cb;
  *   auth_callbacks(&cb, &auth);
+ *
+ * ssh remotes: the key is KEY_DIR/<basename of checkout>_deploy_key, else
+ * KEY_DIR/id_rsa_git_ssh_read_only, else ssh-agent (SSH_AUTH_SOCK); a key
+ * file readable by group or others is refused, as ssh refuses it; a key
+ * the server rejects is not offered again.  The server's host key must be
+ * in the known_hosts file (knownhosts.h) unless strict checking is off,
+ * which is logged as a warning once per repo_auth (once per checkout and
+ * run).  A revoked key is refused even then.
+ * https remotes: libgit2 checks the certificate; user:password in the URL
+ * is used once, never logged.
+ *
+ * The callbacks write their refusals with git_error_set_str, so the
+ * caller's git_error_last() names the key file, host, key type and
+ * fingerprint.  One repo_auth may serve several connections in turn (a
+ * listing, then a fetch), never two at once: its counters start over at
+ * each connection.
  */
 #ifndef AUTODEPLOY_AUTH_H
 #define AUTODEPLOY_AUTH_H
 
+#include <limits.h>
 #include <git2.h>
 
 struct settings;
 
 struct repo_auth {
-	const struct settings *settings;  /* keys, known_hosts; may be NULL */
+	const struct settings *settings;  /* keys, known_hosts; may be NULL (~/.ssh, strict) */
 	const char *checkout;             /* the checkout's path (basename picks the deploy key) */
 	int warned_host_key;              /* set once the non-strict warning was logged */
+
+	/* Filled in by the callbacks, per connection; start zeroed. */
+	int port;                         /* port of the URL being connected to; 0: unknown (22) */
+	int key_tries;                    /* ssh credentials handed out on this connection */
+	int url_tries;                    /* URL user:password handed out on this connection */
+	char key_used[PATH_MAX];          /* key file last offered; "" for ssh-agent */
 };
 
 /* Fill callbacks for a remote connection (credentials, host key check). */
 void auth_callbacks(git_remote_callbacks *cb, struct repo_auth *auth);
+
+/* Port of an ssh URL: the explicit one of ssh://host:PORT/..., else 22
+ * (also for scp-like user@host:path).  0 for a URL that is not ssh. */
+int auth_url_port(const char *url);
 
 #endif
