@@ -1,0 +1,279 @@
+/*
+ * deploy-notebooks: publish the *.ipynb files of every notebook source
+ * into AUTODEPLOY_NOTEBOOK_DIR, read-only and all at once (SPEC.md
+ * "deploy-notebooks").  Steps: ask every remote for its tip (nothing is
+ * written when no source moved since the last run), fetch what is missing
+ * into the bare caches, read the trees (refusing what could escape the
+ * folder), write a staging folder and swap it in.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cfg.h"
+#include "cli.h"
+#include "lock.h"
+#include "log.h"
+#include "nbsource.h"
+#include "publish.h"
+#include "repo.h"
+#include "settings.h"
+#include "util.h"
+
+#define SOURCES_KEY "AUTODEPLOY_NOTEBOOK_SOURCES"
+
+static int opt_force, opt_dry_run;
+static long opt_wait;
+
+static struct poptOption options[] = {
+	{ "force", 'f', POPT_ARG_NONE, &opt_force, 0, "publish even when no source moved since the last run", NULL },
+	{ "dry-run", 'n', POPT_ARG_NONE, &opt_dry_run, 0,
+	  "print what would be added, changed or removed; publish nothing", NULL },
+	{ "wait", 'w', POPT_ARG_LONG, &opt_wait, 0, "wait up to SECONDS for the lock (default 0)", "SECONDS" },
+	POPT_TABLEEND
+};
+
+/* Parse every entry first: a typo in the last one must not leave the
+ * folder half updated from the others. */
+static int parse_sources(struct nbsource **out, size_t *n, const struct cfg *cfg,
+                         const struct settings *s, char *err)
+{
+	struct nbsource *src = xcalloc(s->n_notebook_sources + 1, sizeof *src);
+	char why[ERR_MAX];
+
+	*out = src;
+	*n = 0;
+	for (size_t i = 0; i < s->n_notebook_sources; i++) {
+		if (nbsource_parse(&src[i], s->notebook_sources[i], why) < 0)
+			return cfg_error(cfg, SOURCES_KEY, err, "%s", why);
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static int remote_exit(int rc)
+{
+	switch (rc) {
+	case REPO_UNREACHABLE: return EXIT_UNAVAILABLE;
+	case NBSOURCE_NOREF:   return EXIT_CONFIG;
+	default:               return EXIT_IOERR;
+	}
+}
+
+/* Where every source's REF points now, without fetching anything. */
+static int list_sources(struct nbsource *src, size_t n, const struct settings *s)
+{
+	char err[ERR_MAX], hex[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		struct repo_auth auth = { .settings = s };
+		if (nbsource_open_cache(&src[i], s->state_dir, err) < 0) {
+			log_error("%s", err);
+			return EXIT_IOERR;
+		}
+		auth.checkout = src[i].cache_path;
+		if ((rc = nbsource_ls(&src[i], &auth, err)) < 0) {
+			log_error("%s", err);
+			return remote_exit(rc);
+		}
+		log_debug("'%s': %s is %s", src[i].label, src[i].remote_ref,
+		          git_oid_tostr(hex, sizeof hex, &src[i].commit));
+	}
+	return EXIT_OK;
+}
+
+/* What the state file says after publishing these commits: when it reads
+ * the same next time and the folder is there, nothing has moved. */
+static char *state_text(const struct nbsource *src, size_t n, const struct settings *s)
+{
+	char hex[GIT_OID_HEXSZ + 1], *text, *next;
+
+	text = xasprintf("# deploy-notebooks: the commits last published; remove to republish\n"
+	                 "dir %s\n", s->notebook_dir);
+	if (s->notebook_owner_set)
+		next = xasprintf("%sowner %u:%u\n", text, s->notebook_uid, s->notebook_gid);
+	else
+		next = xasprintf("%sowner -\n", text);
+	free(text);
+	text = next;
+	for (size_t i = 0; i < n; i++) {
+		next = xasprintf("%ssource %s %s\n", text, git_oid_tostr(hex, sizeof hex, &src[i].commit),
+		                 src[i].spec);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+static int nothing_moved(const char *state_path, const char *state, const char *dest)
+{
+	char *old = NULL, ignored[ERR_MAX];
+	struct stat st;
+	int same;
+
+	if (lstat(dest, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	if (util_read_file(&old, NULL, state_path, ignored) < 0)
+		return 0;
+	same = strcmp(old, state) == 0;
+	free(old);
+	return same;
+}
+
+static void on_clash(const char *path, size_t loser, size_t winner, void *ctx)
+{
+	const struct nbsource *src = ctx;
+	log_warn("'%s': the one from '%s' replaces the one from '%s' (later sources win)",
+	         path, src[winner].label, src[loser].label);
+}
+
+/* Fetch what moved and read every tree into one settled set. */
+static int collect(struct publish_set *set, struct nbsource *src, size_t n, const struct settings *s)
+{
+	struct publish_limits lim = {
+		.max_files = s->notebook_max_files,
+		.max_bytes = s->notebook_max_bytes,
+		.dest = s->notebook_dir,
+	};
+	char err[ERR_MAX];
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		struct repo_auth auth = { .settings = s, .checkout = src[i].cache_path };
+		if ((rc = nbsource_fetch(&src[i], &auth, err)) < 0) {
+			log_error("%s", err);
+			return remote_exit(rc);
+		}
+		rc = publish_collect(set, src[i].cache, &src[i].commit, src[i].subdir, &lim,
+		                     src[i].label, i, err);
+		if (rc < 0) {
+			log_error("%s", err);
+			return rc == PUBLISH_REFUSED ? EXIT_DATAERR : rc == PUBLISH_NOSUBDIR ? EXIT_CONFIG : EXIT_IOERR;
+		}
+	}
+	publish_settle(set, on_clash, src);
+	return EXIT_OK;
+}
+
+static void print_change(const char *what, const char *path, void *ctx)
+{
+	(void)ctx;
+	printf("%s %s\n", what, path);
+}
+
+int main(int argc, const char **argv)
+{
+	struct cfg *cfg = NULL;
+	struct settings s;
+	struct nbsource *src = NULL;
+	struct publish_set set = { 0 };
+	char err[ERR_MAX], *lock_path = NULL, *state_path = NULL, *state = NULL;
+	int code, lockfd = -1, started = 0, rc;
+	size_t nsrc = 0;
+
+	memset(&s, 0, sizeof s);
+	if (cli_parse(argc, argv, options, "[--force] [--dry-run] [--wait SECONDS]", &code) < 0)
+		return code;
+	repo_global_init();
+
+	code = EXIT_CONFIG;
+	if (cfg_load(&cfg, cfg_default_path(cli.config), err) < 0 || settings_load(&s, cfg, err) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (opt_wait < 0) {
+		log_error("--wait: %ld is not a number of seconds", opt_wait);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (log_open_file(s.log_dir, "notebookdeploy.log", err) < 0)
+		log_warn("%s; logging to stderr only", err);
+	log_start();
+	started = 1;
+
+	if (parse_sources(&src, &nsrc, cfg, &s, err) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (nsrc == 0) {
+		log_info("%s is empty: nothing to publish", SOURCES_KEY);
+		code = EXIT_OK;
+		goto out;
+	}
+	if (!s.notebook_dir) {
+		log_error("%s: AUTODEPLOY_NOTEBOOK_DIR is not set: set it to the folder to publish the notebooks in",
+		          cfg_name(cfg));
+		goto out;
+	}
+
+	lock_path = xasprintf("%s/notebooks.lock", s.state_dir);
+	switch (lock_take(&lockfd, lock_path, opt_wait, err)) {
+	case 0:
+		break;
+	case LOCK_BUSY:
+		log_error("%s", err);
+		code = EXIT_BUSY;
+		goto out;
+	default:
+		log_error("%s", err);
+		code = EXIT_IOERR;
+		goto out;
+	}
+
+	if ((code = list_sources(src, nsrc, &s)) != EXIT_OK)
+		goto out;
+	state_path = xasprintf("%s/notebooks.state", s.state_dir);
+	state = state_text(src, nsrc, &s);
+	if (!opt_force && !opt_dry_run && nothing_moved(state_path, state, s.notebook_dir)) {
+		log_info("no source moved since the last run: '%s' left as it is (--force republishes)",
+		         s.notebook_dir);
+		goto out;
+	}
+	if ((code = collect(&set, src, nsrc, &s)) != EXIT_OK)
+		goto out;
+
+	if (opt_dry_run) {
+		if (publish_diff(&set, s.notebook_dir, print_change, NULL, err) < 0) {
+			log_error("%s", err);
+			code = EXIT_IOERR;
+		}
+		goto out;
+	}
+	struct publish_owner owner = {
+		.set = s.notebook_owner_set, .uid = s.notebook_uid, .gid = s.notebook_gid,
+	};
+	rc = publish_write(&set, s.notebook_dir, &owner, err);
+	if (rc < 0) {
+		log_error("%s; '%s' left as it was", err, s.notebook_dir);
+		code = EXIT_IOERR;
+		goto out;
+	}
+	if (rc > 0)
+		log_warn("published, but: %s", err);
+	log_info("published %zu notebooks from %zu sources into '%s'", set.n, nsrc, s.notebook_dir);
+	if (util_write_atomic(state_path, state, strlen(state), 0600, err) < 0) {
+		log_error("%s: the next run publishes again", err);
+		code = EXIT_IOERR;
+	}
+out:
+	if (started)
+		log_end(code);
+	if (lockfd >= 0)
+		lock_release(lockfd);
+	publish_set_free(&set);
+	for (size_t i = 0; i < nsrc; i++)
+		nbsource_free(&src[i]);
+	free(src);
+	free(state);
+	free(state_path);
+	free(lock_path);
+	settings_free(&s);
+	cfg_free(cfg);
+	cli_free();
+	log_close();
+	repo_global_shutdown();
+	return code;
+}

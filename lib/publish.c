@@ -1,0 +1,689 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "publish.h"
+#include "repo.h"
+#include "util.h"
+
+/* ".staging.XXXXXX" and the '.' and '/' around the name: what a staging
+ * path has beyond the destination's own path (with slack for "./"). */
+#define STAGING_EXTRA 24
+
+const char *publish_name_check(const char *name, size_t len)
+{
+	if (len == 0)
+		return "an empty name";
+	if (memchr(name, '\0', len))
+		return "a name holding a NUL byte";
+	if (memchr(name, '/', len))
+		return "a name holding '/', which could leave the destination";
+	if (len == 1 && name[0] == '.')
+		return "the name '.'";
+	if (len == 2 && name[0] == '.' && name[1] == '.')
+		return "the name '..', which would leave the destination";
+	/* any case: on a case-insensitive file system .GIT is .git */
+	if (len == 4 && strncasecmp(name, ".git", 4) == 0)
+		return "the name '.git'";
+	if (len > NAME_MAX)
+		return "a name longer than NAME_MAX";
+	return NULL;
+}
+
+static int is_notebook(const char *name, size_t len)
+{
+	return len > 6 && memcmp(name + len - 6, ".ipynb", 6) == 0;
+}
+
+struct walk {
+	struct publish_set *set;
+	git_repository *r;
+	git_odb *odb;
+	const struct publish_limits *lim;
+	const char *label;
+	size_t source;
+	size_t base;      /* length of "SUBDIR/": cut off for the published path */
+	size_t room;      /* longest published path that fits below the destination */
+	long files;
+	uint64_t bytes;
+	char *err;
+	char path[PATH_MAX + 1];   /* the path in the tree being looked at */
+};
+
+static int refuse(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(struct walk *w, const char *fmt, ...)
+{
+	char why[ERR_MAX / 2];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	err_set(w->err, "refusing '%s': '%s': %s", w->label, w->path, why);
+	return PUBLISH_REFUSED;
+}
+
+static void add_file(struct publish_set *set, const char *path, git_repository *r,
+                     const git_oid *blob, uint64_t size, size_t source)
+{
+	if (set->n == set->cap) {
+		set->cap = set->cap ? 2 * set->cap : 64;
+		set->files = xrealloc(set->files, set->cap * sizeof *set->files);
+	}
+	struct publish_file *f = &set->files[set->n];
+	f->path = xstrdup(path);
+	f->repo = r;
+	git_oid_cpy(&f->blob, blob);
+	f->size = size;
+	f->source = source;
+	f->seq = set->n;
+	set->n++;
+}
+
+static int walk_blob(struct walk *w, const git_tree_entry *e, const char *name, size_t nlen)
+{
+	size_t size;
+	git_object_t type;
+
+	if (!is_notebook(name, nlen))
+		return 0;
+	if (git_odb_read_header(&size, &type, w->odb, git_tree_entry_id(e)) < 0)
+		return repo_git_err(w->err, "'%s': cannot read '%s'", w->label, w->path);
+	w->files++;
+	w->bytes += size;
+	if (w->files > w->lim->max_files)
+		return refuse(w, "more than %ld notebooks (AUTODEPLOY_NOTEBOOK_MAX_FILES)", w->lim->max_files);
+	if (w->bytes > w->lim->max_bytes)
+		return refuse(w, "more than %llu bytes of notebooks (AUTODEPLOY_NOTEBOOK_MAX_BYTES)",
+		              (unsigned long long)w->lim->max_bytes);
+	add_file(w->set, w->path + w->base, w->r, git_tree_entry_id(e), size, w->source);
+	return 0;
+}
+
+/* w->path[0..len) is the folder that tree is. */
+static int walk_tree(struct walk *w, const git_tree *tree, size_t len)
+{
+	size_t n = git_tree_entrycount(tree);
+
+	for (size_t i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		size_t nlen = strlen(name), at = len ? len + 1 : 0, newlen = at + nlen;
+		const char *why;
+		int rc = 0;
+
+		w->path[len] = '\0';
+		if (newlen >= sizeof w->path)
+			return refuse(w, "a path longer than PATH_MAX below it");
+		if (len)
+			w->path[len] = '/';
+		memcpy(w->path + at, name, nlen + 1);
+		if ((why = publish_name_check(name, nlen)) != NULL)
+			return refuse(w, "%s", why);
+		if (newlen - w->base > w->room)
+			return refuse(w, "a path too long for the destination (PATH_MAX)");
+
+		switch (git_tree_entry_filemode(e)) {
+		case GIT_FILEMODE_TREE: {
+			git_tree *sub = NULL;
+			if (git_tree_lookup(&sub, w->r, git_tree_entry_id(e)) < 0)
+				return repo_git_err(w->err, "'%s': cannot read folder '%s'", w->label, w->path);
+			rc = walk_tree(w, sub, newlen);
+			git_tree_free(sub);
+			break;
+		}
+		case GIT_FILEMODE_BLOB:
+		case GIT_FILEMODE_BLOB_EXECUTABLE:
+			rc = walk_blob(w, e, name, nlen);
+			break;
+		case GIT_FILEMODE_LINK:
+			return refuse(w, "a symbolic link: only regular files and folders are published; remove it from the repository");
+		case GIT_FILEMODE_COMMIT:
+			return refuse(w, "a submodule: only regular files and folders are published; remove it or point SUBDIR elsewhere");
+		default:
+			return refuse(w, "an entry of unknown mode %06o", (unsigned)git_tree_entry_filemode_raw(e));
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The folder SUBDIR of root: *out NULL with an error when absent. */
+static int find_subdir(git_tree **out, struct walk *w, const git_tree *root, const char *subdir,
+                       const char *commit_hex)
+{
+	git_tree_entry *te = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!*subdir)
+		return git_tree_dup(out, (git_tree *)root) < 0 ?
+		       repo_git_err(w->err, "'%s': cannot read the tree of %s", w->label, commit_hex) : 0;
+	rc = git_tree_entry_bypath(&te, root, subdir);
+	if (rc == GIT_ENOTFOUND) {
+		err_set(w->err, "'%s': no folder '%s' in commit %s: fix SUBDIR in AUTODEPLOY_NOTEBOOK_SOURCES",
+		        w->label, subdir, commit_hex);
+		return PUBLISH_NOSUBDIR;
+	}
+	if (rc < 0)
+		return repo_git_err(w->err, "'%s': cannot look up '%s' in %s", w->label, subdir, commit_hex);
+	snprintf(w->path, sizeof w->path, "%s", subdir);
+	switch (git_tree_entry_filemode(te)) {
+	case GIT_FILEMODE_TREE:
+		rc = git_tree_lookup(out, w->r, git_tree_entry_id(te)) < 0 ?
+		     repo_git_err(w->err, "'%s': cannot read folder '%s'", w->label, subdir) : 0;
+		break;
+	case GIT_FILEMODE_LINK:
+		rc = refuse(w, "SUBDIR is a symbolic link");
+		break;
+	case GIT_FILEMODE_COMMIT:
+		rc = refuse(w, "SUBDIR is a submodule");
+		break;
+	default:
+		err_set(w->err, "'%s': '%s' is not a folder in commit %s: fix SUBDIR in AUTODEPLOY_NOTEBOOK_SOURCES",
+		        w->label, subdir, commit_hex);
+		rc = PUBLISH_NOSUBDIR;
+	}
+	git_tree_entry_free(te);
+	return rc;
+}
+
+int publish_collect(struct publish_set *set, git_repository *r, const git_oid *commit,
+                    const char *subdir, const struct publish_limits *lim,
+                    const char *label, size_t source, char *err)
+{
+	struct walk *w = xcalloc(1, sizeof *w);
+	git_commit *c = NULL;
+	git_tree *root = NULL, *top = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t start = set->n, dlen = strlen(lim->dest);
+	int rc = -1;
+
+	git_oid_tostr(hex, sizeof hex, commit);
+	w->set = set;
+	w->r = r;
+	w->lim = lim;
+	w->label = label;
+	w->source = source;
+	w->err = err;
+	w->base = *subdir ? strlen(subdir) + 1 : 0;
+	w->room = dlen + STAGING_EXTRA < PATH_MAX ? PATH_MAX - 1 - (dlen + STAGING_EXTRA) : 0;
+	if (git_repository_odb(&w->odb, r) < 0) {
+		repo_git_err(err, "'%s': cannot open the object store", label);
+		goto out;
+	}
+	if (git_commit_lookup(&c, r, commit) < 0 || git_commit_tree(&root, c) < 0) {
+		repo_git_err(err, "'%s': cannot read commit %s", label, hex);
+		goto out;
+	}
+	rc = find_subdir(&top, w, root, subdir, hex);
+	if (rc < 0)
+		goto out;
+	rc = walk_tree(w, top, strlen(subdir));
+out:
+	if (rc < 0) {
+		/* all of a source or nothing of it */
+		for (size_t i = start; i < set->n; i++)
+			free(set->files[i].path);
+		set->n = start;
+	}
+	git_tree_free(top);
+	git_tree_free(root);
+	git_commit_free(c);
+	git_odb_free(w->odb);
+	free(w);
+	return rc;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct publish_file *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	if (c)
+		return c;
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Index of the file whose path is exactly key[0..len), or -1. */
+static long find_path(const struct publish_set *set, const char *key, size_t len)
+{
+	size_t lo = 0, hi = set->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *p = set->files[mid].path;
+		int c = strncmp(p, key, len);
+		if (c == 0)
+			c = p[len] ? 1 : 0;
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+void publish_settle(struct publish_set *set, publish_clash_fn *on_clash, void *ctx)
+{
+	size_t j = 0;
+	char *drop;
+
+	if (set->n == 0)
+		return;
+	qsort(set->files, set->n, sizeof *set->files, cmp_file);
+	/* the same path twice: sorted by source, so the last one wins */
+	for (size_t i = 0; i < set->n; i++) {
+		if (j > 0 && strcmp(set->files[j - 1].path, set->files[i].path) == 0) {
+			if (on_clash)
+				on_clash(set->files[i].path, set->files[j - 1].source, set->files[i].source, ctx);
+			free(set->files[j - 1].path);
+			set->files[j - 1] = set->files[i];
+		} else {
+			set->files[j++] = set->files[i];
+		}
+	}
+	set->n = j;
+
+	/* a file where another source has a folder: the later source wins */
+	drop = xcalloc(set->n, 1);
+	for (size_t i = 0; i < set->n; i++) {
+		const char *p = set->files[i].path;
+		for (size_t k = 0; p[k] && !drop[i]; k++) {
+			long f;
+			if (p[k] != '/' || (f = find_path(set, p, k)) < 0 || drop[f])
+				continue;
+			size_t loser = set->files[f].source <= set->files[i].source ? (size_t)f : i;
+			size_t winner = loser == i ? (size_t)f : i;
+			if (on_clash)
+				on_clash(set->files[loser].path, set->files[loser].source, set->files[winner].source, ctx);
+			drop[loser] = 1;
+		}
+	}
+	j = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		if (drop[i])
+			free(set->files[i].path);
+		else
+			set->files[j++] = set->files[i];
+	}
+	set->n = j;
+	free(drop);
+}
+
+void publish_set_free(struct publish_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		free(set->files[i].path);
+	free(set->files);
+	memset(set, 0, sizeof *set);
+}
+
+/* Empty the folder open at fd (which this closes), making each folder
+ * below it writable by its owner first: a published set is read-only. */
+static int empty_dir(int fd, const char *top, char *err)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *e;
+	int ret = 0;
+
+	if (!d) {
+		close(fd);
+		return err_set(err, "cannot read '%s': %s", top, strerror(errno));
+	}
+	while (ret == 0 && (errno = 0, e = readdir(d)) != NULL) {
+		struct stat st;
+		int sub;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			continue;
+		if (errno != EISDIR) {
+			ret = err_set(err, "cannot remove '%s' in '%s': %s", e->d_name, top, strerror(errno));
+			break;
+		}
+		sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0 || fstat(sub, &st) < 0 || fchmod(sub, (st.st_mode & 07777) | S_IRWXU) < 0) {
+			ret = err_set(err, "cannot open '%s' in '%s': %s", e->d_name, top, strerror(errno));
+			if (sub >= 0)
+				close(sub);
+			break;
+		}
+		if ((ret = empty_dir(sub, top, err)) < 0)
+			break;
+		if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0)
+			ret = err_set(err, "cannot remove '%s' in '%s': %s", e->d_name, top, strerror(errno));
+	}
+	if (ret == 0 && errno != 0)
+		ret = err_set(err, "cannot read '%s': %s", top, strerror(errno));
+	closedir(d);
+	return ret;
+}
+
+int publish_remove_tree(const char *path, char *err)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : err_set(err, "cannot remove '%s': %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 ? err_set(err, "cannot remove '%s': %s", path, strerror(errno)) : 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, (st.st_mode & 07777) | S_IRWXU) < 0) {
+		err_set(err, "cannot open '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (empty_dir(fd, path, err) < 0)
+		return -1;
+	if (rmdir(path) < 0)
+		return err_set(err, "cannot remove '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t k = write(fd, p, len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static int write_file(const char *full, const struct publish_file *f,
+                      const struct publish_owner *owner, char *err)
+{
+	git_blob *b = NULL;
+	int fd = -1, ret = -1;
+
+	if (git_blob_lookup(&b, f->repo, &f->blob) < 0)
+		return repo_git_err(err, "cannot read the blob of '%s'", f->path);
+	fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b)) < 0 ||
+	    (owner->set && fchown(fd, owner->uid, owner->gid) < 0) ||
+	    fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
+		err_set(err, "cannot write '%s': %s", full, strerror(errno));
+		goto out;
+	}
+	ret = close(fd);
+	fd = -1;
+	if (ret < 0)
+		err_set(err, "cannot write '%s': %s", full, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	git_blob_free(b);
+	return ret;
+}
+
+struct dirs {
+	char **v;
+	size_t n, cap;
+};
+
+/* Create the folders above rel inside staging, remembering the new ones. */
+static int make_parents(struct dirs *dirs, const char *staging, const char *rel, char *err)
+{
+	for (const char *s = strchr(rel, '/'); s; s = strchr(s + 1, '/')) {
+		char *full = xasprintf("%s/%.*s", staging, (int)(s - rel), rel);
+		if (mkdir(full, 0700) < 0) {
+			if (errno != EEXIST) {
+				err_set(err, "cannot create '%s': %s", full, strerror(errno));
+				free(full);
+				return -1;
+			}
+			free(full);
+			continue;
+		}
+		if (dirs->n == dirs->cap) {
+			dirs->cap = dirs->cap ? 2 * dirs->cap : 16;
+			dirs->v = xrealloc(dirs->v, dirs->cap * sizeof *dirs->v);
+		}
+		dirs->v[dirs->n++] = full;
+	}
+	return 0;
+}
+
+/* Folders become read-only once their files are in, and are synced so
+ * that the swap never publishes entries that a crash could lose. */
+static int seal_dir(const char *path, const struct publish_owner *owner, char *err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), ret = 0;
+	if (fd < 0 || (owner->set && fchown(fd, owner->uid, owner->gid) < 0) ||
+	    fchmod(fd, 0555) < 0 || fsync(fd) < 0)
+		ret = err_set(err, "cannot finish folder '%s': %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static int sync_dir(const char *path, char *err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+	if (fd < 0 || fsync(fd) < 0)
+		ret = err_set(err, "cannot sync folder '%s': %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* A run killed while staging leaves its folder behind; we hold the lock,
+ * so every staging folder of this destination is a leftover. */
+static int remove_stale(const char *parent, const char *prefix, char *err)
+{
+	DIR *d = opendir(parent);
+	struct dirent *e;
+	size_t plen = strlen(prefix);
+	int ret = 0;
+
+	if (!d)
+		return err_set(err, "cannot read '%s': %s", parent, strerror(errno));
+	while (ret == 0 && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, plen) != 0)
+			continue;
+		char *p = xasprintf("%s/%s", parent, e->d_name);
+		ret = publish_remove_tree(p, err);
+		free(p);
+	}
+	closedir(d);
+	return ret;
+}
+
+int publish_write(const struct publish_set *set, const char *dest,
+                  const struct publish_owner *owner, char *err)
+{
+	char *d = xstrdup(dest), *parent, *base, *prefix = NULL, *staging = NULL, *slash;
+	struct dirs dirs = { 0 };
+	struct stat st;
+	int ret = -1, exists;
+	size_t len = strlen(d);
+
+	while (len > 1 && d[len - 1] == '/')
+		d[--len] = '\0';
+	slash = strrchr(d, '/');
+	if (!slash) {
+		parent = xstrdup(".");
+		base = xstrdup(d);
+	} else {
+		parent = slash == d ? xstrdup("/") : xasprintf("%.*s", (int)(slash - d), d);
+		base = xstrdup(slash + 1);
+	}
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		err_set(err, "'%s' cannot be a notebook folder: name the folder itself", dest);
+		goto out;
+	}
+	if (lstat(d, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			err_set(err, "'%s' is not a folder%s", d, S_ISLNK(st.st_mode) ?
+			        " but a symbolic link: set AUTODEPLOY_NOTEBOOK_DIR to the folder it points at" : "");
+			goto out;
+		}
+		exists = 1;
+	} else if (errno == ENOENT) {
+		exists = 0;
+	} else {
+		err_set(err, "cannot look at '%s': %s", d, strerror(errno));
+		goto out;
+	}
+	if (util_mkdir_p(parent, 0755, err) < 0)
+		goto out;
+	prefix = xasprintf(".%s.staging.", base);
+	if (remove_stale(parent, prefix, err) < 0)
+		goto out;
+	staging = xasprintf("%s/%sXXXXXX", strcmp(parent, "/") ? parent : "", prefix);
+	if (!mkdtemp(staging)) {
+		err_set(err, "cannot create a staging folder beside '%s': %s", d, strerror(errno));
+		free(staging);
+		staging = NULL;
+		goto out;
+	}
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct publish_file *f = &set->files[i];
+		char *full = xasprintf("%s/%s", staging, f->path);
+		int rc = make_parents(&dirs, staging, f->path, err);
+		if (rc == 0)
+			rc = write_file(full, f, owner, err);
+		free(full);
+		if (rc < 0)
+			goto out;
+	}
+	for (size_t i = dirs.n; i-- > 0;)
+		if (seal_dir(dirs.v[i], owner, err) < 0)
+			goto out;
+	if (seal_dir(staging, owner, err) < 0)
+		goto out;
+
+	/* The one step readers can see: the old set or the new, never a mix. */
+	if (exists ? renameat2(AT_FDCWD, staging, AT_FDCWD, d, RENAME_EXCHANGE) < 0
+	           : rename(staging, d) < 0) {
+		err_set(err, "cannot swap '%s' into '%s': %s%s", staging, d, strerror(errno),
+		        errno == EINVAL ? " (the file system must support renameat2 RENAME_EXCHANGE)" : "");
+		goto out;
+	}
+	ret = 0;
+	if (!exists) {
+		free(staging);
+		staging = NULL;
+	}
+	if (sync_dir(parent, err) < 0)
+		ret = 1;
+	/* after the swap the staging name holds the old set */
+	if (staging && publish_remove_tree(staging, err) < 0) {
+		ret = 1;
+	} else if (staging) {
+		free(staging);
+		staging = NULL;
+	}
+out:
+	if (ret < 0 && staging) {
+		char ignored[ERR_MAX];
+		publish_remove_tree(staging, ignored);
+	}
+	free(staging);
+	for (size_t i = 0; i < dirs.n; i++)
+		free(dirs.v[i]);
+	free(dirs.v);
+	free(prefix);
+	free(parent);
+	free(base);
+	free(d);
+	return ret;
+}
+
+/* Does the file at full hold exactly the blob's bytes? */
+static int same_content(const char *full, const struct publish_file *f)
+{
+	git_blob *b = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	char ignored[ERR_MAX];
+	int same = 0;
+
+	if (util_read_file(&data, &len, full, ignored) == 0 && git_blob_lookup(&b, f->repo, &f->blob) == 0)
+		same = (uint64_t)len == (uint64_t)git_blob_rawsize(b) &&
+		       memcmp(data, git_blob_rawcontent(b), len) == 0;
+	git_blob_free(b);
+	free(data);
+	return same;
+}
+
+/* Call on_change("removed") for each file below dest/rel not in set. */
+static int diff_removed(const struct publish_set *set, const char *dest, char *rel, size_t len,
+                        publish_change_fn *on_change, void *ctx, char *err)
+{
+	char *dir = xasprintf("%s/%s", dest, rel);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int ret = 0;
+
+	if (!d) {
+		ret = err_set(err, "cannot read '%s': %s", dir, strerror(errno));
+		free(dir);
+		return ret;
+	}
+	while (ret == 0 && (e = readdir(d)) != NULL) {
+		struct stat st;
+		size_t nlen = strlen(e->d_name), at = len ? len + 1 : 0;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (at + nlen >= PATH_MAX)
+			continue;
+		if (len)
+			rel[len] = '/';
+		memcpy(rel + at, e->d_name, nlen + 1);
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			ret = err_set(err, "cannot look at '%s/%s': %s", dest, rel, strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			ret = diff_removed(set, dest, rel, at + nlen, on_change, ctx, err);
+		else if (find_path(set, rel, at + nlen) < 0)
+			on_change("removed", rel, ctx);
+		rel[len] = '\0';
+	}
+	closedir(d);
+	free(dir);
+	return ret;
+}
+
+int publish_diff(const struct publish_set *set, const char *dest,
+                 publish_change_fn *on_change, void *ctx, char *err)
+{
+	struct stat st;
+	char *rel;
+	int ret;
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct publish_file *f = &set->files[i];
+		char *full = xasprintf("%s/%s", dest, f->path);
+		if (lstat(full, &st) < 0 || !S_ISREG(st.st_mode))
+			on_change("added", f->path, ctx);
+		else if (!same_content(full, f))
+			on_change("changed", f->path, ctx);
+		free(full);
+	}
+	if (lstat(dest, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	rel = xcalloc(PATH_MAX, 1);
+	ret = diff_removed(set, dest, rel, 0, on_change, ctx, err);
+	free(rel);
+	return ret;
+}

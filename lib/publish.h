@@ -1,0 +1,99 @@
+/*
+ * publish: from git trees to a read-only folder, swapped in at once
+ * (SPEC.md "deploy-notebooks").
+ *
+ *   struct publish_set set = { 0 };
+ *   for each source:
+ *       publish_collect(&set, repo, &commit, subdir, &lim, label, i, err)
+ *           PUBLISH_REFUSED -> 65, PUBLISH_NOSUBDIR -> 78, -1 -> 74
+ *   publish_settle(&set, on_clash, ctx);       later sources win
+ *   publish_write(&set, dest, &owner, err)     -1 -> 74 (dest untouched)
+ *   publish_set_free(&set);
+ *
+ * publish_collect walks the tree under SUBDIR and keeps the *.ipynb blobs,
+ * refusing the whole source when anything under SUBDIR could escape or
+ * confuse the destination: a symlink (mode 120000), a submodule (a commit
+ * entry, 160000), a name publish_name_check refuses, a path too long for
+ * the destination, or more files or bytes than the limits allow.
+ *
+ * publish_write writes the set into a staging folder beside the
+ * destination (same parent, named .<dest>.staging.XXXXXX), files 0444 and
+ * folders 0555, every one fsync'ed, then swaps it in with
+ * renameat2(RENAME_EXCHANGE) (a plain rename the first time) and removes
+ * the old set.  On any error before the swap the staging folder is
+ * removed and the destination is untouched.
+ */
+#ifndef AUTODEPLOY_PUBLISH_H
+#define AUTODEPLOY_PUBLISH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <git2.h>
+
+#define PUBLISH_REFUSED (-2)   /* the tree holds something we will not publish */
+#define PUBLISH_NOSUBDIR (-3)  /* SUBDIR is not a folder of the tree */
+
+struct publish_file {
+	char *path;             /* relative to the destination, '/'-separated */
+	git_repository *repo;   /* borrowed: the repository holding the blob */
+	git_oid blob;
+	uint64_t size;
+	size_t source;          /* index of the source it came from */
+	size_t seq;             /* order of collection (internal) */
+};
+
+struct publish_set {
+	struct publish_file *files;
+	size_t n, cap;
+};
+
+struct publish_limits {
+	long max_files;          /* per source */
+	uint64_t max_bytes;      /* per source, *.ipynb blobs only */
+	const char *dest;        /* paths must fit below it (PATH_MAX) */
+};
+
+struct publish_owner {
+	int set;
+	unsigned uid, gid;
+};
+
+/* Why a tree entry name may not be published, or NULL when it may: empty,
+ * ".", "..", ".git" (any case), holding '/' or NUL, longer than NAME_MAX.
+ * len is the name's length (the name need not be NUL-terminated). */
+const char *publish_name_check(const char *name, size_t len);
+
+/* Add the *.ipynb blobs under subdir ("" for the root) of commit's tree to
+ * set.  Messages name the source (label) and the path in the tree.  On
+ * failure nothing of this source stays in the set. */
+int publish_collect(struct publish_set *set, git_repository *r, const git_oid *commit,
+                    const char *subdir, const struct publish_limits *lim,
+                    const char *label, size_t source, char *err);
+
+/* Sort the set and resolve clashes: for one path, or a file where another
+ * source has a folder, the later source wins.  on_clash (may be NULL) is
+ * called once per dropped file with its path and both source indexes. */
+typedef void publish_clash_fn(const char *path, size_t loser, size_t winner, void *ctx);
+void publish_settle(struct publish_set *set, publish_clash_fn *on_clash, void *ctx);
+
+/* Write the (settled) set and swap it in as dest.  Returns 0 when
+ * published; 1 when published but the old set could not be removed (err
+ * says where it is); -1 when nothing changed at dest. */
+int publish_write(const struct publish_set *set, const char *dest,
+                  const struct publish_owner *owner, char *err);
+
+/* What publishing the (settled) set would change at dest: on_change is
+ * called with "added", "changed" or "removed" and the relative path, in
+ * path order for added/changed, then the removed ones. */
+typedef void publish_change_fn(const char *what, const char *path, void *ctx);
+int publish_diff(const struct publish_set *set, const char *dest,
+                 publish_change_fn *on_change, void *ctx, char *err);
+
+void publish_set_free(struct publish_set *set);
+
+/* rm -rf that also works on read-only folders (it makes each folder
+ * writable by its owner before emptying it); never follows symlinks.  A
+ * missing path is not an error. */
+int publish_remove_tree(const char *path, char *err);
+
+#endif
