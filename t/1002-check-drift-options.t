@@ -109,7 +109,38 @@ test_expect_success 'one checkout due among several: that one is deploy, exit 1'
 	json_path_is "$TRASH/alpha" remote_commit "$new"
 '
 
+test_expect_success 'more checkouts than run in parallel: each reported once, in order, with its own decision' '
+	extras= &&
+	: >expect &&
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do
+		clone_remote stack "many$i" &&
+		extras="$extras $TRASH/many$i" || exit 1
+		if [ $((i % 3)) -eq 0 ]; then
+			git -C "many$i" reset -q --hard HEAD~1 &&
+			echo deploy >>expect
+		else
+			echo up-to-date >>expect
+		fi
+	done &&
+	write_config "$TRASH/many1" "${extras# $TRASH/many1 }" &&
+	drift_json 1 &&
+	json_len_is 14 &&
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do
+		(cd "many$i" && pwd -P) || exit 1
+	done >expect.paths &&
+	json paths out >actual.paths &&
+	test_cmp expect.paths actual.paths &&
+	json list out decision >decisions &&
+	test_cmp expect decisions
+'
+
+test_expect_success '--version prints the program name and exits 0' '
+	check-drift --version >out 2>err &&
+	test_grep check-drift out
+'
+
 test_expect_success '--condition: exit 0 when a deploy is due' '
+	write_config "$TRASH/stack" "$TRASH/zeta $TRASH/alpha $TRASH/mid" &&
 	test_must_fail 0 drift --condition >out 2>err
 '
 
