@@ -1,0 +1,68 @@
+/* The auth callbacks outside ssh: URL ports, the user name libgit2 asks
+ * for, and https credentials taken from the URL (used once, never shown
+ * in an error). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <git2.h>
+#include <git2/sys/credential.h>
+
+#include "auth.h"
+#include "tap.h"
+
+static const char *last_error(void)
+{
+	const git_error *e = git_error_last();
+	return e && e->message ? e->message : "";
+}
+
+int main(void)
+{
+	struct repo_auth auth = { .settings = NULL, .checkout = "/srv/stack" };
+	git_remote_callbacks cb;
+	git_credential *cred = NULL;
+	int rc;
+
+	git_libgit2_init();
+	auth_callbacks(&cb, &auth);
+	ok(cb.credentials && cb.certificate_check && cb.remote_ready && cb.payload == &auth,
+	   "every callback is set, with the repo_auth as payload");
+
+	is_int(auth_url_port("ssh://git@git.example.org:2222/org/repo.git"), 2222, "ssh:// with a port");
+	is_int(auth_url_port("ssh://git.example.org/org/repo.git"), 22, "ssh:// without a port is 22");
+	is_int(auth_url_port("ssh://[::1]:2200/repo.git"), 2200, "an IPv6 literal with a port");
+	is_int(auth_url_port("git@github.com:org/repo.git"), 22, "scp-like user@host:path is 22");
+	is_int(auth_url_port("https://example.org:8443/repo.git"), 0, "https is not ssh");
+	is_int(auth_url_port("/srv/git/repo.git"), 0, "a path is not ssh");
+
+	rc = cb.credentials(&cred, "ssh://git.example.org/x.git", NULL, GIT_CREDENTIAL_USERNAME, &auth);
+	ok(rc == 0 && cred && cred->credtype == GIT_CREDENTIAL_USERNAME &&
+	   strcmp(git_credential_get_username(cred), "git") == 0,
+	   "an ssh URL without a user name logs in as git");
+	git_credential_free(cred);
+	cred = NULL;
+
+	rc = cb.credentials(&cred, "https://example.org/x.git", NULL, GIT_CREDENTIAL_USERPASS_PLAINTEXT, &auth);
+	is_int(rc, GIT_PASSTHROUGH, "https without credentials in the URL: nothing to offer");
+
+	rc = cb.credentials(&cred, "https://deploy%2Dbot:s%40cr%3At@example.org/x.git", "deploy-bot",
+	                    GIT_CREDENTIAL_USERPASS_PLAINTEXT, &auth);
+	ok(rc == 0 && cred && cred->credtype == GIT_CREDENTIAL_USERPASS_PLAINTEXT,
+	   "https with user:password in the URL: they are offered");
+	if (cred && cred->credtype == GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+		git_credential_userpass_plaintext *up = (git_credential_userpass_plaintext *)cred;
+		is_str(up->username, "deploy-bot", "the user name is percent-decoded");
+		is_str(up->password, "s@cr:t", "the password is percent-decoded");
+	}
+	git_credential_free(cred);
+	cred = NULL;
+
+	rc = cb.credentials(&cred, "https://deploy-bot:s%40cr%3At@example.org/x.git", "deploy-bot",
+	                    GIT_CREDENTIAL_USERPASS_PLAINTEXT, &auth);
+	ok(rc < 0 && !cred, "once refused, the URL's credentials are not offered again");
+	ok(strstr(last_error(), "refused by 'example.org'") != NULL, "the error names the host: %s", last_error());
+	ok(!strstr(last_error(), "s%40cr") && !strstr(last_error(), "s@cr"), "and never the password");
+
+	git_libgit2_shutdown();
+	return done_testing();
+}
