@@ -44,7 +44,8 @@ struct nbsource {
 	git_oid commit;    /* set by nbsource_ls: the commit it points at */
 };
 
-/* Split and check an entry.  The message names the entry (redacted) and
+/* Split and check an entry (libgit2 checks the ref name: call
+ * repo_global_init() first).  The message names the entry (redacted) and
  * what is wrong with it; the caller adds the file, line and key. */
 int nbsource_parse(struct nbsource *out, const char *spec, char *err);
 void nbsource_free(struct nbsource *s);

@@ -96,6 +96,8 @@ static int walk_blob(struct walk *w, const git_tree_entry *e, const char *name, 
 		return 0;
 	if (git_odb_read_header(&size, &type, w->odb, git_tree_entry_id(e)) < 0)
 		return repo_git_err(w->err, "'%s': cannot read '%s'", w->label, w->path);
+	if (type != GIT_OBJECT_BLOB)
+		return refuse(w, "a file entry that is not a blob");
 	w->files++;
 	w->bytes += size;
 	if (w->files > w->lim->max_files)
@@ -130,8 +132,10 @@ static int walk_tree(struct walk *w, const git_tree *tree, size_t len)
 		if (newlen - w->base > w->room)
 			return refuse(w, "a path too long for the destination (PATH_MAX)");
 
-		switch (git_tree_entry_filemode(e)) {
-		case GIT_FILEMODE_TREE: {
+		/* Classify by the type bits, as git checks entries out: libgit2's
+		 * normalized mode would call a 120755 symlink an executable. */
+		switch (git_tree_entry_filemode_raw(e) & 0170000) {
+		case 0040000: {
 			git_tree *sub = NULL;
 			if (git_tree_lookup(&sub, w->r, git_tree_entry_id(e)) < 0)
 				return repo_git_err(w->err, "'%s': cannot read folder '%s'", w->label, w->path);
@@ -139,13 +143,12 @@ static int walk_tree(struct walk *w, const git_tree *tree, size_t len)
 			git_tree_free(sub);
 			break;
 		}
-		case GIT_FILEMODE_BLOB:
-		case GIT_FILEMODE_BLOB_EXECUTABLE:
+		case 0100000:
 			rc = walk_blob(w, e, name, nlen);
 			break;
-		case GIT_FILEMODE_LINK:
+		case 0120000:
 			return refuse(w, "a symbolic link: only regular files and folders are published; remove it from the repository");
-		case GIT_FILEMODE_COMMIT:
+		case 0160000:
 			return refuse(w, "a submodule: only regular files and folders are published; remove it or point SUBDIR elsewhere");
 		default:
 			return refuse(w, "an entry of unknown mode %06o", (unsigned)git_tree_entry_filemode_raw(e));
@@ -176,15 +179,15 @@ static int find_subdir(git_tree **out, struct walk *w, const git_tree *root, con
 	if (rc < 0)
 		return repo_git_err(w->err, "'%s': cannot look up '%s' in %s", w->label, subdir, commit_hex);
 	snprintf(w->path, sizeof w->path, "%s", subdir);
-	switch (git_tree_entry_filemode(te)) {
-	case GIT_FILEMODE_TREE:
+	switch (git_tree_entry_filemode_raw(te) & 0170000) {
+	case 0040000:
 		rc = git_tree_lookup(out, w->r, git_tree_entry_id(te)) < 0 ?
 		     repo_git_err(w->err, "'%s': cannot read folder '%s'", w->label, subdir) : 0;
 		break;
-	case GIT_FILEMODE_LINK:
+	case 0120000:
 		rc = refuse(w, "SUBDIR is a symbolic link");
 		break;
-	case GIT_FILEMODE_COMMIT:
+	case 0160000:
 		rc = refuse(w, "SUBDIR is a submodule");
 		break;
 	default:
