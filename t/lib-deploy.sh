@@ -262,6 +262,8 @@ last_json() {
 #   metrics get FILE NAME [LABELS] the value of one sample ({k="v",...} as
 #                                 written, sorted by key); exit 1 if absent
 #   metrics type FILE NAME        its TYPE; metrics help FILE NAME: its HELP
+#   metrics described FILE NAME... each has a HELP text and TYPE gauge
+#   metrics samples FILE NAME     LABELS<tab>VALUE of each sample of NAME
 _prom_py=$(cat <<'PY'
 import math, re, sys
 
@@ -358,6 +360,16 @@ elif cmd == "labels":
     for (n, l) in samples:
         if n == sys.argv[3]:
             print(l)
+elif cmd == "described":
+    for name in sys.argv[3:]:
+        if name not in helps or not helps[name].strip():
+            sys.exit("%s: no HELP text for %s" % (path, name))
+        if types.get(name) != "gauge":
+            sys.exit("%s: %s is not TYPE gauge (%s)" % (path, name, types.get(name)))
+elif cmd == "samples":
+    for (n, l), v in samples.items():
+        if n == sys.argv[3]:
+            print("%s\t%s" % (l, int(v) if v == int(v) else v))
 elif cmd == "type":
     print(types.get(sys.argv[3], "none"))
 elif cmd == "help":
