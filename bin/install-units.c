@@ -664,26 +664,31 @@ static int hook_refs(char **out, struct run *r)
 	for (size_t i = 0; i <= s->n_extra_repos; i++) {
 		const char *path = i == 0 ? s->compose_dir : s->extra_repos[i - 1];
 		git_repository *repo = NULL;
-		char *branch = NULL, *remote = NULL, *merge = NULL, *tracking = NULL;
+		git_config *cfg = NULL;
+		git_buf merge = GIT_BUF_INIT;
+		char *branch = NULL, *key = NULL;
 		char e[ERR_MAX];
 
 		if (!path)
 			continue;
+		/* branch.<name>.merge is the upstream's name on the remote, the
+		 * ref a push to the bare repository moves. */
 		if (repo_open(&repo, path, e) < 0)
 			log_warn("%s: skipped", e);
 		else if (!(branch = repo_current_branch(repo)))
 			log_warn("'%s' has no branch checked out: skipped", path);
-		else if (repo_upstream(&remote, &merge, &tracking, repo, branch, e) < 0)
+		else if (git_repository_config_snapshot(&cfg, repo) < 0 ||
+		         git_config_get_string_buf(&merge, cfg, (key = xasprintf("branch.%s.merge", branch))) < 0)
 			log_warn("'%s': branch '%s' has no upstream: skipped", path, branch);
-		else if (!list || !hookin_ref_matches(list, merge)) {
-			char *next = list ? xasprintf("%s %s", list, merge) : xstrdup(merge);
+		else if (!list || !hookin_ref_matches(list, merge.ptr)) {
+			char *next = list ? xasprintf("%s %s", list, merge.ptr) : xstrdup(merge.ptr);
 			free(list);
 			list = next;
 		}
-		free(tracking);
-		free(merge);
-		free(remote);
+		git_buf_dispose(&merge);
+		free(key);
 		free(branch);
+		git_config_free(cfg);
 		git_repository_free(repo);
 	}
 	if (!list)
