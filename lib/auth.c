@@ -180,10 +180,10 @@ static int ssh_key(git_credential **out, struct repo_auth *a, const char *url, c
 		/* libgit2 asks again after a rejection: one try per source, or
 		 * we would loop for ever on a key the server does not want */
 		if (a->key_used[0])
-			return refuse(GIT_EUSER, "ssh key '%s' was refused by '%s' (user '%s'): "
+			return refuse(GIT_EUSER, "ssh key '%s' was refused by '%s': "
 			              "add its public key to the deploy keys of the repository",
-			              a->key_used, host, user);
-		return refuse(GIT_EUSER, "the keys of ssh-agent were refused by '%s' (user '%s')", host, user);
+			              a->key_used, host);
+		return refuse(GIT_EUSER, "the keys of ssh-agent were refused by '%s'", host);
 	}
 
 	key_dir(dir, sizeof dir, a);

@@ -47,7 +47,7 @@ static const char *verdict(const char *text, const char *name, const unsigned ch
 
 int main(void)
 {
-	unsigned char ed[64], ed2[64], ec[80];
+	unsigned char ed[64], ed2[64], ec[128];
 	size_t edn = make_blob(ed, "ssh-ed25519", 0x11, 32);
 	size_t ed2n = make_blob(ed2, "ssh-ed25519", 0x22, 32);
 	size_t ecn = make_blob(ec, "ecdsa-sha2-nistp256", 0x33, 65);
