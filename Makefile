@@ -32,6 +32,8 @@ LIBA     = $(BUILD)/libautodeploy.a
 UNITS    = $(patsubst t/unit/%.c,%,$(filter-out t/unit/tap.c,$(wildcard t/unit/*.c)))
 MAN1     = $(wildcard share/man/man1/*.1)
 MAN5     = $(wildcard share/man/man5/*.5)
+MAN7     = $(wildcard share/man/man7/*.7)
+UNIT_TPL = $(wildcard systemd-units/*.in)
 
 BIN_OUT  = $(PROGRAMS:%=$(BUILD)/bin/%) $(HOOKS:%=$(BUILD)/hooks/%)
 UNIT_OUT = $(UNITS:%=$(BUILD)/t/unit/%)
@@ -80,8 +82,14 @@ check:
 	AUTODEPLOY_BUILD=$(abspath $(BUILD)) prove $(PROVE_FLAGS) t/
 
 # The same suite against binaries built with AddressSanitizer and UBSan.
+# t/lsan.supp holds the one leak we cannot fix: Debian's libgit2 1.5 loses
+# pcre2 match data on every config regex that does not match (fixed
+# upstream, libgit2 PR #6382).  Only libpcre2 frames are suppressed, so a
+# libgit2 object we forget to free is still reported.
 check-asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan \
+	@LSAN_OPTIONS=suppressions=$(abspath t/lsan.supp):print_suppressions=0 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	$(MAKE) --no-print-directory BUILD=build-asan \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    CFLAGS='-O1 -g' check
 
@@ -106,15 +114,20 @@ bench:
 	@AUTODEPLOY_BUILD=$(abspath $(BUILD)) sh bench/run.sh
 
 install: programs
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)/systemd-units $(DESTDIR)$(DATADIR)/logrotate.d
 	install -m 0755 $(BIN_OUT) $(DESTDIR)$(BINDIR)/
 	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+	$(if $(UNIT_TPL),install -m 0644 $(UNIT_TPL) $(DESTDIR)$(DATADIR)/systemd-units/)
+	$(if $(wildcard logrotate.d/*),install -m 0644 $(wildcard logrotate.d/*) $(DESTDIR)$(DATADIR)/logrotate.d/)
 	install -m 0644 share/env.local.example $(DESTDIR)$(DATADIR)/
 
 uninstall:
 	rm -f $(PROGRAMS:%=$(DESTDIR)$(BINDIR)/%) $(HOOKS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(MAN1:share/man/man1/%=$(DESTDIR)$(MANDIR)/man1/%) $(MAN5:share/man/man5/%=$(DESTDIR)$(MANDIR)/man5/%)
+	rm -f $(MAN7:share/man/man7/%=$(DESTDIR)$(MANDIR)/man7/%)
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
