@@ -9,6 +9,7 @@
 #include "knownhosts.h"
 #include "log.h"
 #include "settings.h"
+#include "sha.h"
 #include "util.h"
 
 /* libgit2 reports what we say here as the connection's error, and the
@@ -169,6 +170,65 @@ static int key_usable(const char *path, int *refused)
 	return 1;
 }
 
+/* Is the private key file at path an RSA key?  PEM "RSA PRIVATE KEY",
+ * or OpenSSH's format, whose public half (unencrypted) names its type:
+ * "openssh-key-v1\0", cipher, kdf, kdf options, key count, public key. */
+static int key_is_rsa(const char *path)
+{
+	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+	char err[ERR_MAX], type[KH_TYPE_MAX];
+	char *text = NULL, *b64 = NULL;
+	unsigned char *bin = NULL;
+	size_t len = 0, n = 0;
+	long got;
+	int rsa = 0;
+
+	if (util_read_file(&text, &len, path, err) < 0)
+		return 0;
+	if (strstr(text, "-----BEGIN RSA PRIVATE KEY-----")) {
+		rsa = 1;
+		goto out;
+	}
+	const char *p = strstr(text, begin);
+	if (!p)
+		goto out;
+	p += sizeof begin - 1;
+	b64 = xmalloc(len + 1);
+	for (; *p && *p != '-'; p++)
+		if (*p != '\n' && *p != '\r' && *p != ' ')
+			b64[n++] = *p;
+	bin = xmalloc(n + 3);
+	got = b64_decode(bin, n + 3, b64, n);
+	if (got < 15 || memcmp(bin, "openssh-key-v1", 15) != 0)
+		goto out;
+	size_t at = 15;
+	for (int field = 0; field < 3; field++) {
+		if ((size_t)got - at < 4)
+			goto out;
+		size_t flen = (size_t)bin[at] << 24 | (size_t)bin[at + 1] << 16 | (size_t)bin[at + 2] << 8 | bin[at + 3];
+		if (flen > (size_t)got - at - 4)
+			goto out;
+		at += 4 + flen;
+	}
+	/* key count, then the public key as a string */
+	if ((size_t)got - at < 8)
+		goto out;
+	at += 8;
+	rsa = kh_blob_type(type, sizeof type, bin + at, (size_t)got - at) == 0 && strcmp(type, "ssh-rsa") == 0;
+out:
+	/* the private key went through these buffers */
+	if (text)
+		explicit_bzero(text, len);
+	if (b64)
+		explicit_bzero(b64, n);
+	if (bin)
+		explicit_bzero(bin, n + 3);
+	free(text);
+	free(b64);
+	free(bin);
+	return rsa;
+}
+
 static int ssh_key(git_credential **out, struct repo_auth *a, const char *url, const char *user)
 {
 	char dir[PATH_MAX], per[PATH_MAX + 64] = "", def[PATH_MAX + 64], host[256];
@@ -179,6 +239,12 @@ static int ssh_key(git_credential **out, struct repo_auth *a, const char *url, c
 	if (a->key_tries++ > 0) {
 		/* libgit2 asks again after a rejection: one try per source, or
 		 * we would loop for ever on a key the server does not want */
+		if (a->key_used[0] && key_is_rsa(a->key_used))
+			return refuse(GIT_EUSER, "ssh key '%s' was refused by '%s': "
+			              "add its public key to the deploy keys of the repository; "
+			              "if it is there, note that libssh2 signs rsa keys with sha-1 (ssh-rsa), "
+			              "which OpenSSH 8.8 and later and GitHub refuse: use an ed25519 key",
+			              a->key_used, host);
 		if (a->key_used[0])
 			return refuse(GIT_EUSER, "ssh key '%s' was refused by '%s': "
 			              "add its public key to the deploy keys of the repository",

@@ -16,9 +16,11 @@ make_remote stack 2
 clone_remote stack compose
 git -C "$TRASH/compose" remote set-url origin "$(ssh_url stack)"
 new=$(dev_push stack)
-for k in repo default other; do
+for k in repo other; do
 	ssh-keygen -q -t ed25519 -N '' -C "$k" -f "$TRASH/$k.key"
 done
+# the default key as the old scripts' name suggests: RSA, in PEM form
+ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C default -f "$TRASH/default.key"
 authorize_key "$TRASH/repo.key"
 authorize_key "$TRASH/default.key"
 HOST_FP=$(ssh-keygen -lf "$SSHD_DIR/host_ed25519.pub" | cut -d' ' -f2)
@@ -179,7 +181,7 @@ test_expect_success 'the per-repo deploy key is chosen over the default key' '
 	test_grep "Accepted publickey for root .* $(ssh-keygen -lf "$TRASH/repo.key.pub" | cut -d" " -f2)" "$SSHD_DIR/sshd.log"
 '
 
-test_expect_success 'the default key is used when the checkout has no deploy key' '
+test_expect_success 'the default key (an RSA key in PEM form) is used when the checkout has no deploy key' '
 	host_key_line >"$KH" &&
 	keys_dir defonly default=default &&
 	ssh_config defonly &&
@@ -192,6 +194,23 @@ test_expect_success 'a refused key fails with 69 and names the key file (no fall
 	ssh_config wrong &&
 	refused "ssh key .$TRASH/wrong/compose_deploy_key. was refused by .127.0.0.1." &&
 	test_grep "$TRASH/wrong/compose_deploy_key" "$LOG_FILE"
+'
+
+test_expect_success 'a refused rsa key gets a hint about sha-1 signatures, in PEM and OpenSSH form' '
+	host_key_line >"$KH" &&
+	ssh-keygen -q -t rsa -b 2048 -N "" -f "$TRASH/rsa-openssh.key" &&
+	keys_dir rsa compose_deploy_key=rsa-openssh &&
+	ssh_config rsa &&
+	refused "ssh key .$TRASH/rsa/compose_deploy_key. was refused" &&
+	test_grep "use an ed25519 key" err &&
+	cp "$SSHD_DIR/authorized_keys" authorized_keys.saved &&
+	grep -v " default$" authorized_keys.saved >"$SSHD_DIR/authorized_keys" &&
+	cp "$TRASH/default.key" "$TRASH/rsa/compose_deploy_key" &&
+	refused "use an ed25519 key" &&
+	cp authorized_keys.saved "$SSHD_DIR/authorized_keys" &&
+	keys_dir rsa compose_deploy_key=other &&
+	refused "was refused" &&
+	test_grep ! "ed25519 key" err
 '
 
 test_expect_success 'a key readable by others (0644) is refused before it is used' '
@@ -216,7 +235,7 @@ test_expect_success 'with no key file, the keys of ssh-agent are used' '
 	ssh_config none &&
 	eval "$(ssh-agent -s -a "$TRASH/agent.sock")" >/dev/null &&
 	trap "ssh-agent -k >/dev/null 2>&1" EXIT &&
-	ssh-add -q "$TRASH/default.key" 2>/dev/null &&
+	ssh-add -q "$TRASH/repo.key" 2>/dev/null &&
 	reaches
 '
 
