@@ -138,11 +138,13 @@ static int collect(struct publish_set *set, struct nbsource *src, size_t n, cons
 		.max_bytes = s->notebook_max_bytes,
 		.dest = s->notebook_dir,
 	};
-	char err[ERR_MAX];
+	char err[ERR_MAX], hex[GIT_OID_HEXSZ + 1];
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		struct repo_auth auth = { .settings = s, .checkout = src[i].cache_path };
+		log_info("'%s': %s at %s", src[i].label, src[i].remote_ref,
+		         git_oid_tostr(hex, sizeof hex, &src[i].commit));
 		if ((rc = nbsource_fetch(&src[i], &auth, err)) < 0) {
 			log_error("%s", err);
 			return remote_exit(rc);
