@@ -69,6 +69,19 @@ test_expect_success '--dry-run --if-drift with nothing due prints no plan and ru
 	test_grep ! "$TRASH/quiet: " out
 '
 
+test_expect_success '--if-drift: an unclean checkout that is not behind is not due (0, nothing run)' '
+	deploy_config no &&
+	clone_remote ex2 solo &&
+	write_config "$TRASH/solo" &&
+	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
+	config_add AUTODEPLOY_START_COMMAND "$STANDIN start" &&
+	echo "operator edit" >>solo/file.txt &&
+	fresh_record &&
+	rd 0 --if-drift &&
+	record_empty &&
+	test "$(tail -n 1 solo/file.txt)" = "operator edit"
+'
+
 test_expect_success 'an unclean checkout (a modified tracked file): 78, nothing stopped' '
 	deploy_config no &&
 	echo "operator edit" >>extra2/file.txt &&

@@ -180,7 +180,29 @@ test_expect_success 'with start fixed, the next --if-drift run recovers, then de
 	is "result" "$(last_json result)" 0
 '
 
+test_expect_success 'a local change made while the stack is stopped is never overwritten: 2' '
+	cat >bin/stop-and-edit <<-EOF &&
+	#!/bin/sh
+	echo "edited during the downtime" >>"$TRASH/extra1/file.txt"
+	exec "$STANDIN" stop
+	EOF
+	chmod +x bin/stop-and-edit &&
+	config_add AUTODEPLOY_STOP_COMMAND "$TRASH/bin/stop-and-edit" &&
+	save_heads before &&
+	push_all &&
+	fresh_record &&
+	rd 2 &&
+	is "checkouts" "$(heads)" "$(saved before)" &&
+	is "the last line of extra1/file.txt" "$(tail -n 1 extra1/file.txt)" "edited during the downtime" &&
+	stack_is running &&
+	is "rollback-start saw" "$(call_heads start rollback-start)" "$(saved before)" &&
+	no_journal
+'
+
 test_expect_success 'AUTODEPLOY_ROLLBACK=no: a failed start is not rolled back, exit 3' '
+	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
+	git -C extra1 checkout -q -- file.txt &&
+	rd 0 &&
 	config_add AUTODEPLOY_ROLLBACK no &&
 	dev=$(dev_clone stack) &&
 	echo "start will fail" >"$dev/broken-start" &&
