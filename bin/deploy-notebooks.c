@@ -162,7 +162,8 @@ static int collect(struct publish_set *set, struct nbsource *src, size_t n, cons
 
 static void print_change(const char *what, const char *path, void *ctx)
 {
-	(void)ctx;
+	size_t *count = ctx;
+	(*count)++;
 	printf("%s %s\n", what, path);
 }
 
@@ -238,9 +239,12 @@ int main(int argc, const char **argv)
 		goto out;
 
 	if (opt_dry_run) {
-		if (publish_diff(&set, s.notebook_dir, print_change, NULL, err) < 0) {
+		size_t changes = 0;
+		if (publish_diff(&set, s.notebook_dir, print_change, &changes, err) < 0) {
 			log_error("%s", err);
 			code = EXIT_IOERR;
+		} else {
+			log_info("--dry-run: %zu changes to '%s'; nothing published", changes, s.notebook_dir);
 		}
 		goto out;
 	}
