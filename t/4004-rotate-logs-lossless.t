@@ -95,10 +95,10 @@ if [ -n "$FAST" ]; then
 		     END { if (!bad && NR != n) { print NR \" lines, expected \" n; bad = 1 } exit bad }" "$FAST/all" &&
 		test_grep ! "may be lost" "$FAST/err"
 	'
-	test_expect_success 'the rotated names under load are -HHMMSS and -HHMMSS-N, never *.log' '
+	test_expect_success 'the rotated names under load follow -YYYYMMDD[-HHMMSS[-N]].gz, never *.log' '
 		ls "$FAST/logs" | grep "^app.log-" >names &&
 		test_grep ! "\.log$" names &&
-		grep -Eq "^app.log-[0-9]{8}-[0-9]{6}-[0-9]+\.gz$" names &&
+		grep -Eq "^app.log-[0-9]{8}-[0-9]{6}(-[0-9]+)?\.gz$" names &&
 		! grep -Ev "^app.log-[0-9]{8}(-[0-9]{6}(-[0-9]+)?)?\.gz$" names
 	'
 	cat "$FAST/count" | sed 's/^/# lossless run: lines written: /'
