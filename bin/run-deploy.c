@@ -55,27 +55,35 @@ static void hex(char out[GIT_OID_HEXSZ + 1], const git_oid *id)
 	git_oid_tostr(out, GIT_OID_HEXSZ + 1, id);
 }
 
-/* Move the journaled checkouts to their old (or new) commits. */
-static int move_all(const struct journal_entry *e, size_t n, int to_old, int force,
+/*
+ * Move checkouts to their new commits (REPO_MOVE_SAFE, noting which moved),
+ * check that they could move (REPO_MOVE_CHECK), or put the old commits back
+ * (REPO_MOVE_FORCE).  A rollback in the same run puts back only what this
+ * run moved, so a file someone edits in a checkout that never moved is
+ * left alone; a recovery after a kill cannot know and restores every
+ * journaled checkout.
+ */
+static int move_all(struct journal_entry *e, size_t n, enum repo_move how, int only_moved,
                     const struct settings *s, int die_points)
 {
 	int ret = 0;
 	for (size_t i = 0; i < n; i++) {
-		const git_oid *target = to_old ? &e[i].old : &e[i].new;
+		const git_oid *target = how == REPO_MOVE_FORCE ? &e[i].old : &e[i].new;
 		git_repository *r = NULL;
 		char err[ERR_MAX], h[GIT_OID_HEXSZ + 1], point[64];
-		if (git_oid_equal(&e[i].old, &e[i].new))
+		if (git_oid_equal(&e[i].old, &e[i].new) || (only_moved && !e[i].moved))
 			continue;
 		hex(h, target);
 		if (repo_open(&r, e[i].path, err) < 0 ||
-		    repo_move_to(r, target, force, s->code_owner_set, s->code_uid, s->code_gid, err) < 0) {
+		    repo_move_to(r, target, how, s->code_owner_set, s->code_uid, s->code_gid, err) < 0) {
 			log_error("%s", err);
 			ret = -1;
-		} else {
+		} else if (how != REPO_MOVE_CHECK) {
+			e[i].moved = how == REPO_MOVE_SAFE;
 			log_info("'%s': now at %s", e[i].path, h);
 		}
 		git_repository_free(r);
-		if (ret < 0 && !to_old)
+		if (ret < 0 && how == REPO_MOVE_SAFE)
 			return -1; /* rolling forward stops at the first failure */
 		snprintf(point, sizeof point, "after-checkout-%zu", i);
 		if (die_points)
@@ -115,7 +123,7 @@ static int recover(const struct settings *s, struct stack *st)
 	}
 	log_warn("recovering an interrupted deploy: restoring the old commits of %zu checkout(s)", n);
 	export_commits(st, e, n);
-	if (move_all(e, n, 1, 1, s, 0) < 0 || stack_start(st, "recover-start") != 0) {
+	if (move_all(e, n, REPO_MOVE_FORCE, 0, s, 0) < 0 || stack_start(st, "recover-start") != 0) {
 		log_error("recovery failed: the journal '%s/%s' is kept and the next run tries again; "
 		          "a person should look", s->state_dir, JOURNAL_NAME);
 		goto out;
@@ -171,7 +179,7 @@ static void print_plan(const struct drift *d, size_t n, int restart, const struc
 
 /* Steps 4-6 for the plan in e[0..n): journal, stop, move, start, check;
  * roll back on failure. */
-static int deploy(const struct settings *s, struct stack *st, const struct journal_entry *e,
+static int deploy(const struct settings *s, struct stack *st, struct journal_entry *e,
                   size_t n, int restart)
 {
 	char err[ERR_MAX];
@@ -185,7 +193,7 @@ static int deploy(const struct settings *s, struct stack *st, const struct journ
 		goto rollback;
 	}
 	maybe_die("after-stop");
-	if (move_all(e, n, 0, 0, s, 1) < 0)
+	if (move_all(e, n, REPO_MOVE_SAFE, 0, s, 1) < 0)
 		goto rollback;
 	if (restart && stack_start(st, "start") != 0)
 		goto rollback;
@@ -205,7 +213,7 @@ rollback:
 	log_warn("rolling back to the old commits");
 	if (restart)
 		stack_command(st, "rollback-stop", s->stop_command, 0);
-	if (move_all(e, n, 1, 1, s, 0) < 0 || (restart && stack_start(st, "rollback-start") != 0)) {
+	if (move_all(e, n, REPO_MOVE_FORCE, 1, s, 0) < 0 || (restart && stack_start(st, "rollback-start") != 0)) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
@@ -361,6 +369,10 @@ int main(int argc, const char **argv)
 		log_error("nothing was stopped: fix the remote access above and run again");
 		goto out;
 	}
+	if (opt_if_drift && !due) {
+		log_info("nothing is due");
+		goto out;
+	}
 	if (refuse) {
 		code = EXIT_CONFIG;
 		log_error("nothing was stopped: clean or reset the checkouts named above, then run again");
@@ -368,7 +380,7 @@ int main(int argc, const char **argv)
 	}
 	if (opt_no_restart)
 		restart = 0;
-	if ((opt_if_drift && !due) || (!moving && !restart)) {
+	if (!moving && !restart) {
 		log_info("nothing to deploy");
 		goto out;
 	}
@@ -376,6 +388,14 @@ int main(int argc, const char **argv)
 	/* 3. the plan, when that is all that was asked */
 	if (opt_dry_run) {
 		print_plan(d, n, restart, &s);
+		goto out;
+	}
+
+	/* a checkout that would overwrite a local file is refused now, while
+	 * nothing is stopped, not discovered in the downtime window */
+	if (move_all(plan, n, REPO_MOVE_CHECK, 0, &s, 0) < 0) {
+		code = EXIT_CONFIG;
+		log_error("nothing was stopped: move or commit the local files named above, then run again");
 		goto out;
 	}
 

@@ -21,6 +21,7 @@ int journal_exists(const char *state_dir, char *err);
 struct journal_entry {
 	char *path;
 	git_oid old, new;
+	int moved;      /* run-deploy's own note that it moved this checkout (not journaled) */
 };
 
 /*

@@ -498,7 +498,7 @@ static void chown_progress(const char *path, size_t done, size_t total, void *pa
 	free(full);
 }
 
-int repo_move_to(git_repository *r, const git_oid *target, int force,
+int repo_move_to(git_repository *r, const git_oid *target, enum repo_move how,
                  int owner_set, unsigned uid, unsigned gid, char *err)
 {
 	git_commit *commit = NULL;
@@ -512,8 +512,13 @@ int repo_move_to(git_repository *r, const git_oid *target, int force,
 	if (git_commit_lookup(&commit, r, target) < 0)
 		return repo_git_err(err, "cannot find commit %s in '%s'", hex, cc.workdir);
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
-	co.checkout_strategy = force ? GIT_CHECKOUT_FORCE
-	                             : GIT_CHECKOUT_SAFE;
+	/* libgit2's SAFE still overwrites ignored files: a local file that the
+	 * new commit starts tracking would be lost without DONT_OVERWRITE_IGNORED */
+	co.checkout_strategy = how == REPO_MOVE_FORCE
+		? GIT_CHECKOUT_FORCE
+		: GIT_CHECKOUT_SAFE | GIT_CHECKOUT_DONT_OVERWRITE_IGNORED;
+	if (how == REPO_MOVE_CHECK)
+		co.checkout_strategy |= GIT_CHECKOUT_DRY_RUN;
 	if (owner_set) {
 		co.progress_cb = chown_progress;
 		co.progress_payload = &cc;
@@ -522,7 +527,11 @@ int repo_move_to(git_repository *r, const git_oid *target, int force,
 		const git_error *e = git_error_last();
 		err_set(err, "cannot check out %s in '%s': %s%s", hex, cc.workdir,
 		        e && e->message ? e->message : "unknown error",
-		        force ? "" : " (local changes are never overwritten: commit, stash or remove them)");
+		        how == REPO_MOVE_FORCE ? "" : " (local files are never overwritten: commit, stash or remove them)");
+		goto out;
+	}
+	if (how == REPO_MOVE_CHECK) {
+		ret = 0;
 		goto out;
 	}
 	if (git_repository_head(&head, r) == 0 && git_reference_is_branch(head)) {

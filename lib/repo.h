@@ -90,15 +90,20 @@ void repo_paths_free(char **paths);
 int repo_read_executable(char **data, size_t *len, git_repository *r,
                          const git_oid *commit, const char *path, char *err);
 
+enum repo_move {
+	REPO_MOVE_CHECK,  /* only say whether REPO_MOVE_SAFE would succeed: write nothing */
+	REPO_MOVE_SAFE,   /* never overwrite a local change, not even an ignored file */
+	REPO_MOVE_FORCE   /* make the work tree match (only to put back our own moves) */
+};
+
 /*
  * Move the checkout to commit `target`: check out its tree with libgit2
  * (updating the index), then point the checked-out branch (or a detached
- * HEAD) at it.  Without `force` a local change is never overwritten: the
- * checkout is refused before any file is written.  With `force` (used only
- * to put back commits we moved away from ourselves) the work tree is made
- * to match.  When owner_set, every file written gets uid:gid.
+ * HEAD) at it.  REPO_MOVE_SAFE refuses before any file is written when a
+ * local change would be overwritten.  When owner_set, every file written
+ * gets uid:gid.
  */
-int repo_move_to(git_repository *r, const git_oid *target, int force,
+int repo_move_to(git_repository *r, const git_oid *target, enum repo_move how,
                  int owner_set, unsigned uid, unsigned gid, char *err);
 
 /* Compare two version strings (1.10.0 > 1.9.3; numbers compared as
