@@ -22,6 +22,13 @@ void repo_global_shutdown(void)
 	git_libgit2_shutdown();
 }
 
+/* For messages: the work tree, or the git folder of a bare repository. */
+static const char *where(git_repository *r)
+{
+	const char *w = git_repository_workdir(r);
+	return w ? w : git_repository_path(r);
+}
+
 int repo_git_err(char *err, const char *fmt, ...)
 {
 	char what[ERR_MAX / 2];
@@ -69,7 +76,7 @@ int repo_is_clean(int *clean, char *first, size_t firstlen, git_repository *r, c
 	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
 	opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
 	if (git_status_list_new(&list, r, &opts) < 0)
-		return repo_git_err(err, "cannot read the status of '%s'", git_repository_workdir(r));
+		return repo_git_err(err, "cannot read the status of '%s'", where(r));
 	size_t n = git_status_list_entrycount(list);
 	*clean = n == 0;
 	if (first && firstlen) {
@@ -89,7 +96,7 @@ int repo_head_commit(git_oid *out, git_repository *r, char *err)
 {
 	git_object *obj = NULL;
 	if (git_revparse_single(&obj, r, "HEAD^{commit}") < 0)
-		return repo_git_err(err, "cannot resolve HEAD of '%s'", git_repository_workdir(r));
+		return repo_git_err(err, "cannot resolve HEAD of '%s'", where(r));
 	git_oid_cpy(out, git_object_id(obj));
 	git_object_free(obj);
 	return 0;
@@ -229,7 +236,7 @@ int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
 	*refs = NULL;
 	*n = 0;
 	if (git_remote_lookup(&rem, r, remote_name) < 0)
-		return repo_git_err(err, "no remote '%s' in '%s'", remote_name, git_repository_workdir(r));
+		return repo_git_err(err, "no remote '%s' in '%s'", remote_name, where(r));
 	auth_callbacks(&cb, auth);
 	if (git_remote_connect(rem, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0) {
 		ret = remote_err(err, rem, remote_name, "reach remote");
@@ -279,7 +286,7 @@ int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remot
 	char *spec = NULL;
 
 	if (git_repository_odb(&odb, r) < 0)
-		return repo_git_err(err, "cannot open the object store of '%s'", git_repository_workdir(r));
+		return repo_git_err(err, "cannot open the object store of '%s'", where(r));
 	if (!git_odb_exists(odb, want)) {
 		/* the INIT macros trip -Wmissing-field-initializers */
 		git_fetch_options fo;
@@ -291,7 +298,7 @@ int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remot
 		char *specs[] = { spec };
 		git_strarray arr = { specs, 1 };
 		if (git_remote_lookup(&rem, r, remote_name) < 0) {
-			repo_git_err(err, "no remote '%s' in '%s'", remote_name, git_repository_workdir(r));
+			repo_git_err(err, "no remote '%s' in '%s'", remote_name, where(r));
 			goto out;
 		}
 		if (git_remote_fetch(rem, &arr, &fo, "autodeploy: fetch") < 0) {
@@ -310,7 +317,7 @@ int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remot
 		}
 	}
 	if (git_reference_create(&ref, r, local_ref, want, 1, "autodeploy: update from remote") < 0) {
-		repo_git_err(err, "cannot update '%s' in '%s'", local_ref, git_repository_workdir(r));
+		repo_git_err(err, "cannot update '%s' in '%s'", local_ref, where(r));
 		goto out;
 	}
 	ret = 0;
@@ -326,7 +333,7 @@ int repo_ahead_behind(size_t *ahead, size_t *behind, git_repository *r,
                       const git_oid *local, const git_oid *upstream, char *err)
 {
 	if (git_graph_ahead_behind(ahead, behind, r, local, upstream) < 0)
-		return repo_git_err(err, "cannot compare commits in '%s'", git_repository_workdir(r));
+		return repo_git_err(err, "cannot compare commits in '%s'", where(r));
 	return 0;
 }
 
@@ -374,7 +381,7 @@ int repo_changed_paths(char ***out, size_t *n, git_repository *r,
 	if (commit_tree(&a, r, from, err) < 0 || commit_tree(&b, r, to, err) < 0)
 		goto out;
 	if (git_diff_tree_to_tree(&diff, r, a, b, NULL) < 0) {
-		repo_git_err(err, "cannot compare trees in '%s'", git_repository_workdir(r));
+		repo_git_err(err, "cannot compare trees in '%s'", where(r));
 		goto out;
 	}
 	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
@@ -504,7 +511,7 @@ int repo_move_to(git_repository *r, const git_oid *target, enum repo_move how,
 	git_commit *commit = NULL;
 	git_reference *head = NULL, *moved = NULL;
 	git_checkout_options co;
-	struct chown_ctx cc = { .workdir = git_repository_workdir(r), .uid = uid, .gid = gid };
+	struct chown_ctx cc = { .workdir = where(r), .uid = uid, .gid = gid };
 	char hex[GIT_OID_HEXSZ + 1];
 	int ret = -1;
 
