@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "cfg.h"
 #include "cli.h"
 #include "drift.h"
 #include "journal.h"
 #include "json.h"
-#include "lock.h"
 #include "log.h"
 #include "repo.h"
 #include "settings.h"
@@ -141,64 +141,39 @@ static int condition_exit(int code)
 
 int main(int argc, const char **argv)
 {
-	struct cfg *cfg = NULL;
-	struct settings s;
+	struct app a;
 	struct drift *d = NULL;
 	char **paths = NULL;
-	char err[ERR_MAX], lockpath[4096];
-	int code, lockfd = -1, started = 0, interrupted = 0;
+	char err[ERR_MAX];
+	int code, interrupted = 0;
 	size_t n = 0;
 
-	memset(&s, 0, sizeof s);
+	app_init(&a);
 	if (cli_parse(argc, argv, options, "[--json] [--no-fetch] [--condition] [--wait SECONDS]", &code) < 0)
 		return code;
 	repo_global_init();
-
-	code = EXIT_CONFIG;
-	if (cfg_load(&cfg, cfg_default_path(cli.config), err) < 0 || settings_load(&s, cfg, err) < 0) {
-		log_error("%s", err);
+	if ((code = app_begin(&a, "autodeploy.log")) != EXIT_OK)
 		goto out;
-	}
-	if (!s.compose_dir) {
+	if (!a.s.compose_dir) {
 		log_error("%s: AUTODEPLOY_COMPOSE_DIR is not set: set it to the checkout that holds the compose file",
-		          cfg_name(cfg));
+		          cfg_name(a.cfg));
+		code = EXIT_CONFIG;
 		goto out;
 	}
-	if (opt_wait < 0) {
-		log_error("--wait: %ld is not a number of seconds", opt_wait);
-		code = EXIT_USAGE;
+	if ((code = app_lock(&a, "lock", opt_wait)) != EXIT_OK)
 		goto out;
-	}
-	if (log_open_file(s.log_dir, "autodeploy.log", err) < 0)
-		log_warn("%s; logging to stderr only", err);
-	log_start();
-	started = 1;
 
-	snprintf(lockpath, sizeof lockpath, "%s/lock", s.state_dir);
-	switch (lock_take(&lockfd, lockpath, opt_wait, err)) {
-	case 0:
-		break;
-	case LOCK_BUSY:
-		log_error("%s", err);
-		code = EXIT_BUSY;
-		goto out;
-	default:
-		log_error("%s", err);
-		code = EXIT_IOERR;
-		goto out;
-	}
-
-	n = 1 + s.n_extra_repos;
+	n = 1 + a.s.n_extra_repos;
 	paths = xcalloc(n + 1, sizeof *paths);
-	paths[0] = (char *)s.compose_dir;
-	for (size_t i = 0; i < s.n_extra_repos; i++)
-		paths[i + 1] = s.extra_repos[i];
+	paths[0] = (char *)a.s.compose_dir;
+	for (size_t i = 0; i < a.s.n_extra_repos; i++)
+		paths[i + 1] = a.s.extra_repos[i];
 	d = xcalloc(n, sizeof *d);
-	struct drift_opts o = { .settings = &s, .fetch = !opt_no_fetch, .max_threads = MAX_THREADS };
+	struct drift_opts o = { .settings = &a.s, .fetch = !opt_no_fetch, .max_threads = MAX_THREADS };
 	drift_check_all(d, paths, n, &o);
 	drift_apply_triggers(d, n, &o);
 
-	interrupted = journal_exists(s.state_dir, err);
+	interrupted = journal_exists(a.s.state_dir, err);
 	if (interrupted < 0) {
 		log_error("%s", err);
 		code = EXIT_IOERR;
@@ -209,18 +184,11 @@ int main(int argc, const char **argv)
 		print_json(d, n, interrupted);
 	code = decide_exit(d, n, interrupted);
 out:
-	if (started)
-		log_end(code);
-	if (lockfd >= 0)
-		lock_release(lockfd);
 	for (size_t i = 0; d && i < n; i++)
 		drift_free(&d[i]);
 	free(d);
 	free(paths);
-	settings_free(&s);
-	cfg_free(cfg);
-	cli_free();
-	log_close();
+	code = app_end(&a, code);
 	repo_global_shutdown();
 	return opt_condition ? condition_exit(code) : code;
 }

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "app.h"
 #include "cfg.h"
 #include "cli.h"
-#include "lock.h"
 #include "log.h"
 #include "nbsource.h"
 #include "publish.h"
@@ -169,35 +169,23 @@ static void print_change(const char *what, const char *path, void *ctx)
 
 int main(int argc, const char **argv)
 {
-	struct cfg *cfg = NULL;
-	struct settings s;
+	struct app a;
 	struct nbsource *src = NULL;
 	struct publish_set set = { 0 };
-	char err[ERR_MAX], *lock_path = NULL, *state_path = NULL, *state = NULL;
-	int code, lockfd = -1, started = 0, rc;
+	char err[ERR_MAX], *state_path = NULL, *state = NULL;
+	int code, rc;
 	size_t nsrc = 0;
 
-	memset(&s, 0, sizeof s);
+	app_init(&a);
 	if (cli_parse(argc, argv, options, "[--force] [--dry-run] [--wait SECONDS]", &code) < 0)
 		return code;
 	repo_global_init();
-
+	if ((code = app_begin(&a, "notebookdeploy.log")) != EXIT_OK)
+		goto out;
+	const struct settings *sp = &a.s;
 	code = EXIT_CONFIG;
-	if (cfg_load(&cfg, cfg_default_path(cli.config), err) < 0 || settings_load(&s, cfg, err) < 0) {
-		log_error("%s", err);
-		goto out;
-	}
-	if (opt_wait < 0) {
-		log_error("--wait: %ld is not a number of seconds", opt_wait);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	if (log_open_file(s.log_dir, "notebookdeploy.log", err) < 0)
-		log_warn("%s; logging to stderr only", err);
-	log_start();
-	started = 1;
 
-	if (parse_sources(&src, &nsrc, cfg, &s, err) < 0) {
+	if (parse_sources(&src, &nsrc, a.cfg, sp, err) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -206,80 +194,61 @@ int main(int argc, const char **argv)
 		code = EXIT_OK;
 		goto out;
 	}
-	if (!s.notebook_dir) {
+	if (!sp->notebook_dir) {
 		log_error("%s: AUTODEPLOY_NOTEBOOK_DIR is not set: set it to the folder to publish the notebooks in",
-		          cfg_name(cfg));
+		          cfg_name(a.cfg));
 		goto out;
 	}
 
-	lock_path = xasprintf("%s/notebooks.lock", s.state_dir);
-	switch (lock_take(&lockfd, lock_path, opt_wait, err)) {
-	case 0:
-		break;
-	case LOCK_BUSY:
-		log_error("%s", err);
-		code = EXIT_BUSY;
+	if ((code = app_lock(&a, "notebooks.lock", opt_wait)) != EXIT_OK)
 		goto out;
-	default:
-		log_error("%s", err);
-		code = EXIT_IOERR;
-		goto out;
-	}
 
-	if ((code = list_sources(src, nsrc, &s)) != EXIT_OK)
+	if ((code = list_sources(src, nsrc, sp)) != EXIT_OK)
 		goto out;
-	state_path = xasprintf("%s/notebooks.state", s.state_dir);
-	state = state_text(src, nsrc, &s);
-	if (!opt_force && !opt_dry_run && nothing_moved(state_path, state, s.notebook_dir)) {
+	state_path = xasprintf("%s/notebooks.state", sp->state_dir);
+	state = state_text(src, nsrc, sp);
+	if (!opt_force && !opt_dry_run && nothing_moved(state_path, state, sp->notebook_dir)) {
 		log_info("no source moved since the last run: '%s' left as it is (--force republishes)",
-		         s.notebook_dir);
+		         sp->notebook_dir);
 		goto out;
 	}
-	if ((code = collect(&set, src, nsrc, &s)) != EXIT_OK)
+	if ((code = collect(&set, src, nsrc, sp)) != EXIT_OK)
 		goto out;
 
 	if (opt_dry_run) {
 		size_t changes = 0;
-		if (publish_diff(&set, s.notebook_dir, print_change, &changes, err) < 0) {
+		if (publish_diff(&set, sp->notebook_dir, print_change, &changes, err) < 0) {
 			log_error("%s", err);
 			code = EXIT_IOERR;
 		} else {
-			log_info("--dry-run: %zu changes to '%s'; nothing published", changes, s.notebook_dir);
+			log_info("--dry-run: %zu changes to '%s'; nothing published", changes, sp->notebook_dir);
 		}
 		goto out;
 	}
 	struct publish_owner owner = {
-		.set = s.notebook_owner_set, .uid = s.notebook_uid, .gid = s.notebook_gid,
+		.set = sp->notebook_owner_set, .uid = sp->notebook_uid, .gid = sp->notebook_gid,
 	};
-	rc = publish_write(&set, s.notebook_dir, &owner, err);
+	rc = publish_write(&set, sp->notebook_dir, &owner, err);
 	if (rc < 0) {
-		log_error("%s; '%s' left as it was", err, s.notebook_dir);
+		log_error("%s; '%s' left as it was", err, sp->notebook_dir);
 		code = EXIT_IOERR;
 		goto out;
 	}
 	if (rc > 0)
 		log_warn("published, but: %s", err);
-	log_info("published %zu notebooks from %zu sources into '%s'", set.n, nsrc, s.notebook_dir);
+	log_info("published %zu notebooks from %zu sources into '%s'", set.n, nsrc, sp->notebook_dir);
 	if (util_write_atomic(state_path, state, strlen(state), 0600, err) < 0) {
 		log_error("%s: the next run publishes again", err);
 		code = EXIT_IOERR;
 	}
 out:
-	if (started)
-		log_end(code);
-	if (lockfd >= 0)
-		lock_release(lockfd);
 	publish_set_free(&set);
 	for (size_t i = 0; i < nsrc; i++)
 		nbsource_free(&src[i]);
 	free(src);
 	free(state);
 	free(state_path);
-	free(lock_path);
-	settings_free(&s);
-	cfg_free(cfg);
-	cli_free();
-	log_close();
+	code = app_end(&a, code);
 	repo_global_shutdown();
 	return code;
 }

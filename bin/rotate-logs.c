@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "cfg.h"
 #include "cli.h"
 #include "gz.h"
-#include "lock.h"
 #include "log.h"
 #include "rotate.h"
 #include "settings.h"
@@ -285,56 +285,29 @@ static int rotate_all(struct run *r)
 
 int main(int argc, const char **argv)
 {
-	struct cfg *cfg = NULL;
-	struct settings s;
-	struct run r = { .s = &s, .dirfd = -1 };
-	char err[ERR_MAX], *lock_path = NULL;
-	int code, lock_fd = -1, have_settings = 0;
+	struct app a;
+	struct run r = { .s = &a.s, .dirfd = -1 };
+	int code;
 	time_t now = time(NULL);
 
 	/* A file-size limit must fail the write (EFBIG), not kill the run
 	 * half-way: the error path keeps every byte. */
 	signal(SIGXFSZ, SIG_IGN);
+	app_init(&a);
 	if (cli_parse(argc, argv, options, "[--force] [--dry-run]", &code) < 0)
-		goto out;
-	if (cfg_load(&cfg, cfg_default_path(cli.config), err) < 0 ||
-	    settings_load(&s, cfg, err) < 0) {
-		log_error("%s", err);
-		code = EXIT_CONFIG;
-		goto out;
-	}
-	have_settings = 1;
+		return code;
 	/* --dry-run changes nothing, not even rotate-logs.log: it logs to
 	 * stderr only and takes no lock. */
-	if (!opt_dry_run && log_open_file(s.log_dir, "rotate-logs.log", err) < 0)
-		log_warn("%s", err);
-	log_start();
+	if ((code = app_begin(&a, opt_dry_run ? NULL : "rotate-logs.log")) != EXIT_OK)
+		goto out;
 	localtime_r(&now, &r.now);
 	/* The spec gives rotate-logs no lock of its own, but two runs at
 	 * once would fight over the same names: a private one. */
-	if (!opt_dry_run) {
-		lock_path = xasprintf("%s/rotate-logs.lock", s.state_dir);
-		int rc = lock_take(&lock_fd, lock_path, 0, err);
-		if (rc != 0) {
-			log_error("%s", err);
-			code = rc == LOCK_BUSY ? EXIT_BUSY : EXIT_IOERR;
-			lock_fd = -1;
-			log_end(code);
-			goto out;
-		}
-	}
+	if (!opt_dry_run && (code = app_lock(&a, "rotate-logs.lock", 0)) != EXIT_OK)
+		goto out;
 	code = rotate_all(&r);
-	log_end(code);
 out:
 	if (r.dirfd >= 0)
 		close(r.dirfd);
-	if (lock_fd >= 0)
-		lock_release(lock_fd);
-	free(lock_path);
-	if (have_settings)
-		settings_free(&s);
-	cfg_free(cfg);
-	log_close();
-	cli_free();
-	return code;
+	return app_end(&a, code);
 }

@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "cfg.h"
 #include "cli.h"
 #include "drift.h"
 #include "journal.h"
-#include "lock.h"
 #include "log.h"
 #include "outcome.h"
 #include "proc.h"
@@ -256,61 +256,38 @@ static void self_update(const struct settings *s, const struct journal_entry *e,
 
 int main(int argc, const char **argv)
 {
-	struct cfg *cfg = NULL;
-	struct settings s;
+	struct app a;
 	struct stack st;
 	struct drift *d = NULL;
 	struct journal_entry *plan = NULL;
 	char **paths = NULL;
-	char err[ERR_MAX], lockpath[4096];
-	int code, lockfd = -1, started = 0, have_stack = 0, attempted = 0;
+	char err[ERR_MAX];
+	int code, have_stack = 0, attempted = 0;
 	size_t n = 0;
 	time_t t0 = time(NULL);
 
-	memset(&s, 0, sizeof s);
+	app_init(&a);
 	if (cli_parse(argc, argv, options,
 	              "[--if-drift] [--dry-run] [--force] [--no-restart] [--wait SECONDS]", &code) < 0)
 		return code;
 	repo_global_init();
-
-	code = EXIT_CONFIG;
-	if (cfg_load(&cfg, cfg_default_path(cli.config), err) < 0 || settings_load(&s, cfg, err) < 0) {
-		log_error("%s", err);
+	if ((code = app_begin(&a, "autodeploy.log")) != EXIT_OK)
 		goto out;
-	}
-	if (!s.compose_dir) {
+	const struct settings *s = &a.s;
+	if (!s->compose_dir) {
 		log_error("%s: AUTODEPLOY_COMPOSE_DIR is not set: set it to the checkout that holds the compose file",
-		          cfg_name(cfg));
+		          cfg_name(a.cfg));
+		code = EXIT_CONFIG;
 		goto out;
 	}
-	if (opt_wait < 0) {
-		log_error("--wait: %ld is not a number of seconds", opt_wait);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	if (log_open_file(s.log_dir, "autodeploy.log", err) < 0)
-		log_warn("%s; logging to stderr only", err);
-	log_start();
-	started = 1;
-	stack_init(&st, &s);
+	stack_init(&st, s);
 	have_stack = 1;
 
 	/* 1. lock, then repair what an interrupted run left */
-	snprintf(lockpath, sizeof lockpath, "%s/lock", s.state_dir);
-	switch (lock_take(&lockfd, lockpath, opt_wait, err)) {
-	case 0:
-		break;
-	case LOCK_BUSY:
-		log_error("%s", err);
-		code = EXIT_BUSY;
+	if ((code = app_lock(&a, "lock", opt_wait)) != EXIT_OK)
 		goto out;
-	default:
-		log_error("%s", err);
-		code = EXIT_IOERR;
-		goto out;
-	}
-	int jr = journal_exists(s.state_dir, err);
-	if (jr < 0 || (jr == 1 && !opt_dry_run && recover(&s, &st) < 0)) {
+	int jr = journal_exists(s->state_dir, err);
+	if (jr < 0 || (jr == 1 && !opt_dry_run && recover(s, &st) < 0)) {
 		if (jr < 0)
 			log_error("%s", err);
 		code = jr < 0 ? EXIT_IOERR : EXIT_BROKEN;
@@ -319,13 +296,13 @@ int main(int argc, const char **argv)
 	}
 
 	/* 2. decide what moves; everything is fetched now, before any stop */
-	n = 1 + s.n_extra_repos;
+	n = 1 + s->n_extra_repos;
 	paths = xcalloc(n + 1, sizeof *paths);
-	paths[0] = (char *)s.compose_dir;
-	for (size_t i = 0; i < s.n_extra_repos; i++)
-		paths[i + 1] = s.extra_repos[i];
+	paths[0] = (char *)s->compose_dir;
+	for (size_t i = 0; i < s->n_extra_repos; i++)
+		paths[i + 1] = s->extra_repos[i];
 	d = xcalloc(n, sizeof *d);
-	struct drift_opts o = { .settings = &s, .fetch = 1, .max_threads = MAX_THREADS };
+	struct drift_opts o = { .settings = s, .fetch = 1, .max_threads = MAX_THREADS };
 	drift_check_all(d, paths, n, &o);
 	drift_apply_triggers(d, n, &o);
 
@@ -387,13 +364,13 @@ int main(int argc, const char **argv)
 
 	/* 3. the plan, when that is all that was asked */
 	if (opt_dry_run) {
-		print_plan(d, n, restart, &s);
+		print_plan(d, n, restart, s);
 		goto out;
 	}
 
 	/* a checkout that would overwrite a local file is refused now, while
 	 * nothing is stopped, not discovered in the downtime window */
-	if (move_all(plan, n, REPO_MOVE_CHECK, 0, &s, 0) < 0) {
+	if (move_all(plan, n, REPO_MOVE_CHECK, 0, s, 0) < 0) {
 		code = EXIT_CONFIG;
 		log_error("nothing was stopped: move or commit the local files named above, then run again");
 		goto out;
@@ -401,33 +378,29 @@ int main(int argc, const char **argv)
 
 	attempted = 1;
 	export_commits(&st, plan, n);
-	if (stack_command(&st, "pre-deploy", s.pre_deploy_command, 0) != 0) {
+	if (stack_command(&st, "pre-deploy", s->pre_deploy_command, 0) != 0) {
 		log_error("the pre-deploy command failed: nothing was stopped or moved");
 		code = EXIT_ROLLED_BACK;
 		goto out;
 	}
 
 	/* 4-6. */
-	code = deploy(&s, &st, plan, n, restart);
-	if (code == EXIT_OK && s.self_update)
-		self_update(&s, plan, n);
+	code = deploy(s, &st, plan, n, restart);
+	if (code == EXIT_OK && s->self_update)
+		self_update(s, plan, n);
 out:
 	/* 7. tell the operator, whatever happened */
 	if (attempted) {
 		stack_setenv(&st, "AUTODEPLOY_RESULT", "%d", code);
 		stack_setenv(&st, "AUTODEPLOY_RESULT_TEXT", "%s", exit_meaning(code));
-		stack_command(&st, "notify", s.notify_command, NOTIFY_TIMEOUT);
+		stack_command(&st, "notify", a.s.notify_command, NOTIFY_TIMEOUT);
 	}
-	if (started && !opt_dry_run) {
+	if (a.started && !opt_dry_run) {
 		struct outcome oc = { .start = t0, .end = time(NULL), .result = code,
 		                      .attempted = attempted, .drift = d, .plan = plan, .n = d ? n : 0 };
-		if (outcome_record(&s, &oc, err) < 0)
+		if (outcome_record(&a.s, &oc, err) < 0)
 			log_error("%s", err);
 	}
-	if (started)
-		log_end(code);
-	if (lockfd >= 0)
-		lock_release(lockfd);
 	if (have_stack)
 		stack_free(&st);
 	for (size_t i = 0; d && i < n; i++)
@@ -435,10 +408,7 @@ out:
 	free(plan);
 	free(d);
 	free(paths);
-	settings_free(&s);
-	cfg_free(cfg);
-	cli_free();
-	log_close();
+	code = app_end(&a, code);
 	repo_global_shutdown();
 	return code;
 }

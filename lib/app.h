@@ -1,0 +1,47 @@
+/*
+ * app: the beginning and end every program shares (SPEC.md "Common
+ * behaviour"): read env.local and the settings (exit 78 on an error that
+ * names file and line), open the program's log file and write the start
+ * line; take a lock in the state folder (75 when busy, 74 on an I/O error);
+ * at the end write the end line, release the lock and free it all.
+ *
+ *   struct app a;
+ *   app_init(&a);
+ *   if (cli_parse(...) < 0) return code;
+ *   if ((code = app_begin(&a, "autodeploy.log")) != EXIT_OK) goto out;
+ *   if ((code = app_lock(&a, "lock", opt_wait)) != EXIT_OK) goto out;
+ *   ... a.s (settings), a.cfg ...
+ * out:
+ *   return app_end(&a, code);
+ */
+#ifndef AUTODEPLOY_APP_H
+#define AUTODEPLOY_APP_H
+
+#include "settings.h"
+
+struct cfg;
+
+struct app {
+	struct cfg *cfg;
+	struct settings s;
+	int have_settings;
+	int started;      /* the start line was written: the end line is due */
+	int lockfd;
+};
+
+void app_init(struct app *a);
+
+/* Load the config named by --config / $AUTODEPLOY_CONFIG and its settings,
+ * open LOG_DIR/log_file (NULL: stderr only) and log the start line.
+ * Returns EXIT_OK or the exit code, after logging why. */
+int app_begin(struct app *a, const char *log_file);
+
+/* Take STATE_DIR/name, waiting up to wait_seconds (from --wait).
+ * Returns EXIT_OK, EXIT_USAGE (negative wait), EXIT_BUSY or EXIT_IOERR. */
+int app_lock(struct app *a, const char *name, long wait_seconds);
+
+/* Log the end line (when the start line was written), release the lock,
+ * free the settings, config and common options; returns code. */
+int app_end(struct app *a, int code);
+
+#endif
