@@ -1,0 +1,539 @@
+/* units: see units.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "cron.h"
+#include "log.h"
+#include "settings.h"
+#include "tpl.h"
+#include "units.h"
+#include "util.h"
+
+/* The old cron-era files and the group that now does their job. */
+static const struct { const char *path, *group; } cron_era[] = {
+	{ "/etc/cron.d/PAVICS-deploy", "autodeploy" },
+	{ "/usr/local/sbin/triggerdeploy.sh", "autodeploy" },
+	{ "/etc/cron.hourly/PAVICS-deploy-notebooks", "notebookdeploy" },
+	{ "/etc/logrotate.d/PAVICS-deploy", "rotate-logs" },
+};
+
+static const char *const plain_groups[] = { "autodeploy", "notebookdeploy", "rotate-logs" };
+
+int units_group_valid(const char *group, const struct settings *s, int any_job)
+{
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(group, plain_groups[i]) == 0)
+			return 1;
+	if (strncmp(group, "job-", 4) != 0 || !group[4])
+		return 0;
+	const char *name = group + 4;
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(name))
+		return 0;
+	for (size_t i = 0; i < s->n_extra_jobs; i++)
+		if (strcmp(s->extra_jobs[i], name) == 0)
+			return 1;
+	return any_job;
+}
+
+int units_selected(const struct units *u, const char *group)
+{
+	if (!u->only)
+		return 1;
+	for (char **p = u->only; *p; p++)
+		if (strcmp(*p, group) == 0)
+			return 1;
+	return 0;
+}
+
+char *units_rooted(const struct units *u, const char *path)
+{
+	return xasprintf("%s%s", u->root ? u->root : "", path);
+}
+
+int units_find_data(char **out, const char *bindir, const char *sub, const char *probe, char *err)
+{
+	const char *rel[] = { "../share/autodeploy", "../..", ".." };
+
+	for (size_t i = 0; i < 3; i++) {
+		char *p = xasprintf("%s/%s/%s/%s", bindir, rel[i], sub, probe);
+		int found = access(p, R_OK) == 0;
+		free(p);
+		if (found) {
+			*out = xasprintf("%s/%s/%s", bindir, rel[i], sub);
+			return 0;
+		}
+	}
+	*out = NULL;
+	return err_set(err, "cannot find '%s' in '%s/%s'", sub, bindir, rel[0]);
+}
+
+/* The group of one of our unit file names, or 0 when the name is not ours. */
+static int group_of(char *group, size_t size, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	if (!dot || (strcmp(dot, ".service") && strcmp(dot, ".timer") && strcmp(dot, ".path")))
+		return 0;
+	size_t stem = (size_t)(dot - name);
+	if (strncmp(name, "autodeploy-job-", 15) == 0 && stem > 15) {
+		snprintf(group, size, "job-%.*s", (int)(stem - 15), name + 15);
+		return 1;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (strlen(plain_groups[i]) == stem && strncmp(name, plain_groups[i], stem) == 0) {
+			snprintf(group, size, "%s", plain_groups[i]);
+			return 1;
+		}
+	return 0;
+}
+
+/* 1 when the file at path starts with our header line. */
+static int is_ours(const char *path)
+{
+	char line[sizeof(UNITS_MARKER)];
+	FILE *f = fopen(path, "re");
+	int ours = 0;
+
+	if (f) {
+		ours = fgets(line, sizeof(line), f) && strcmp(line, UNITS_MARKER) == 0;
+		fclose(f);
+	}
+	return ours;
+}
+
+static struct units_file *add_file(struct units *u, const char *dir, const char *name,
+                                   const char *group, char *err)
+{
+	if (u->n_want == UNITS_MAX)
+		return err_set(err, "too many units (at most %d)", UNITS_MAX), NULL;
+	struct units_file *f = &u->want[u->n_want++];
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	snprintf(f->group, sizeof(f->group), "%s", group);
+	f->dir = dir;
+	f->text = NULL;
+	return f;
+}
+
+/* Render systemd-units/TMPL.in as unit NAME of group. */
+static int render_unit(struct units *u, const char *name, const char *group, const char *tmpl,
+                       const char *const *vars, char *err)
+{
+	char *path = xasprintf("%s/%s.in", u->templates, tmpl), *text;
+	struct units_file *f = NULL;
+
+	if (tpl_render(&text, path, vars, err) == 0 && !(f = add_file(u, UNITS_DIR, name, group, err)))
+		free(text);
+	else if (f)
+		f->text = text;
+	free(path);
+	return f ? 0 : -1;
+}
+
+/* OnCalendar=/OnBootSec= lines for the setting key. */
+static int schedule_lines(char **out, const char *key, const char *value, char *err)
+{
+	struct cron_sched cs;
+	int checked;
+
+	if (cron_translate(&cs, key, value, err) < 0)
+		return -1;
+	if (cs.systemd && cron_check_calendar(&checked, key, cs.calendar[0], err) < 0)
+		return -1;
+	if (cs.boot) {
+		*out = xstrdup("OnBootSec=" CRON_BOOT_DELAY);
+		return 0;
+	}
+	*out = cs.n == 2 ? xasprintf("OnCalendar=%s\nOnCalendar=%s", cs.calendar[0], cs.calendar[1])
+	                 : xasprintf("OnCalendar=%s", cs.calendar[0]);
+	for (char *p = *out; *p; p++)
+		if (*p == '%')
+			return free(*out), err_set(err, "%s: '%%' has no meaning in a calendar expression", key);
+	return 0;
+}
+
+/* "-/a -/b": the '-' lets the service start while an optional folder is
+ * missing (check-drift reports a missing checkout; it must not fail). */
+static int add_rw(char **list, const char *key, const char *path, char *err)
+{
+	char *p = tpl_unit_path(key, path, err);
+	if (!p)
+		return -1;
+	char *item = xasprintf("-%s", p), *next;
+	free(p);
+	if (*list && (strstr(*list, item) != NULL)) {
+		char *pad = xasprintf(" %s ", item), *hay = xasprintf(" %s ", *list);
+		int dup = strstr(hay, pad) != NULL;
+		free(pad);
+		free(hay);
+		if (dup)
+			return free(item), 0;
+	}
+	next = *list ? xasprintf("%s %s", *list, item) : xstrdup(item);
+	free(*list);
+	free(item);
+	*list = next;
+	return 0;
+}
+
+static char *parent_of(const char *path)
+{
+	char *copy = xstrdup(path), *d = xstrdup(dirname(copy));
+	free(copy);
+	return d;
+}
+
+static int plan_autodeploy(struct units *u, const char *config, const char *bindir, char *err)
+{
+	const struct settings *s = u->s;
+	char *sched = NULL, *rw = NULL, *trigger_in = NULL, *trigger = NULL, *timeout = NULL;
+	int ret = -1;
+
+	if (!s->compose_dir) {
+		err_set(err, "AUTODEPLOY_COMPOSE_DIR is not set: autodeploy has nothing to deploy "
+		        "(set it in %s, or leave autodeploy out with --only)", cfg_name(u->cfg));
+		goto out;
+	}
+	if (schedule_lines(&sched, "AUTODEPLOY_PLATFORM_FREQUENCY", s->platform_frequency, err) < 0)
+		goto out;
+	if (add_rw(&rw, "AUTODEPLOY_COMPOSE_DIR", s->compose_dir, err) < 0)
+		goto out;
+	for (size_t i = 0; i < s->n_extra_repos; i++)
+		if (add_rw(&rw, "AUTODEPLOY_EXTRA_REPOS", s->extra_repos[i], err) < 0)
+			goto out;
+	if (add_rw(&rw, "AUTODEPLOY_LOG_DIR", s->log_dir, err) < 0 ||
+	    add_rw(&rw, "AUTODEPLOY_STATE_DIR", s->state_dir, err) < 0 ||
+	    add_rw(&rw, "HOME", "/root/.docker", err) < 0)
+		goto out;
+	if (s->metrics_file) {
+		char *d = parent_of(s->metrics_file);
+		int rc = add_rw(&rw, "AUTODEPLOY_METRICS_FILE", d, err);
+		free(d);
+		if (rc < 0)
+			goto out;
+	}
+	if (s->self_update) {
+		/* Rebuilding and reinstalling the suite writes its checkout, the
+		 * programs' prefix and the units. */
+		char *prefix = parent_of(u->bindir);
+		int rc = add_rw(&rw, "AUTODEPLOY_SELF_UPDATE", s->self_update, err) < 0 ||
+		         add_rw(&rw, "AUTODEPLOY_SELF_UPDATE", prefix, err) < 0 ||
+		         add_rw(&rw, "AUTODEPLOY_SELF_UPDATE", UNITS_DIR, err) < 0;
+		free(prefix);
+		if (rc)
+			goto out;
+	}
+	trigger_in = xasprintf("%s/trigger", s->state_dir);
+	if (!(trigger = tpl_unit_path("AUTODEPLOY_STATE_DIR", trigger_in, err)))
+		goto out;
+	/* Fetch, stop, start and a health check, then possibly the rollback's
+	 * start and health check: twice the health check timeout plus half an
+	 * hour for the rest. */
+	timeout = xasprintf("%lds", 1800 + 2 * s->healthcheck_timeout);
+	const char *vars[] = { "CONFIG", config, "BINDIR", bindir, "TRIGGER", trigger,
+	                       "TIMEOUT", timeout, "READ_WRITE_PATHS", rw, "SCHEDULE", sched,
+	                       "FREQUENCY", s->platform_frequency, NULL };
+	if (render_unit(u, "autodeploy.service", "autodeploy", "autodeploy.service", vars, err) < 0 ||
+	    render_unit(u, "autodeploy.timer", "autodeploy", "autodeploy.timer", vars, err) < 0 ||
+	    render_unit(u, "autodeploy.path", "autodeploy", "autodeploy.path", vars, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(timeout);
+	free(trigger);
+	free(trigger_in);
+	free(rw);
+	free(sched);
+	return ret;
+}
+
+static int plan_notebooks(struct units *u, const char *config, const char *bindir, char *err)
+{
+	const struct settings *s = u->s;
+	char *sched = NULL, *rw = NULL, *parent = NULL;
+	int ret = -1;
+
+	if (!s->notebook_dir || s->n_notebook_sources == 0) {
+		if (u->only)
+			log_warn("notebookdeploy: AUTODEPLOY_NOTEBOOK_DIR or AUTODEPLOY_NOTEBOOK_SOURCES is "
+			         "not set: no notebook units");
+		return 0;
+	}
+	parent = parent_of(s->notebook_dir);
+	if (schedule_lines(&sched, "AUTODEPLOY_NOTEBOOK_FREQUENCY", s->notebook_frequency, err) < 0 ||
+	    add_rw(&rw, "AUTODEPLOY_NOTEBOOK_DIR", parent, err) < 0 ||
+	    add_rw(&rw, "AUTODEPLOY_LOG_DIR", s->log_dir, err) < 0 ||
+	    add_rw(&rw, "AUTODEPLOY_STATE_DIR", s->state_dir, err) < 0)
+		goto out;
+	const char *vars[] = { "CONFIG", config, "BINDIR", bindir, "TIMEOUT", "30min",
+	                       "READ_WRITE_PATHS", rw, "SCHEDULE", sched,
+	                       "FREQUENCY", s->notebook_frequency, NULL };
+	if (render_unit(u, "notebookdeploy.service", "notebookdeploy", "notebookdeploy.service", vars, err) < 0 ||
+	    render_unit(u, "notebookdeploy.timer", "notebookdeploy", "notebookdeploy.timer", vars, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(parent);
+	free(rw);
+	free(sched);
+	return ret;
+}
+
+static int plan_rotate(struct units *u, const char *config, const char *bindir, char *err)
+{
+	char *rw = NULL;
+	int ret = -1;
+
+	if (u->s->rotate_with_logrotate)
+		return 0;   /* AUTODEPLOY_ROTATE_WITH=logrotate: logrotate does it */
+	if (add_rw(&rw, "AUTODEPLOY_LOG_DIR", u->s->log_dir, err) < 0)
+		return -1;
+	const char *vars[] = { "CONFIG", config, "BINDIR", bindir, "TIMEOUT", "1h",
+	                       "READ_WRITE_PATHS", rw, NULL };
+	if (render_unit(u, "rotate-logs.service", "rotate-logs", "rotate-logs.service", vars, err) == 0 &&
+	    render_unit(u, "rotate-logs.timer", "rotate-logs", "rotate-logs.timer", vars, err) == 0)
+		ret = 0;
+	free(rw);
+	return ret;
+}
+
+static int plan_job(struct units *u, const char *config, const char *name, char *err)
+{
+	char *skey = xasprintf("AUTODEPLOY_JOB_%s_SCHEDULE", name);
+	char *ckey = xasprintf("AUTODEPLOY_JOB_%s_COMMAND", name);
+	char *group = xasprintf("job-%s", name), *sched = NULL, *cmd = NULL;
+	char *svc = xasprintf("autodeploy-job-%s.service", name);
+	char *tmr = xasprintf("autodeploy-job-%s.timer", name);
+	const char *sval = cfg_str(u->cfg, skey, "");
+	int ret = -1;
+
+	if (schedule_lines(&sched, skey, sval, err) < 0 ||
+	    !(cmd = tpl_unit_quote(ckey, cfg_str(u->cfg, ckey, ""), err)))
+		goto out;
+	const char *vars[] = { "CONFIG", config, "NAME", name, "COMMAND", cmd, "TIMEOUT", "6h",
+	                       "SCHEDULE", sched, "FREQUENCY", sval, NULL };
+	if (render_unit(u, svc, group, "autodeploy-job.service", vars, err) == 0 &&
+	    render_unit(u, tmr, group, "autodeploy-job.timer", vars, err) == 0)
+		ret = 0;
+out:
+	free(tmr);
+	free(svc);
+	free(cmd);
+	free(sched);
+	free(group);
+	free(ckey);
+	free(skey);
+	return ret;
+}
+
+int units_plan(struct units *u, char *err)
+{
+	char *config = NULL, *bindir = NULL;
+	int ret = -1;
+
+	if (!(config = tpl_unit_path("--config", u->config, err)) ||
+	    !(bindir = tpl_unit_path("install-units' folder", u->bindir, err)))
+		goto out;
+	if (units_selected(u, "autodeploy") && plan_autodeploy(u, config, bindir, err) < 0)
+		goto out;
+	if (units_selected(u, "notebookdeploy") && plan_notebooks(u, config, bindir, err) < 0)
+		goto out;
+	if (units_selected(u, "rotate-logs") && plan_rotate(u, config, bindir, err) < 0)
+		goto out;
+	for (size_t i = 0; i < u->s->n_extra_jobs; i++) {
+		char *g = xasprintf("job-%s", u->s->extra_jobs[i]);
+		int want = units_selected(u, g);
+		free(g);
+		if (want && plan_job(u, config, u->s->extra_jobs[i], err) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(bindir);
+	free(config);
+	return ret;
+}
+
+static int planned_group(const struct units *u, const char *group)
+{
+	for (size_t i = 0; i < u->n_want; i++)
+		if (strcmp(u->want[i].group, group) == 0)
+			return 1;
+	return 0;
+}
+
+/* Refuse, or with --migrate move away, a cron-era file that would do the
+ * job of a group about to be installed a second time. */
+static int cron_era_file(struct units *u, size_t i, char *err)
+{
+	struct stat st;
+	char *path = units_rooted(u, cron_era[i].path), *dir = NULL, *dest = NULL, *flat = NULL;
+	int ret = 0;
+
+	if (!planned_group(u, cron_era[i].group) || lstat(path, &st) < 0)
+		goto out;
+	if (!u->migrate) {
+		ret = err_set(err, "refusing to install %s: the cron-era file '%s' still does "
+		              "its job; run install-units --migrate to move it into %s/cron-backup/",
+		              cron_era[i].group, cron_era[i].path, u->s->state_dir);
+		goto out;
+	}
+	flat = xstrdup(cron_era[i].path + 1);
+	for (char *p = flat; *p; p++)
+		if (*p == '/')
+			*p = '-';
+	char *backup = xasprintf("%s/cron-backup", u->s->state_dir);
+	dir = units_rooted(u, backup);
+	free(backup);
+	dest = xasprintf("%s/%s", dir, flat);
+	if (u->dry_run) {
+		log_info("would move '%s' to '%s'", path, dest);
+		goto out;
+	}
+	if (util_mkdir_p(dir, 0700, err) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (rename(path, dest) < 0) {
+		ret = err_set(err, "cannot move '%s' to '%s': %s", path, dest, strerror(errno));
+		goto out;
+	}
+	log_info("moved '%s' to '%s'", path, dest);
+out:
+	free(dest);
+	free(dir);
+	free(flat);
+	free(path);
+	return ret;
+}
+
+int units_conflicts(struct units *u, char *err)
+{
+	for (size_t i = 0; i < sizeof(cron_era) / sizeof(cron_era[0]); i++)
+		if (cron_era_file(u, i, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Our files of the selected groups in dir (as named by group_of), not
+ * planned when keep_planned. */
+static void find_stale_units(struct units *u, const char *dir, int keep_planned)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) && u->n_stale < UNITS_MAX) {
+		char group[128], *path;
+		int planned = 0;
+		if (!group_of(group, sizeof(group), e->d_name) || !units_selected(u, group))
+			continue;
+		for (size_t i = 0; keep_planned && i < u->n_want; i++)
+			planned |= !strcmp(u->want[i].dir, UNITS_DIR) && strcmp(u->want[i].name, e->d_name) == 0;
+		path = xasprintf("%s/%s", dir, e->d_name);
+		if (!planned && strlen(e->d_name) < 128 && is_ours(path)) {
+			struct units_file *f = &u->stale[u->n_stale++];
+			memcpy(f->name, e->d_name, strlen(e->d_name) + 1);
+			snprintf(f->group, sizeof(f->group), "%s", group);
+			f->dir = UNITS_DIR;
+			f->text = NULL;
+		}
+		free(path);
+	}
+	closedir(d);
+}
+
+void units_find_stale(struct units *u, int keep_planned)
+{
+	char *dir = units_rooted(u, UNITS_DIR);
+
+	find_stale_units(u, dir, keep_planned);
+	free(dir);
+}
+
+int units_remove_stale(struct units *u, char *err)
+{
+	for (size_t i = 0; i < u->n_stale; i++) {
+		struct units_file *f = &u->stale[i];
+		char *path = xasprintf("%s%s/%s", u->root ? u->root : "", f->dir, f->name);
+		int ret = 0;
+		if (u->dry_run)
+			printf("### %s: would be removed\n", path);
+		else if (unlink(path) < 0 && errno != ENOENT)
+			ret = err_set(err, "cannot remove '%s': %s", path, strerror(errno));
+		else
+			log_info("removed '%s'", path);
+		free(path);
+		if (ret < 0)
+			return -1;
+		u->removed++;
+		if (!strcmp(f->dir, UNITS_DIR))
+			u->reload = 1;
+	}
+	return 0;
+}
+
+int units_write(struct units *u, char *err)
+{
+	char *unit_dir = units_rooted(u, UNITS_DIR);
+	int ret = -1;
+
+	if (!u->dry_run && util_mkdir_p(unit_dir, 0755, err) < 0)
+		goto out;
+	for (size_t i = 0; i < u->n_want; i++) {
+		struct units_file *f = &u->want[i];
+		char *dir = units_rooted(u, f->dir);
+		char *path = xasprintf("%s/%s", dir, f->name), *old = NULL;
+		char ignore[ERR_MAX];
+		int exists = util_read_file(&old, NULL, path, ignore) == 0;
+		int same = exists && strcmp(old, f->text) == 0;
+		const char *what = same ? "unchanged" : exists ? "updated" : "created";
+		int rc = 0;
+
+		if (u->dry_run)
+			printf("### %s (%s)\n%s\n", path, same ? "unchanged" : exists ? "would be updated" : "would be created", f->text);
+		else if (!same)
+			rc = util_mkdir_p(dir, 0755, err) < 0 ? -1
+			   : util_write_atomic(path, f->text, strlen(f->text), 0644, err);
+		if (rc == 0 && !same && !u->dry_run) {
+			log_info("%s '%s'", what, path);
+			if (!strcmp(f->dir, UNITS_DIR))
+				u->reload = 1;
+		}
+		*(same ? &u->unchanged : exists ? &u->updated : &u->created) += 1;
+		free(old);
+		free(path);
+		free(dir);
+		if (rc < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(unit_dir);
+	return ret;
+}
+
+size_t units_enablable(const char **names, const struct units_file *files, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(files[i].dir, UNITS_DIR) && !strstr(files[i].name, ".service"))
+			names[k++] = files[i].name;
+	return k;
+}
+
+void units_free(struct units *u)
+{
+	for (size_t i = 0; i < u->n_want; i++)
+		free(u->want[i].text);
+	u->n_want = 0;
+	u->n_stale = 0;
+}
