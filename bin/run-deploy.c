@@ -25,7 +25,6 @@
 #include "util.h"
 
 #define MAX_THREADS 4
-#define NOTIFY_TIMEOUT 60
 
 static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart;
 static long opt_wait;
@@ -393,7 +392,7 @@ out:
 	if (attempted) {
 		stack_setenv(&st, "AUTODEPLOY_RESULT", "%d", code);
 		stack_setenv(&st, "AUTODEPLOY_RESULT_TEXT", "%s", exit_meaning(code));
-		stack_command(&st, "notify", a.s.notify_command, NOTIFY_TIMEOUT);
+		stack_command(&st, "notify", a.s.notify_command, a.s.notify_timeout);
 	}
 	if (a.started && !opt_dry_run) {
 		struct outcome oc = { .start = t0, .end = time(NULL), .result = code,

@@ -168,6 +168,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    cfg_seconds(&s->healthcheck_timeout, c, K("HEALTHCHECK_TIMEOUT"), 300, err) < 0 ||
 	    cfg_seconds(&s->healthcheck_interval, c, K("HEALTHCHECK_INTERVAL"), 5, err) < 0 ||
 	    cfg_bool(&s->rollback, c, K("ROLLBACK"), 1, err) < 0 ||
+	    cfg_seconds(&s->notify_timeout, c, K("NOTIFY_TIMEOUT"), 60, err) < 0 ||
 	    cfg_owner(&s->code_uid, &s->code_gid, &s->code_owner_set, c, K("CODE_OWNERSHIP"), err) < 0 ||
 	    cfg_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c,
 	              K("NOTEBOOK_OWNER"), err) < 0 ||

@@ -42,6 +42,7 @@ struct settings {
 	int rollback;                   /* 1 */
 	const char *pre_deploy_command; /* NULL when unset */
 	const char *notify_command;     /* NULL when unset */
+	long notify_timeout;            /* 60: beyond SPEC.md, see env.local(5) */
 	int code_owner_set;
 	unsigned code_uid, code_gid;
 

@@ -44,4 +44,14 @@ test_expect_success 'a left-over process holding stdout and stderr does not hold
 	kill -0 "$(head -n 1 child-2)"
 '
 
+test_expect_success 'a notify command that hangs is killed after AUTODEPLOY_NOTIFY_TIMEOUT; the result stands' '
+	config_add AUTODEPLOY_NOTIFY_TIMEOUT 1 &&
+	config_add AUTODEPLOY_NOTIFY_COMMAND "echo \$\$ >$TRASH/child-3; exec sleep 1000" &&
+	dev_push ex1 >/dev/null &&
+	rd 0 &&
+	test -s child-3 &&
+	! kill -0 "$(cat child-3)" 2>/dev/null &&
+	grep -q "notify: .* did not finish within 1 s and was killed" err
+'
+
 test_done

@@ -45,6 +45,7 @@ static void defaults(void)
 	is_str(s.start_command, "docker compose up -d", "start command");
 	ok(s.healthcheck_command == NULL, "health check: none");
 	is_int(s.healthcheck_timeout, 300, "health check timeout: 300");
+	is_int(s.notify_timeout, 60, "notify timeout: 60");
 	is_int(s.healthcheck_interval, 5, "health check interval: 5");
 	is_int(s.rollback, 1, "rollback: yes");
 	ok(s.pre_deploy_command == NULL && s.notify_command == NULL, "pre-deploy and notify: none");
@@ -177,6 +178,7 @@ static void refusals(void)
 	refused("AUTODEPLOY_TRACK", "tags", "'tags' is not a track mode");
 	refused("AUTODEPLOY_TRACK", "tag:", "'tag:' is not a track mode");
 	refused("AUTODEPLOY_HEALTHCHECK_TIMEOUT", "5x", "'5x' is not a duration");
+	refused("AUTODEPLOY_NOTIFY_TIMEOUT", "soon", "'soon' is not a duration");
 	refused("AUTODEPLOY_HEALTHCHECK_INTERVAL", "0", "'0' is too short");
 	refused("AUTODEPLOY_HEALTHCHECK_INTERVAL", "-1", "is not a duration");
 	refused("AUTODEPLOY_ROLLBACK", "sometimes", "is not a boolean");
@@ -217,7 +219,7 @@ static void refusals(void)
 static const char *const keys[] = {
 	"COMPOSE_DIR", "EXTRA_REPOS", "DEPLOY_KEY_ROOT_DIR", "KNOWN_HOSTS", "STRICT_HOST_KEY",
 	"TRACK", "STOP_COMMAND", "START_COMMAND", "HEALTHCHECK_COMMAND", "HEALTHCHECK_TIMEOUT",
-	"HEALTHCHECK_INTERVAL", "ROLLBACK", "PRE_DEPLOY_COMMAND", "NOTIFY_COMMAND",
+	"HEALTHCHECK_INTERVAL", "ROLLBACK", "PRE_DEPLOY_COMMAND", "NOTIFY_COMMAND", "NOTIFY_TIMEOUT",
 	"CODE_OWNERSHIP", "PLATFORM_FREQUENCY", "NOTEBOOK_FREQUENCY", "NOTEBOOK_SOURCES",
 	"NOTEBOOK_DIR", "NOTEBOOK_OWNER", "NOTEBOOK_MAX_FILES", "NOTEBOOK_MAX_BYTES", "LOG_DIR",
 	"STATE_DIR", "METRICS_FILE", "ROTATE_KEEP", "ROTATE_PERIOD", "ROTATE_MINSIZE",
