@@ -224,7 +224,7 @@ rollback:
 
 /* AUTODEPLOY_SELF_UPDATE: the suite's own checkout moved; rebuild first
  * and install only a good build, so a failed build changes nothing. */
-static void self_update(const struct settings *s, const struct journal_entry *e, size_t n)
+static void self_update(const struct settings *s, const char *config, const struct journal_entry *e, size_t n)
 {
 	char err[ERR_MAX];
 	int status;
@@ -235,7 +235,7 @@ static void self_update(const struct settings *s, const struct journal_entry *e,
 		return;
 	const char *build[] = { "make", "-C", s->self_update, NULL };
 	const char *install[] = { "make", "-C", s->self_update, "install", NULL };
-	const char *units[] = { "install-units", NULL };
+	const char *units[] = { "install-units", "--config", config, NULL };
 	struct proc_opts o = { .null_stdin = 1, .timeout = 1800 };
 	log_info("self-update: rebuilding '%s'", s->self_update);
 	if (proc_run(&status, build, &o, err) < 0 || status != 0) {
@@ -386,7 +386,7 @@ int main(int argc, const char **argv)
 	/* 4-6. */
 	code = deploy(s, &st, plan, n, restart);
 	if (code == EXIT_OK && s->self_update)
-		self_update(s, plan, n);
+		self_update(s, cfg_name(a.cfg), plan, n);
 out:
 	/* 7. tell the operator, whatever happened */
 	if (attempted) {
