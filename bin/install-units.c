@@ -381,7 +381,17 @@ static int locate(struct run *r, char **templates, char **logrotate_tpl)
 	if (units_find_data(templates, r->bindir, "systemd-units", "autodeploy.service.in", r->err) < 0)
 		return err_set(r->err, "cannot find the unit templates in '%s/../share/autodeploy/systemd-units'",
 		               r->bindir);
+	/* The logrotate snippet's template is needed only to install it. */
+	if (r->s->rotate_with_logrotate && !opt_uninstall && units_selected(&r->u, "rotate-logs")) {
+		char *dir;
+		if (units_find_data(&dir, r->bindir, "logrotate.d", "autodeploy.in", r->err) < 0)
+			return err_set(r->err, "cannot find the logrotate snippet template in "
+			               "'%s/../share/autodeploy/logrotate.d'", r->bindir);
+		*logrotate_tpl = xasprintf("%s/autodeploy.in", dir);
+		free(dir);
+	}
 	r->u.templates = *templates;
+	r->u.logrotate_tpl = *logrotate_tpl;
 	r->u.config = r->config;
 	r->u.bindir = r->bindir;
 	return 0;

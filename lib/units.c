@@ -285,13 +285,43 @@ out:
 	return ret;
 }
 
+/* AUTODEPLOY_ROTATE_WITH=logrotate: the snippet, with the configured log
+ * folder and policy.  The log folder becomes a logrotate glob, so glob
+ * characters in it are refused as well as blanks and quotes. */
+static int plan_logrotate(struct units *u, char *err)
+{
+	static const char *const period[] = { "daily", "weekly", "monthly" };
+	const struct settings *s = u->s;
+	char keep[32], minsize[32], level[32], *text = NULL;
+	struct units_file *f;
+
+	if (!u->logrotate_tpl)
+		return err_set(err, "cannot find the logrotate snippet template 'logrotate.d/autodeploy.in'");
+	if (tpl_check_path("--config", u->config, NULL, err) < 0 ||
+	    tpl_check_path("AUTODEPLOY_LOG_DIR", s->log_dir, "*?[]{}", err) < 0)
+		return -1;
+	snprintf(keep, sizeof(keep), "%ld", s->rotate_keep);
+	snprintf(minsize, sizeof(minsize), "%llu", (unsigned long long)s->rotate_minsize);
+	snprintf(level, sizeof(level), "%ld", s->rotate_compress_level);
+	const char *vars[] = { "CONFIG", u->config, "LOG_DIR", s->log_dir, "KEEP", keep,
+	                       "PERIOD", period[s->rotate_period], "MINSIZE", minsize,
+	                       "COMPRESS", s->rotate_compress ? "compress" : "nocompress",
+	                       "LEVEL", level, NULL };
+	if (tpl_render(&text, u->logrotate_tpl, vars, err) < 0)
+		return -1;
+	if (!(f = add_file(u, UNITS_LOGROTATE_DIR, UNITS_LOGROTATE_NAME, "rotate-logs", err)))
+		return free(text), -1;
+	f->text = text;
+	return 0;
+}
+
 static int plan_rotate(struct units *u, const char *config, const char *bindir, char *err)
 {
 	char *rw = NULL;
 	int ret = -1;
 
 	if (u->s->rotate_with_logrotate)
-		return 0;   /* AUTODEPLOY_ROTATE_WITH=logrotate: logrotate does it */
+		return plan_logrotate(u, err);
 	if (add_rw(&rw, "AUTODEPLOY_LOG_DIR", u->s->log_dir, err) < 0)
 		return -1;
 	const char *vars[] = { "CONFIG", config, "BINDIR", bindir, "TIMEOUT", "1h",
@@ -413,10 +443,30 @@ out:
 	return ret;
 }
 
+/* A file of ours is replaced; anything else at a planned path (a unit or
+ * a logrotate snippet the operator wrote) is the operator's. */
+static int foreign_file(const struct units *u, const struct units_file *f, char *err)
+{
+	char *path = xasprintf("%s%s/%s", u->root ? u->root : "", f->dir, f->name);
+	struct stat st;
+	int ret = 0;
+
+	if (lstat(path, &st) == 0 && !is_ours(path))
+		ret = err_set(err, "refusing to replace '%s/%s': it was not written by install-units; "
+		              "move it away and run install-units again%s", f->dir, f->name,
+		              strcmp(f->dir, UNITS_DIR) ? " (or set AUTODEPLOY_ROTATE_WITH=rotate-logs)"
+		                                        : " (local changes belong in a drop-in)");
+	free(path);
+	return ret;
+}
+
 int units_conflicts(struct units *u, char *err)
 {
 	for (size_t i = 0; i < sizeof(cron_era) / sizeof(cron_era[0]); i++)
 		if (cron_era_file(u, i, err) < 0)
+			return -1;
+	for (size_t i = 0; i < u->n_want; i++)
+		if (foreign_file(u, &u->want[i], err) < 0)
 			return -1;
 	return 0;
 }
@@ -450,11 +500,31 @@ static void find_stale_units(struct units *u, const char *dir, int keep_planned)
 	closedir(d);
 }
 
+/* The logrotate snippet, when ours, rotate-logs is selected and it is not
+ * planned (ROTATE_WITH is back to rotate-logs, or --uninstall). */
+static void find_stale_snippet(struct units *u, int keep_planned)
+{
+	char *path = units_rooted(u, UNITS_LOGROTATE_DIR "/" UNITS_LOGROTATE_NAME);
+	int planned = 0;
+
+	for (size_t i = 0; keep_planned && i < u->n_want; i++)
+		planned |= !strcmp(u->want[i].dir, UNITS_LOGROTATE_DIR);
+	if (!planned && units_selected(u, "rotate-logs") && u->n_stale < UNITS_MAX && is_ours(path)) {
+		struct units_file *f = &u->stale[u->n_stale++];
+		snprintf(f->name, sizeof(f->name), "%s", UNITS_LOGROTATE_NAME);
+		snprintf(f->group, sizeof(f->group), "%s", "rotate-logs");
+		f->dir = UNITS_LOGROTATE_DIR;
+		f->text = NULL;
+	}
+	free(path);
+}
+
 void units_find_stale(struct units *u, int keep_planned)
 {
 	char *dir = units_rooted(u, UNITS_DIR);
 
 	find_stale_units(u, dir, keep_planned);
+	find_stale_snippet(u, keep_planned);
 	free(dir);
 }
 

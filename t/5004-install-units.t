@@ -5,13 +5,14 @@
 
 # An installed layout, as `make install` makes it: the programs side by
 # side in PREFIX/bin (install-units takes BINDIR from its own folder), the
-# templates in PREFIX/share/autodeploy/systemd-units.  Programs not built
+# templates in PREFIX/share/autodeploy/{systemd-units,logrotate.d}.  Programs not built
 # yet in this tree are stand-ins, so that `systemd-analyze verify` finds
 # every ExecStart= executable.
 P=$TRASH/prefix
-mkdir -p "$P/bin" "$P/share/autodeploy/systemd-units"
+mkdir -p "$P/bin" "$P/share/autodeploy/systemd-units" "$P/share/autodeploy/logrotate.d"
 cp "$BUILD_DIR/bin/install-units" "$P/bin/"
 cp "$SRC_DIR"/systemd-units/*.in "$P/share/autodeploy/systemd-units/"
+cp "$SRC_DIR"/logrotate.d/* "$P/share/autodeploy/logrotate.d/"
 for prog in check-drift run-deploy deploy-notebooks rotate-logs; do
 	if [ -x "$BUILD_DIR/bin/$prog" ]; then
 		cp "$BUILD_DIR/bin/$prog" "$P/bin/"
