@@ -351,16 +351,9 @@ static int run_trigger(int *status, const char *script, size_t len, const struct
 		err_set(err, "cannot create '%s': %s", tmpl, strerror(errno));
 		goto out;
 	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, script + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			err_set(err, "cannot write '%s': %s", tmpl, strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
+	if (util_write_all(fd, script, len) < 0) {
+		err_set(err, "cannot write '%s': %s", tmpl, strerror(errno));
+		goto out;
 	}
 	if (fchmod(fd, 0700) < 0 || close(fd) < 0) {
 		fd = -1;

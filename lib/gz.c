@@ -317,24 +317,6 @@ out:
 	return ret;
 }
 
-/* Open a fresh temporary name beside dst; dot-prefixed so that nobody
- * mistakes it for a finished file. */
-static int open_temp(int dirfd, const char *dst, char *tmp, size_t len)
-{
-	static unsigned counter;
-	for (int i = 0; i < 100; i++) {
-		unsigned r = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL) ^ (counter++ * 40503u);
-		if ((size_t)snprintf(tmp, len, ".%s.%08x.tmp", dst, r) >= len) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			return fd;
-	}
-	return -1;
-}
-
 int gz_file_at(int dirfd, const char *src, const char *dst, int level, char *err)
 {
 	char tmp[4096], why[ERR_MAX];
@@ -350,7 +332,7 @@ int gz_file_at(int dirfd, const char *src, const char *dst, int level, char *err
 		err_set(err, "cannot compress '%s': not a regular file", src);
 		goto out;
 	}
-	out = open_temp(dirfd, dst, tmp, sizeof(tmp));
+	out = util_open_temp(dirfd, dst, tmp, sizeof(tmp));
 	if (out < 0) {
 		err_set(err, "cannot create a temporary file for '%s': %s", dst, strerror(errno));
 		goto out;

@@ -396,22 +396,6 @@ int publish_remove_tree(const char *path, char *err)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len > 0) {
-		ssize_t k = write(fd, p, len);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
 static int write_file(const char *full, const struct publish_file *f,
                       const struct publish_owner *owner, char *err)
 {
@@ -421,7 +405,7 @@ static int write_file(const char *full, const struct publish_file *f,
 	if (git_blob_lookup(&b, f->repo, &f->blob) < 0)
 		return repo_git_err(err, "cannot read the blob of '%s'", f->path);
 	fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b)) < 0 ||
+	if (fd < 0 || util_write_all(fd, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b)) < 0 ||
 	    (owner->set && fchown(fd, owner->uid, owner->gid) < 0) ||
 	    fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
 		err_set(err, "cannot write '%s': %s", full, strerror(errno));

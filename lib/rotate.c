@@ -221,22 +221,6 @@ int rotate_pick_name(char *out, size_t len, const char *base, const struct rot_l
 	return 0;
 }
 
-static int open_temp(int dirfd, const char *dst, char *tmp, size_t len)
-{
-	static unsigned counter;
-	for (int i = 0; i < 100; i++) {
-		unsigned r = (unsigned)getpid() * 2246822519u ^ (unsigned)time(NULL) ^ (counter++ * 3266489917u);
-		if ((size_t)snprintf(tmp, len, ".%s.%08x.tmp", dst, r) >= len) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			return fd;
-	}
-	return -1;
-}
-
 /* Append live[from, to) to out; to == -1 means up to the end of the file.
  * Returns the number of bytes copied, -1 on error (errno set). */
 static int64_t copy_range(int out, int live, off_t from, off_t to, unsigned char *buf)
@@ -292,7 +276,7 @@ int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const ch
 		return ROT_CUT_TOO_SHORT;
 
 	buf = xmalloc(COPY_BUF);
-	out = open_temp(dirfd, dst, tmp, sizeof(tmp));
+	out = util_open_temp(dirfd, dst, tmp, sizeof(tmp));
 	if (out < 0) {
 		err_set(err, "cannot create a temporary file for '%s': %s", dst, strerror(errno));
 		goto out;

@@ -141,7 +141,7 @@ out:
 	return ret;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int util_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len > 0) {
@@ -155,6 +155,23 @@ static int write_all(int fd, const void *data, size_t len)
 		len -= (size_t)k;
 	}
 	return 0;
+}
+
+int util_open_temp(int dirfd, const char *name, char *tmp, size_t len)
+{
+	static unsigned counter;
+	for (int i = 0; i < 100; i++) {
+		unsigned r = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL) ^
+		             (__atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED) * 40503u);
+		if ((size_t)snprintf(tmp, len, ".%s.%08x.tmp", name, r) >= len) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
 }
 
 int util_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err)
@@ -177,7 +194,7 @@ int util_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 		err_set(err, "cannot create a temporary file in '%s': %s", dir, strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if (util_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
 		e = errno;
 		goto fail_tmp;
 	}

@@ -52,6 +52,14 @@ int util_mkdir_p(const char *path, mode_t mode, char *err);
  */
 int util_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err);
 
+/* write(2) all of data, retrying on EINTR and short writes; -1 with errno. */
+int util_write_all(int fd, const void *data, size_t len);
+
+/* Create and open (O_EXCL, O_NOFOLLOW, mode 0600) a fresh temporary file
+ * ".NAME.XXXXXXXX.tmp" in the folder dirfd, its name into tmp: dot-prefixed
+ * so that nobody mistakes it for a finished file.  -1 with errno. */
+int util_open_temp(int dirfd, const char *name, char *tmp, size_t len);
+
 /* Read a whole file into a NUL-terminated malloc'd buffer (*len, when len
  * is not NULL, excludes the NUL).  On failure *out is NULL. */
 int util_read_file(char **out, size_t *len, const char *path, char *err);

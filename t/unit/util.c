@@ -1,6 +1,7 @@
 /* lib/util.c: atomic writes, mkdir -p, reading files, times, exit words. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,6 +237,32 @@ static void test_exit_and_err(void)
 	free(s);
 }
 
+static void test_open_temp(const char *dir)
+{
+	char a[256], b[256];
+	struct stat st;
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	int fa = util_open_temp(dirfd, "x.gz", a, sizeof a);
+	int fb = util_open_temp(dirfd, "x.gz", b, sizeof b);
+	ok(fa >= 0 && fb >= 0, "open_temp: two temporary files open");
+	ok(strncmp(a, ".x.gz.", 6) == 0 && strlen(a) > 10 && strcmp(a + strlen(a) - 4, ".tmp") == 0,
+	   "open_temp: name is dot-prefixed and ends in .tmp ('%s')", a);
+	ok(strcmp(a, b) != 0, "open_temp: two calls, two names");
+	ok(fstatat(dirfd, a, &st, 0) == 0 && (st.st_mode & 07777) == 0600, "open_temp: mode 0600");
+	ok(util_write_all(fa, "hello", 5) == 0 && fstat(fa, &st) == 0 && st.st_size == 5,
+	   "write_all writes everything");
+	unlinkat(dirfd, a, 0);
+	unlinkat(dirfd, b, 0);
+	char lng[300];
+	memset(lng, 'n', sizeof lng - 1);
+	lng[sizeof lng - 1] = '\0';
+	errno = 0;
+	ok(util_open_temp(dirfd, lng, a, 64) < 0 && errno == ENAMETOOLONG, "open_temp: name too long for the buffer");
+	close(fa);
+	close(fb);
+	close(dirfd);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -247,6 +274,7 @@ int main(void)
 	test_read_file();
 	test_iso_time();
 	test_exit_and_err();
+	test_open_temp(tmpdir);
 	is_int(count_entries(tmpdir), 0, "the tests leave nothing behind");
 	rmdir(tmpdir);
 	return done_testing();
