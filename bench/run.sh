@@ -24,11 +24,11 @@ done
 LOGROTATE=$(command -v logrotate || echo /usr/sbin/logrotate)
 
 if [ -n "$QUICK" ]; then
-	RUNS=3 BIG_RUNS=2 HIST=200 REPOS="1 10" SSH_REPOS="1 10"
-	BIG_MIB=64 MANY_N=10 MANY_MIB=4 NOTEBOOKS=100 HOOK_RUNS=10
+	RUNS=3 BIG_RUNS=2 HIST=200 REPOS="1 10" SSH_REPOS="1" SSH_RUNS=3
+	BIG_MIB=16 MANY_N=10 MANY_MIB=1 NOTEBOOKS=100 HOOK_RUNS=10 ONE_CORE=${BENCH_ONE_CORE:-yes}
 else
-	RUNS=5 BIG_RUNS=3 HIST=1000 REPOS="1 10 50" SSH_REPOS="1 10 50"
-	BIG_MIB=1024 MANY_N=100 MANY_MIB=10 NOTEBOOKS=500 HOOK_RUNS=30
+	RUNS=5 BIG_RUNS=2 HIST=1000 REPOS="1 10 50" SSH_REPOS="1 10" SSH_RUNS=3
+	BIG_MIB=1024 MANY_N=100 MANY_MIB=10 NOTEBOOKS=500 HOOK_RUNS=30 ONE_CORE=${BENCH_ONE_CORE:-no}
 fi
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/autodeploy-bench.XXXXXX")
@@ -113,7 +113,8 @@ echo "shell way / autodeploy: above 1x means autodeploy is faster."
 # ------------------------------------------------- case 1: check-drift
 
 case1_round() { # TRANSPORT N: nothing moved, then one repo moved
-	_t=$1 _n=$2
+	_t=$1 _n=$2 _tid=$(echo "$1" | tr -cd a-z) _runs=$RUNS
+	[ "$_t" = ssh ] && _runs=$SSH_RUNS
 	set --
 	_i=1
 	while [ "$_i" -le "$_n" ]; do set -- "$@" "$W/c1/c$_i"; _i=$((_i + 1)); done
@@ -127,16 +128,17 @@ case1_round() { # TRANSPORT N: nothing moved, then one repo moved
 	show_cmd sh "$BENCH_DIR/baseline-trigger.sh" "$@"
 	_before=$(store_objects "$@")
 	table_head
-	measure "1-$_t-$_n-ours" check-drift --runs "$RUNS" -- "$BUILD/bin/check-drift" --config "$W/c1/env.$_n"
+	measure "1-$_tid-$_n-ours" check-drift --runs "$_runs" -- "$BUILD/bin/check-drift" --config "$W/c1/env.$_n"
 	_mid=$(store_objects "$@")
-	measure "1-$_t-$_n-shell" "shell loop" --runs "$RUNS" -- sh "$BENCH_DIR/baseline-trigger.sh" "$@"
+	measure "1-$_tid-$_n-shell" "shell loop" --runs "$_runs" -- sh "$BENCH_DIR/baseline-trigger.sh" "$@"
 	_after=$(store_objects "$@")
-	compare "check-drift, $_n repo(s), $_t, nothing moved" "1-$_t-$_n-ours" "1-$_t-$_n-shell"
-	set -- $_before $_mid $_after
+	compare "check-drift, $_n repo(s), $_t, nothing moved" "1-$_tid-$_n-ours" "1-$_tid-$_n-shell"
+	_objs=$(echo "$_before $_mid $_after" | awk '{
+		printf "check-drift %d objects, %d bytes; shell loop %d objects, %d bytes", $3 - $1, $4 - $2, $5 - $3, $6 - $4 }')
 	echo
 	echo "objects/bytes added to the checkouts' object stores over all runs (warm-up included):"
-	echo "check-drift $(($3 - $1)) objects, $(($4 - $2)) bytes; shell loop $(($5 - $3)) objects, $(($6 - $4)) bytes"
-	if [ "$(($3 - $1))" -ne 0 ]; then echo "**check-drift transferred objects when nothing moved**"; fi
+	echo "$_objs"
+	case $_objs in "check-drift 0 objects, 0 bytes"*) ;; *) echo "**check-drift added objects although nothing moved**" ;; esac
 
 	# one repo moved: c1 is put back to its pristine copy before every run,
 	# so every run has to notice and fetch the new commit again
@@ -147,11 +149,11 @@ case1_round() { # TRANSPORT N: nothing moved, then one repo moved
 	echo
 	echo "(before each run, untimed: the moved checkout is restored from a copy, so each run fetches the new commit)"
 	table_head
-	measure "1m-$_t-$_n-ours" check-drift --runs "$RUNS" --ok 1 --prep "$_prep" -- \
+	measure "1m-$_tid-$_n-ours" check-drift --runs "$_runs" --ok 1 --prep "$_prep" -- \
 		"$BUILD/bin/check-drift" --config "$W/c1/env.$_n"
-	measure "1m-$_t-$_n-shell" "shell loop" --runs "$RUNS" --ok 1 --prep "$_prep" -- \
+	measure "1m-$_tid-$_n-shell" "shell loop" --runs "$_runs" --ok 1 --prep "$_prep" -- \
 		sh "$BENCH_DIR/baseline-trigger.sh" "$@"
-	compare "check-drift, $_n repo(s), $_t, one moved" "1m-$_t-$_n-ours" "1m-$_t-$_n-shell"
+	compare "check-drift, $_n repo(s), $_t, one moved" "1m-$_tid-$_n-ours" "1m-$_tid-$_n-shell"
 	git -C "$W/c1/r1.git" update-ref refs/heads/main "$_old"
 	rm -rf "$W/c1/c1" && cp -a "$W/c1/c1.pristine" "$W/c1/c1"
 }
@@ -294,7 +296,7 @@ case2_round() { # NAME COUNT MIB
 	echo
 	show_cmd "$BUILD/bin/rotate-logs" --config "$W/r2/env.local" --force --quiet
 	show_cmd "$LOGROTATE" -f -s "$W/r2/lr.state" "$W/r2/logrotate.conf"
-	show_cmd taskset -c 0 "$BUILD/bin/rotate-logs" --config "$W/r2/env.local" --force --quiet
+	[ "$ONE_CORE" = yes ] && show_cmd taskset -c 0 "$BUILD/bin/rotate-logs" --config "$W/r2/env.local" --force --quiet
 	table_head
 	measure "2-$_name-ours" "rotate-logs" --runs "$BIG_RUNS" --warmup 0 --prep "$_ours" -- \
 		"$BUILD/bin/rotate-logs" --config "$W/r2/env.local" --force --quiet
@@ -303,10 +305,14 @@ case2_round() { # NAME COUNT MIB
 		"$LOGROTATE" -f -s "$W/r2/lr.state" "$W/r2/logrotate.conf"
 	_zt=$(cat "$W"/r2/theirs/*.gz | wc -c)
 	rm -rf "$W/r2/theirs"
-	measure "2-$_name-one" "rotate-logs on one core (taskset -c 0)" --runs "$BIG_RUNS" --warmup 0 --prep "$_ours" -- \
-		taskset -c 0 "$BUILD/bin/rotate-logs" --config "$W/r2/env.local" --force --quiet
+	if [ "$ONE_CORE" = yes ]; then
+		measure "2-$_name-one" "rotate-logs on one core (taskset -c 0)" --runs "$BIG_RUNS" --warmup 0 --prep "$_ours" -- \
+			taskset -c 0 "$BUILD/bin/rotate-logs" --config "$W/r2/env.local" --force --quiet
+	fi
 	compare "rotate-logs, $_name" "2-$_name-ours" "2-$_name-shell"
-	echo "ratio (logrotate / rotate-logs on one core): wall $(fmt_ratio "$(cut -d' ' -f1 "$RES/2-$_name-shell")" "$(cut -d' ' -f1 "$RES/2-$_name-one")")"
+	if [ "$ONE_CORE" = yes ]; then
+		echo "ratio (logrotate / rotate-logs on one core): wall $(fmt_ratio "$(cut -d' ' -f1 "$RES/2-$_name-shell")" "$(cut -d' ' -f1 "$RES/2-$_name-one")")"
+	fi
 	_raw=$(cat "$_src"/*.log | wc -c)
 	echo
 	echo "compressed size: rotate-logs $_zo bytes, logrotate + gzip $_zt bytes (input $_raw bytes; ours/theirs $(fmt_ratio "$_zo" "$_zt"))"
@@ -320,7 +326,7 @@ case2() {
 	echo "The logrotate side is Debian's logrotate with the old snippet's policy (copytruncate,"
 	echo "compress, dateext, rotate 6), forced with -f as rotate-logs is with --force. rotate-logs"
 	echo "deflates blocks on every core and fsyncs what it writes (logrotate does not); the one-core"
-	echo "row shows it on equal hardware. Log text from bench/genlog.py (timestamps, varied words)."
+	echo "row (BENCH_ONE_CORE=yes; on by default with QUICK) shows it on equal hardware. Log text from bench/genlog.py (timestamps, varied words)."
 	mkdir -p "$W/r2"
 	BASE_MIB=64
 	[ "$BIG_MIB" -lt 64 ] && BASE_MIB=$BIG_MIB
