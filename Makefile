@@ -38,7 +38,7 @@ UNIT_TPL = $(wildcard systemd-units/*.in)
 BIN_OUT  = $(PROGRAMS:%=$(BUILD)/bin/%) $(HOOKS:%=$(BUILD)/hooks/%)
 UNIT_OUT = $(UNITS:%=$(BUILD)/t/unit/%)
 
-.PHONY: all programs deps check check-asan test-build install uninstall clean demo fuzz bench
+.PHONY: all programs deps check check-asan test-build install uninstall clean demo fuzz fuzz-targets bench
 
 # `make` checks for the -dev packages first (installing them as root, or
 # printing the apt-get line), so a missing header never shows up as a
@@ -95,15 +95,25 @@ check-asan:
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    CFLAGS='-O1 -g' check
 
-# libFuzzer targets (clang only).  Each fuzz/NAME.c links the library.
-FUZZ = $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+# libFuzzer targets (clang only): the library is compiled once with the
+# fuzzer's instrumentation, then each fuzz/NAME.c is linked against it.
+FUZZ       = $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Ilib
+FUZZ_OBJ   = $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
+FUZZ_OUT   = $(FUZZ:%=$(BUILD)/fuzz/%)
+
 fuzz:
-	@mkdir -p $(BUILD)/fuzz
-	@for f in $(FUZZ); do \
-	  echo "clang fuzz/$$f.c"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -Ilib $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$f fuzz/$$f.c $(LIB_SRC) $(ALL_LIBS) || exit 1; \
-	done
+	@sh .ci/deps build fuzz
+	@$(MAKE) --no-print-directory fuzz-targets
+
+fuzz-targets: $(FUZZ_OUT)
+
+$(BUILD)/fuzz/lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(ALL_LIBS)
 
 demo:
 	@sh .ci/deps build test
