@@ -5,27 +5,22 @@
  *
  * What is written, and how it is recognised as ours, lives in lib/units
  * (rendered with lib/tpl from the templates in systemd-units/ and
- * logrotate.d/); this file holds the options, the systemctl calls, and
- * the installation of the hook into a bare repository.
+ * logrotate.d/); the hook's installation in lib/hookinst.  This file holds
+ * the options, where things are found, and the systemctl calls.
  * BINDIR, the folder of the programs the units run, is the folder of this
  * executable: install-units is installed beside them.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <git2.h>
 
 #include "cfg.h"
 #include "cli.h"
-#include "hookin.h"
+#include "hookinst.h"
 #include "log.h"
 #include "proc.h"
 #include "repo.h"
@@ -59,13 +54,6 @@ struct run {
 static char *rooted(const char *path)
 {
 	return xasprintf("%s%s", opt_root ? opt_root : "", path);
-}
-
-static char *parent_of(const char *path)
-{
-	char *copy = xstrdup(path), *d = xstrdup(dirname(copy));
-	free(copy);
-	return d;
 }
 
 static int systemctl(struct run *r, const char *verb, const char *const *names, size_t n)
@@ -122,6 +110,15 @@ static int install(struct run *r)
 	return EXIT_OK;
 }
 
+static int install_hook(struct run *r, const char *bare)
+{
+	struct hookinst h = { .cfg = r->cfg, .s = r->s, .bindir = r->bindir, .root = opt_root,
+	                      .dry_run = opt_dry_run };
+	int rc = hookinst_install(&h, bare, r->err);
+
+	return rc == 0 ? EXIT_OK : rc == -1 ? EXIT_CONFIG : EXIT_IOERR;
+}
+
 static int uninstall(struct run *r)
 {
 	units_find_stale(&r->u, 0);
@@ -130,208 +127,6 @@ static int uninstall(struct run *r)
 	if (!opt_root && !opt_dry_run && r->u.reload && systemctl(r, "daemon-reload", NULL, 0) < 0)
 		return EXIT_IOERR;
 	return EXIT_OK;
-}
-
-/* ---- --hook ---- */
-
-/* The refs whose updates matter: refs/tags/GLOB in tag mode, else the
- * upstream branch (branch.<name>.merge) of each checkout's current branch. */
-static int hook_refs(char **out, struct run *r)
-{
-	const struct settings *s = r->s;
-	char *list = NULL;
-
-	if (s->track_tags) {
-		*out = xasprintf("refs/tags/%s", s->tag_glob);
-		return 0;
-	}
-	for (size_t i = 0; i <= s->n_extra_repos; i++) {
-		const char *path = i == 0 ? s->compose_dir : s->extra_repos[i - 1];
-		git_repository *repo = NULL;
-		git_config *cfg = NULL;
-		git_buf merge = GIT_BUF_INIT;
-		char *branch = NULL, *key = NULL;
-		char e[ERR_MAX];
-
-		if (!path)
-			continue;
-		/* branch.<name>.merge is the upstream's name on the remote, the
-		 * ref a push to the bare repository moves. */
-		if (repo_open(&repo, path, e) < 0)
-			log_warn("%s: skipped", e);
-		else if (!(branch = repo_current_branch(repo)))
-			log_warn("'%s' has no branch checked out: skipped", path);
-		else if (git_repository_config_snapshot(&cfg, repo) < 0 ||
-		         git_config_get_string_buf(&merge, cfg, (key = xasprintf("branch.%s.merge", branch))) < 0)
-			log_warn("'%s': branch '%s' has no upstream: skipped", path, branch);
-		else if (!list || !hookin_ref_matches(list, merge.ptr)) {
-			char *next = list ? xasprintf("%s %s", list, merge.ptr) : xstrdup(merge.ptr);
-			free(list);
-			list = next;
-		}
-		git_buf_dispose(&merge);
-		free(key);
-		free(branch);
-		git_config_free(cfg);
-		git_repository_free(repo);
-	}
-	if (!list)
-		return err_set(r->err, "cannot tell which refs the hook should watch: no configured "
-		               "checkout has a branch with an upstream (see AUTODEPLOY_COMPOSE_DIR)");
-	*out = list;
-	return 0;
-}
-
-/* The hook binary beside us (installed) or in the build tree. */
-static int hook_source(char **data, size_t *len, struct run *r)
-{
-	char *cand[2] = { xasprintf("%s/post-receive", r->bindir),
-	                  xasprintf("%s/../hooks/post-receive", r->bindir) };
-	int ret = -1;
-
-	for (size_t i = 0; i < 2 && ret < 0; i++)
-		if (access(cand[i], R_OK) == 0 && util_read_file(data, len, cand[i], r->err) == 0) {
-			if (memmem(*data, *len, HOOKIN_MARKER, strlen(HOOKIN_MARKER)))
-				ret = 0;
-			else
-				free(*data);
-		}
-	if (ret < 0)
-		err_set(r->err, "cannot find autodeploy's post-receive hook beside install-units ('%s')", cand[0]);
-	free(cand[0]);
-	free(cand[1]);
-	return ret;
-}
-
-static int trigger_group(gid_t *gid, const struct cfg *c, const char *bare, char *err)
-{
-	const char *g = cfg_str(c, "AUTODEPLOY_TRIGGER_GROUP", NULL);
-	struct stat st;
-
-	if (!g) {
-		if (stat(bare, &st) < 0)
-			return err_set(err, "cannot stat '%s': %s", bare, strerror(errno));
-		*gid = st.st_gid;
-		return 0;
-	}
-	struct group *gr = getgrnam(g);
-	char *end;
-	unsigned long n = strtoul(g, &end, 10);
-	if (gr)
-		*gid = gr->gr_gid;
-	else if (*end == '\0' && end != g)
-		*gid = (gid_t)n;
-	else
-		return err_set(err, "AUTODEPLOY_TRIGGER_GROUP: no group '%s'", g);
-	return 0;
-}
-
-/* The trigger file: root's (when we are root), the group's, 0660. */
-static int make_trigger(struct run *r, const char *path, gid_t gid)
-{
-	char *dir = parent_of(path);
-	int fd = -1, ret = -1;
-
-	if (util_mkdir_p(dir, 0755, r->err) < 0)
-		goto out;
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660);
-	if (fd < 0 || fchown(fd, geteuid() == 0 ? 0 : (uid_t)-1, gid) < 0 || fchmod(fd, 0660) < 0) {
-		err_set(r->err, "cannot create trigger '%s' with group %u and mode 0660: %s",
-		        path, (unsigned)gid, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return ret;
-}
-
-static int set_config(git_config *cfg, const char *key, const char *value, int *changed, char *err)
-{
-	git_buf old = GIT_BUF_INIT;
-	int same = git_config_get_string_buf(&old, cfg, key) == 0 && strcmp(old.ptr, value) == 0;
-
-	git_buf_dispose(&old);
-	if (same)
-		return 0;
-	*changed = 1;
-	if (opt_dry_run) {
-		log_info("would set %s = %s", key, value);
-		return 0;
-	}
-	if (git_config_set_string(cfg, key, value) < 0)
-		return repo_git_err(err, "cannot set '%s'", key);
-	log_info("set %s = %s", key, value);
-	return 0;
-}
-
-static int install_hook(struct run *r, const char *bare)
-{
-	git_repository *repo = NULL;
-	git_config *cfg = NULL;
-	char *data = NULL, *old = NULL, *refs = NULL, *hook = NULL, *trigger = NULL, *rtrigger = NULL;
-	size_t len, old_len;
-	int ret = EXIT_CONFIG, changed = 0;
-	gid_t gid = 0;
-	char ignore[ERR_MAX];
-
-	if (git_repository_open_ext(&repo, bare, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
-		repo_git_err(r->err, "cannot open '%s'", bare);
-		goto out;
-	}
-	if (!git_repository_is_bare(repo)) {
-		err_set(r->err, "'%s' is not a bare repository: the hook belongs in the repository "
-		        "people push to", bare);
-		goto out;
-	}
-	if (hook_refs(&refs, r) < 0 || trigger_group(&gid, r->cfg, bare, r->err) < 0)
-		goto out;
-	hook = xasprintf("%s/hooks/post-receive", bare);
-	if (util_read_file(&old, &old_len, hook, ignore) == 0 &&
-	    !memmem(old, old_len, HOOKIN_MARKER, strlen(HOOKIN_MARKER))) {
-		err_set(r->err, "refusing to replace '%s': it is not autodeploy's hook; move it away "
-		        "(or call it from a hook of your own) and run install-units --hook again", hook);
-		goto out;
-	}
-	ret = EXIT_IOERR;
-	if (hook_source(&data, &len, r) < 0)
-		goto out;
-	trigger = xasprintf("%s/trigger", r->s->state_dir);
-	rtrigger = rooted(trigger);
-	if (!opt_dry_run && make_trigger(r, rtrigger, gid) < 0)
-		goto out;
-	if (git_repository_config(&cfg, repo) < 0) {
-		repo_git_err(r->err, "cannot open the config of '%s'", bare);
-		goto out;
-	}
-	if (set_config(cfg, "autodeploy.trigger", trigger, &changed, r->err) < 0 ||
-	    set_config(cfg, "autodeploy.refs", refs, &changed, r->err) < 0)
-		goto out;
-	if (old && old_len == len && memcmp(old, data, len) == 0) {
-		log_info("hook '%s' is unchanged", hook);
-	} else {
-		changed = 1;
-		if (opt_dry_run)
-			log_info("would %s '%s'", old ? "update" : "install", hook);
-		else if (util_write_atomic(hook, data, len, 0755, r->err) < 0)
-			goto out;
-		else
-			log_info("%s '%s'", old ? "updated" : "installed", hook);
-	}
-	log_info("hook: %s; it watches %s", changed ? "done" : "nothing changed", refs);
-	ret = EXIT_OK;
-out:
-	git_config_free(cfg);
-	git_repository_free(repo);
-	free(rtrigger);
-	free(trigger);
-	free(hook);
-	free(refs);
-	free(old);
-	free(data);
-	return ret;
 }
 
 /* ---- main ---- */
