@@ -3,20 +3,9 @@
 # nothing is rewritten (SPEC.md "deploy-notebooks").
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/lib-git.sh"
+. "$T_DIR/lib-notebooks.sh"
 
-NB=$TRASH/hub/tutorial-notebooks
-NB_LOG=$LOG_DIR/notebookdeploy.log
 
-# nb_config SOURCE...: a config publishing SOURCEs into $NB.
-nb_config() {
-	{
-		echo "AUTODEPLOY_NOTEBOOK_SOURCES=\"$*\""
-		echo "AUTODEPLOY_NOTEBOOK_DIR=$NB"
-		echo "AUTODEPLOY_LOG_DIR=$LOG_DIR"
-		echo "AUTODEPLOY_STATE_DIR=$STATE_DIR"
-	} >"$CONFIG"
-}
-nb() { deploy-notebooks --config "$CONFIG" "$@"; }
 
 # nb_repo NAME: bare $TRASH/NAME.git and a work tree $TRASH/w-NAME that
 # pushes to its main branch with nb_push NAME.

@@ -4,20 +4,11 @@
 # no staging folder left (SPEC.md "deploy-notebooks").
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/lib-git.sh"
+. "$T_DIR/lib-notebooks.sh"
 
-NB=$TRASH/hub/tutorial-notebooks
 BARE=$TRASH/tut.git
 W=$TRASH/w-tut
 
-nb_config() {
-	{
-		echo "AUTODEPLOY_NOTEBOOK_SOURCES=\"$*\""
-		echo "AUTODEPLOY_NOTEBOOK_DIR=$NB"
-		echo "AUTODEPLOY_LOG_DIR=$LOG_DIR"
-		echo "AUTODEPLOY_STATE_DIR=$STATE_DIR"
-	} >"$CONFIG"
-}
-nb() { deploy-notebooks --config "$CONFIG" "$@"; }
 push() {
 	git -C "$W" add -A &&
 	git -C "$W" commit -q -m "${1:-change}" &&

@@ -3,19 +3,10 @@
 # lock, and the swap that readers never see half done.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/lib-git.sh"
+. "$T_DIR/lib-notebooks.sh"
 
-NB=$TRASH/hub/tutorial-notebooks
 W=$TRASH/w-tut
 
-nb_config() {
-	{
-		echo "AUTODEPLOY_NOTEBOOK_SOURCES=\"$*\""
-		echo "AUTODEPLOY_NOTEBOOK_DIR=$NB"
-		echo "AUTODEPLOY_LOG_DIR=$LOG_DIR"
-		echo "AUTODEPLOY_STATE_DIR=$STATE_DIR"
-	} >"$CONFIG"
-}
-nb() { deploy-notebooks --config "$CONFIG" "$@"; }
 
 listing() {
 	stat -c 'inode %i' "$1" &&
