@@ -64,9 +64,14 @@ say "config:   $AUTODEPLOY_CONFIG"
 step "Nothing moved upstream: check-drift says so (exit 0), and fetched nothing"
 run check-drift --quiet --json
 
+step "The bare repository gets the post-receive hook: a push only asks for a look"
+run install-units --quiet --hook "$D/remote/stack.git"
+say "hook settings: $(git -C "$D/remote/stack.git" config --get-regexp '^autodeploy' | tr '\n' ' ')"
+
 step "A developer merges a change: nginx 1.25 -> 1.27"
 sed -i 's/1.25/1.27/' "$D/dev/docker-compose.yml"
-git -C "$D/dev" commit -qam "nginx 1.27" && git -C "$D/dev" push -q origin main
+git -C "$D/dev" commit -qam "nginx 1.27" && git -C "$D/dev" push -q origin main 2>&1 | sed 's/^/   [git push] /'
+say "the trigger file systemd's autodeploy.path watches now holds: $(cat "$D/state/trigger" 2>/dev/null)"
 run check-drift --quiet
 
 step "The timer fires: run-deploy stops, fast-forwards, starts, checks health"
@@ -101,6 +106,7 @@ if command -v rotate-logs >/dev/null 2>&1; then
 	step "Logs are rotated and compressed, logrotate-style, losing nothing"
 	run rotate-logs --force --quiet
 	ls "$D/log" | sed 's/^/   /'
+	say "(a log smaller than one file-system block waits until it grows: see rotate-logs(1))"
 fi
 
 step "Done: see README.md for installing it for real (install-units writes the systemd timers)"
