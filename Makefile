@@ -79,7 +79,7 @@ test-build: $(BIN_OUT) $(UNIT_OUT)
 check:
 	@sh .ci/deps build test
 	@$(MAKE) --no-print-directory test-build
-	AUTODEPLOY_BUILD=$(abspath $(BUILD)) prove $(PROVE_FLAGS) t/
+	AUTODEPLOY_BUILD=$(abspath $(BUILD)) AUTODEPLOY_SANITIZED="$(SAN)" prove $(PROVE_FLAGS) t/
 
 # The same suite against binaries built with AddressSanitizer and UBSan.
 # t/lsan.supp holds the one leak we cannot fix: Debian's libgit2 1.5 loses

@@ -6,6 +6,9 @@
 . "$T_DIR/lib-git.sh"
 
 command -v valgrind >/dev/null 2>&1 || skip_all 'valgrind is not installed'
+# valgrind and AddressSanitizer cannot share a process: make check-asan
+# has its own checker.
+[ -z "${AUTODEPLOY_SANITIZED:-}" ] || skip_all 'the programs are built with sanitizers (make check-asan)'
 
 vg() { # vg NAME ARGS...: run a program under memcheck; errors fail
 	_name=$1
