@@ -19,10 +19,11 @@ collapse_ok() {
 
 # The writer: line N is "N\n", one write(2) each on an O_APPEND descriptor;
 # on SIGTERM it stops between two writes and records the last N.  It
-# gives up by itself after a minute, so a failed test cannot leave it on.
+# gives up by itself after ten minutes, so a failed test cannot leave it
+# on (a loaded machine can make 50 rotations take more than a minute).
 cat >writer.pl <<'EOF'
 use strict; use Fcntl;
-alarm 60;
+alarm 600;
 my ($path, $done) = @ARGV;
 sysopen(my $fh, $path, O_WRONLY | O_APPEND | O_CREAT) or die "open $path: $!";
 my $n = 0; my $stop = 0;

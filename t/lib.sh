@@ -59,7 +59,8 @@ test_expect_success() {
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $1"
-		sed 's/^/# /' "$TRASH/.out"
+		# on stderr too: prove shows it without -v, so a CI log says why
+		sed 's/^/# /' "$TRASH/.out" | tee /dev/stderr
 	fi
 	return 0
 }
