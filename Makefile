@@ -8,6 +8,7 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/autodeploy
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 BUILD   ?= build
 
@@ -135,12 +136,15 @@ install: programs
 	$(if $(UNIT_TPL),install -m 0644 $(UNIT_TPL) $(DESTDIR)$(DATADIR)/systemd-units/)
 	$(if $(wildcard logrotate.d/*),install -m 0644 $(wildcard logrotate.d/*) $(DESTDIR)$(DATADIR)/logrotate.d/)
 	install -m 0644 share/env.local.example $(DESTDIR)$(DATADIR)/
+	install -d $(DESTDIR)$(COMPDIR)
+	for p in $(PROGRAMS); do install -m 0644 share/bash-completion/autodeploy $(DESTDIR)$(COMPDIR)/$$p || exit 1; done
 
 uninstall:
 	rm -f $(PROGRAMS:%=$(DESTDIR)$(BINDIR)/%) $(HOOKS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(MAN1:share/man/man1/%=$(DESTDIR)$(MANDIR)/man1/%) $(MAN5:share/man/man5/%=$(DESTDIR)$(MANDIR)/man5/%)
 	rm -f $(MAN7:share/man/man7/%=$(DESTDIR)$(MANDIR)/man7/%)
 	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(PROGRAMS:%=$(DESTDIR)$(COMPDIR)/%)
 
 clean:
 	rm -rf build build-asan
