@@ -112,19 +112,20 @@ static int lookup_ref(git_oid *out, git_repository *r, const char *name)
 }
 
 /* Find what the checkout follows and where it is now: fills remote,
- * remote_ref, upstream and target.  Returns 0, or -1 after set(). */
+ * remote_ref, upstream and target, on one remote session.  Returns 0, or
+ * -1 after set(). */
 static int find_target(struct drift *d, git_repository *r, const struct drift_opts *o)
 {
 	const struct settings *s = o->settings;
 	struct repo_auth auth = { .settings = s, .checkout = d->path };
 	struct repo_ref *refs = NULL;
+	git_remote *rem = NULL;
 	size_t nrefs = 0;
 	char err[ERR_MAX];
-	char *tracking = NULL;
-	int rc, ret = -1;
+	int rc, ret = -1, local;
 
 	if (d->branch) {
-		rc = repo_upstream(&d->remote, &d->remote_ref, &tracking, r, d->branch, err);
+		rc = repo_upstream(&d->remote, &d->remote_ref, r, d->branch, err);
 		if (rc == REPO_NOTFOUND && !s->track_tags) {
 			set(d, DRIFT_NO_UPSTREAM, 0, err);
 			goto out;
@@ -137,14 +138,20 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		set(d, DRIFT_NO_UPSTREAM, 0, "detached HEAD: no branch to follow");
 		goto out;
 	}
+	if (!d->remote)
+		d->remote = xstrdup("origin"); /* tag mode on a detached HEAD */
+	/* "." is a local branch as upstream: nothing to ask anyone */
+	local = strcmp(d->remote, ".") == 0;
+	if (!local && repo_remote_open(&rem, r, d->remote, err) < 0) {
+		set(d, DRIFT_NO_UPSTREAM, 0, err);
+		goto out;
+	}
 
 	if (s->track_tags) {
 		free(d->remote_ref);
 		d->remote_ref = NULL;
-		if (!d->remote)
-			d->remote = xstrdup("origin");
-		rc = o->fetch ? repo_ls_remote(&refs, &nrefs, r, d->remote, &auth, err)
-		              : local_tags(&refs, &nrefs, r, err);
+		rc = o->fetch && !local ? repo_remote_ls(&refs, &nrefs, rem, &auth, err)
+		                        : local_tags(&refs, &nrefs, r, err);
 		if (rc < 0) {
 			set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
 			goto out;
@@ -159,36 +166,34 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		d->remote_ref = xstrdup(best->name);
 		d->upstream = xstrdup(best->name);
 		git_oid_cpy(&d->target, &best->oid);
-	} else if (strcmp(d->remote, ".") == 0) {
-		/* upstream is a local branch: nothing to ask anyone */
+	} else if (local) {
 		d->upstream = xstrdup(d->remote_ref);
 		if (lookup_ref(&d->target, r, d->remote_ref) < 0) {
 			set(d, DRIFT_NO_UPSTREAM, 0, "the upstream branch does not exist");
 			goto out;
 		}
-		free(tracking);
-		tracking = NULL;
-	} else if (o->fetch) {
-		d->upstream = tracking;
-		tracking = NULL;
-		rc = repo_ls_remote(&refs, &nrefs, r, d->remote, &auth, err);
+	} else {
+		rc = repo_remote_tracking(&d->upstream, rem, d->remote_ref, err);
 		if (rc < 0) {
-			set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
-			goto out;
-		}
-		size_t i;
-		for (i = 0; i < nrefs && strcmp(refs[i].name, d->remote_ref) != 0; i++)
-			;
-		if (i == nrefs) {
-			snprintf(err, sizeof err, "'%s' no longer exists on remote '%s'", d->remote_ref, d->remote);
 			set(d, DRIFT_NO_UPSTREAM, 0, err);
 			goto out;
 		}
-		git_oid_cpy(&d->target, &refs[i].oid);
-	} else {
-		d->upstream = tracking;
-		tracking = NULL;
-		if (lookup_ref(&d->target, r, d->upstream) < 0) {
+		if (o->fetch) {
+			rc = repo_remote_ls(&refs, &nrefs, rem, &auth, err);
+			if (rc < 0) {
+				set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
+				goto out;
+			}
+			size_t i;
+			for (i = 0; i < nrefs && strcmp(refs[i].name, d->remote_ref) != 0; i++)
+				;
+			if (i == nrefs) {
+				snprintf(err, sizeof err, "'%s' no longer exists on remote '%s'", d->remote_ref, d->remote);
+				set(d, DRIFT_NO_UPSTREAM, 0, err);
+				goto out;
+			}
+			git_oid_cpy(&d->target, &refs[i].oid);
+		} else if (lookup_ref(&d->target, r, d->upstream) < 0) {
 			snprintf(err, sizeof err, "'%s' has not been fetched yet (run without --no-fetch)", d->upstream);
 			set(d, DRIFT_NO_UPSTREAM, 0, err);
 			goto out;
@@ -197,8 +202,8 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 
 	/* Bring the wanted commit here now, so that every later step (and
 	 * run-deploy's downtime window) works on local objects only. */
-	if (o->fetch && strcmp(d->remote, ".") != 0) {
-		rc = repo_fetch_ref(r, d->remote, d->remote_ref, d->upstream, &d->target, &auth, err);
+	if (o->fetch && !local) {
+		rc = repo_remote_fetch(r, rem, d->remote_ref, d->upstream, &d->target, &auth, err);
 		if (rc < 0) {
 			set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
 			goto out;
@@ -208,7 +213,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 	ret = 0;
 out:
 	repo_refs_free(refs, nrefs);
-	free(tracking);
+	repo_remote_close(rem);
 	return ret;
 }
 

@@ -116,14 +116,13 @@ char *repo_current_branch(git_repository *r)
 	return name;
 }
 
-int repo_upstream(char **remote, char **merge_ref, char **tracking_ref,
-                  git_repository *r, const char *branch, char *err)
+int repo_upstream(char **remote, char **merge_ref, git_repository *r, const char *branch, char *err)
 {
-	git_buf b_remote = { 0 }, b_merge = { 0 }, b_track = { 0 };
+	git_buf b_remote = { 0 }, b_merge = { 0 };
 	char *local = xasprintf("refs/heads/%s", branch);
 	int ret = -1, rc;
 
-	*remote = *merge_ref = *tracking_ref = NULL;
+	*remote = *merge_ref = NULL;
 	rc = git_branch_upstream_remote(&b_remote, r, local);
 	if (rc == GIT_ENOTFOUND) {
 		ret = REPO_NOTFOUND;
@@ -139,20 +138,12 @@ int repo_upstream(char **remote, char **merge_ref, char **tracking_ref,
 		err_set(err, "branch '%s' has no upstream branch (branch.%s.merge)", branch, branch);
 		goto out;
 	}
-	rc = git_branch_upstream_name(&b_track, r, local);
-	if (rc < 0) {
-		ret = REPO_NOTFOUND;
-		repo_git_err(err, "branch '%s' has no remote-tracking branch", branch);
-		goto out;
-	}
 	*remote = xstrdup(b_remote.ptr);
 	*merge_ref = xstrdup(b_merge.ptr);
-	*tracking_ref = xstrdup(b_track.ptr);
 	ret = 0;
 out:
 	git_buf_dispose(&b_remote);
 	git_buf_dispose(&b_merge);
-	git_buf_dispose(&b_track);
 	free(local);
 	return ret;
 }
@@ -223,29 +214,55 @@ void repo_refs_free(struct repo_ref *refs, size_t n)
 	free(refs);
 }
 
-int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
-                   const char *remote_name, struct repo_auth *auth, char *err)
+int repo_remote_open(git_remote **out, git_repository *r, const char *name, char *err)
 {
-	git_remote *rem = NULL;
+	if (git_remote_lookup(out, r, name) < 0)
+		return repo_git_err(err, "no remote '%s' in '%s'", name, where(r));
+	return 0;
+}
+
+void repo_remote_close(git_remote *rem)
+{
+	if (!rem)
+		return;
+	if (git_remote_connected(rem))
+		git_remote_disconnect(rem);
+	git_remote_free(rem);
+}
+
+int repo_remote_tracking(char **out, git_remote *rem, const char *merge_ref, char *err)
+{
+	*out = NULL;
+	for (size_t i = 0; i < git_remote_refspec_count(rem); i++) {
+		const git_refspec *spec = git_remote_get_refspec(rem, i);
+		git_buf buf = { 0 };
+		if (git_refspec_direction(spec) != GIT_DIRECTION_FETCH || !git_refspec_src_matches(spec, merge_ref))
+			continue;
+		if (git_refspec_transform(&buf, spec, merge_ref) < 0)
+			return repo_git_err(err, "cannot map '%s' through remote '%s'", merge_ref, git_remote_name(rem));
+		*out = xstrdup(buf.ptr);
+		git_buf_dispose(&buf);
+		return 0;
+	}
+	err_set(err, "no fetch refspec of remote '%s' maps '%s' to a remote-tracking branch",
+	        git_remote_name(rem), merge_ref);
+	return REPO_NOTFOUND;
+}
+
+int repo_remote_ls(struct repo_ref **refs, size_t *n, git_remote *rem, struct repo_auth *auth, char *err)
+{
 	git_remote_callbacks cb;
 	const git_remote_head **heads = NULL;
 	size_t nheads = 0, count = 0;
 	struct repo_ref *out = NULL;
-	int ret;
 
 	*refs = NULL;
 	*n = 0;
-	if (git_remote_lookup(&rem, r, remote_name) < 0)
-		return repo_git_err(err, "no remote '%s' in '%s'", remote_name, where(r));
 	auth_callbacks(&cb, auth);
-	if (git_remote_connect(rem, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0) {
-		ret = remote_err(err, rem, remote_name, "reach remote");
-		goto out;
-	}
-	if (git_remote_ls(&heads, &nheads, rem) < 0) {
-		ret = remote_err(err, rem, remote_name, "list the refs of remote");
-		goto out;
-	}
+	if (!git_remote_connected(rem) && git_remote_connect(rem, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0)
+		return remote_err(err, rem, git_remote_name(rem), "reach remote");
+	if (git_remote_ls(&heads, &nheads, rem) < 0)
+		return remote_err(err, rem, git_remote_name(rem), "list the refs of remote");
 	out = xcalloc(nheads ? nheads : 1, sizeof *out);
 	for (size_t i = 0; i < nheads; i++) {
 		const char *name = heads[i]->name;
@@ -264,23 +281,13 @@ int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
 	}
 	*refs = out;
 	*n = count;
-	out = NULL;
-	count = 0;
-	ret = 0;
-out:
-	repo_refs_free(out, count);
-	if (rem) {
-		git_remote_disconnect(rem);
-		git_remote_free(rem);
-	}
-	return ret;
+	return 0;
 }
 
-int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remote_ref,
-                   const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err)
+int repo_remote_fetch(git_repository *r, git_remote *rem, const char *remote_ref,
+                      const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err)
 {
 	git_odb *odb = NULL;
-	git_remote *rem = NULL;
 	git_reference *ref = NULL;
 	int ret = -1;
 	char *spec = NULL;
@@ -297,12 +304,11 @@ int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remot
 		spec = xasprintf("+%s:%s", remote_ref, local_ref);
 		char *specs[] = { spec };
 		git_strarray arr = { specs, 1 };
-		if (git_remote_lookup(&rem, r, remote_name) < 0) {
-			repo_git_err(err, "no remote '%s' in '%s'", remote_name, where(r));
-			goto out;
-		}
-		if (git_remote_fetch(rem, &arr, &fo, "autodeploy: fetch") < 0) {
-			ret = remote_err(err, rem, remote_name, "fetch from remote");
+		/* On the connection repo_remote_ls opened, when there is one:
+		 * one ssh session per checkout, not two.  The ref is moved below,
+		 * by us, to exactly the commit we decided on. */
+		if (git_remote_download(rem, &arr, &fo) < 0) {
+			ret = remote_err(err, rem, git_remote_name(rem), "fetch from remote");
 			goto out;
 		}
 		/* The remote may have moved again between the listing and the
@@ -312,7 +318,7 @@ int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remot
 			char hex[GIT_OID_HEXSZ + 1];
 			git_oid_tostr(hex, sizeof hex, want);
 			err_set(err, "fetch from '%s' did not bring commit %s (did the remote move meanwhile? run again)",
-			        remote_name, hex);
+			        git_remote_name(rem), hex);
 			goto out;
 		}
 	}
@@ -323,9 +329,32 @@ int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remot
 	ret = 0;
 out:
 	git_reference_free(ref);
-	git_remote_free(rem);
 	git_odb_free(odb);
 	free(spec);
+	return ret;
+}
+
+int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
+                   const char *remote_name, struct repo_auth *auth, char *err)
+{
+	git_remote *rem = NULL;
+	*refs = NULL;
+	*n = 0;
+	if (repo_remote_open(&rem, r, remote_name, err) < 0)
+		return -1;
+	int ret = repo_remote_ls(refs, n, rem, auth, err);
+	repo_remote_close(rem);
+	return ret;
+}
+
+int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remote_ref,
+                   const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err)
+{
+	git_remote *rem = NULL;
+	if (repo_remote_open(&rem, r, remote_name, err) < 0)
+		return -1;
+	int ret = repo_remote_fetch(r, rem, remote_ref, local_ref, want, auth, err);
+	repo_remote_close(rem);
 	return ret;
 }
 

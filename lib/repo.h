@@ -48,29 +48,53 @@ int repo_head_commit(git_oid *out, git_repository *r, char *err);
 char *repo_current_branch(git_repository *r);
 
 /* The upstream of local branch `branch`: remote name ("origin", "." for a
- * local upstream), the ref on the remote ("refs/heads/main") and the local
- * tracking ref ("refs/remotes/origin/main"), all malloc'd.  Returns
- * REPO_NOTFOUND when the branch has no upstream. */
-int repo_upstream(char **remote, char **merge_ref, char **tracking_ref,
-                  git_repository *r, const char *branch, char *err);
+ * local upstream) and the ref on the remote ("refs/heads/main"), both
+ * malloc'd.  Returns REPO_NOTFOUND when the branch has no upstream. */
+int repo_upstream(char **remote, char **merge_ref, git_repository *r, const char *branch, char *err);
 
 struct repo_ref {
 	char *name;       /* e.g. refs/heads/main, refs/tags/1.2.0 */
 	git_oid oid;      /* what the ref points at, peeled to the commit for annotated tags */
 };
 
-/* Ask remote `remote_name` of r for its refs (the ref advertisement only:
- * no object is transferred).  *refs is a malloc'd array; free with
- * repo_refs_free.  Returns REPO_UNREACHABLE when the remote cannot be
- * reached or refuses us; err never holds URL credentials. */
-int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
-                   const char *remote_name, struct repo_auth *auth, char *err);
+/*
+ * A remote session: look the remote up once, list its refs (the ref
+ * advertisement only: no object is transferred), fetch on the same
+ * connection when needed, close.  Debian's libgit2 1.5 leaks memory on
+ * every remote lookup, and an ssh connection costs a handshake: one of
+ * each per checkout.
+ *
+ *   git_remote *rem;
+ *   repo_remote_open(&rem, r, "origin", err);
+ *   repo_remote_ls(&refs, &n, rem, &auth, err);
+ *   repo_remote_fetch(r, rem, "refs/heads/main", "refs/remotes/origin/main", &tip, &auth, err);
+ *   repo_remote_close(rem);
+ *
+ * Errors reaching the remote return REPO_UNREACHABLE; err never holds URL
+ * credentials.
+ */
+int repo_remote_open(git_remote **out, git_repository *r, const char *name, char *err);
+void repo_remote_close(git_remote *rem);
+
+/* The local ref that follows merge_ref through the remote's fetch
+ * refspecs (refs/heads/main -> refs/remotes/origin/main), malloc'd. */
+int repo_remote_tracking(char **out, git_remote *rem, const char *merge_ref, char *err);
+
+/* *refs is a malloc'd array; free with repo_refs_free.  The connection
+ * stays open for repo_remote_fetch. */
+int repo_remote_ls(struct repo_ref **refs, size_t *n, git_remote *rem, struct repo_auth *auth, char *err);
 void repo_refs_free(struct repo_ref *refs, size_t n);
 
 /* Make sure `want` is present and `local_ref` points at it: when the
  * object is already in the local store only the ref is moved, otherwise
- * `remote_ref` is fetched from the remote into local_ref.  No transfer at
- * all when nothing moved. */
+ * `remote_ref` is fetched into the store.  No transfer at all when nothing
+ * moved. */
+int repo_remote_fetch(git_repository *r, git_remote *rem, const char *remote_ref,
+                      const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err);
+
+/* The same, each in its own session, for callers that do one thing. */
+int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
+                   const char *remote_name, struct repo_auth *auth, char *err);
 int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remote_ref,
                    const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err);
 
