@@ -149,8 +149,14 @@ int main(int argc, const char **argv)
 	size_t n = 0;
 
 	app_init(&a);
-	if (cli_parse(argc, argv, options, "[--json] [--no-fetch] [--condition] [--wait SECONDS]", &code) < 0)
+	if (cli_parse(argc, argv, options, "[--json] [--no-fetch] [--condition] [--wait SECONDS]", &code) < 0) {
+		/* under ExecCondition= a usage error (64) would read as "skip"
+		 * and hide a broken unit file for good: make it a failure */
+		for (int i = 1; i < argc && code == EXIT_USAGE; i++)
+			if (strcmp(argv[i], "--condition") == 0)
+				return 255;
 		return code;
+	}
 	repo_global_init();
 	if ((code = app_begin(&a, "autodeploy.log")) != EXIT_OK)
 		goto out;

@@ -150,6 +150,12 @@ test_expect_success '--condition: exit 1 when nothing is due' '
 	test_must_fail 1 drift --condition >out 2>err
 '
 
+test_expect_success '--condition: a bad command line is a failure (255), not a quiet skip' '
+	test_must_fail 255 check-drift --condition --no-such-option >out 2>err &&
+	test_must_fail 255 check-drift --bogus --condition >out 2>err &&
+	test_must_fail 255 check-drift --condition stray >out 2>err
+'
+
 test_expect_success '--condition: exit 255 on a configuration error' '
 	test_must_fail 255 check-drift --config bad.env --condition >out 2>err
 '
