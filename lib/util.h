@@ -78,4 +78,6 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * 32 bytes; a shorter buffer gets a truncated, still NUL-terminated string. */
 void util_iso_time(char *buf, size_t len, time_t t);
 
+#include "banned.h"
+
 #endif

@@ -117,8 +117,9 @@ static void expansion(void)
 	/* Doubling on every line would need 2^40 bytes: a bound refuses it
 	 * instead of exhausting memory. */
 	char big[2048] = "A=xxxxxxxxxxxxxxxx\n";
+	size_t used = strlen(big);
 	for (int i = 0; i < 40; i++)
-		strcat(big, "A=$A$A\n");
+		used += (size_t)snprintf(big + used, sizeof big - used, "A=$A$A\n");
 	REFUSED(big, 17, "too large", "exponential expansion is bounded");
 }
 
