@@ -6,7 +6,8 @@ set -eu
 B=${AUTODEPLOY_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 PATH="$B/bin:$PATH"
 D=$(mktemp -d "${TMPDIR:-/tmp}/autodeploy-demo.XXXXXX")
-trap 'rm -rf "$D"' EXIT
+# published notebooks are read-only folders: make them writable to remove them
+trap 'chmod -R u+w "$D" 2>/dev/null; rm -rf "$D"' EXIT
 export HOME="$D/home" GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=Dev GIT_AUTHOR_EMAIL=dev@example.invalid
 export GIT_COMMITTER_NAME=Dev GIT_COMMITTER_EMAIL=dev@example.invalid
