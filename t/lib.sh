@@ -42,6 +42,9 @@ _t_cleanup() {
 	if [ "$test_failed" -gt 0 ] && [ -n "${AUTODEPLOY_KEEP_TRASH:-}" ]; then
 		echo "# kept scratch folder $TRASH" >&2
 	else
+		# published notebooks are read-only folders: a normal user
+		# must make them writable to remove them
+		chmod -R u+w "$TRASH" 2>/dev/null
 		rm -rf "$TRASH"
 	fi
 	exit $status
