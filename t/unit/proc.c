@@ -192,8 +192,12 @@ static void test_exec_failure(void)
 	char err[ERR_MAX] = "";
 	int status = 0;
 	const char *nope[] = { "autodeploy-no-such-program", NULL };
+	/* a PATH of folders anyone may search: an unreadable folder in the
+	 * caller's PATH would make the answer EACCES, as execvp's is */
+	const char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	struct proc_opts po = { .env = env };
 
-	is_int(proc_run(&status, nope, NULL, err), -1, "a program that does not exist cannot be started");
+	is_int(proc_run(&status, nope, &po, err), -1, "a program that does not exist cannot be started");
 	is_int(status, 127, "status 127");
 	is_str(err, "cannot run 'autodeploy-no-such-program': No such file or directory", "the error says so");
 
