@@ -47,7 +47,7 @@ back_to_good() {
 raw_tree() {
 	while read -r mode name id; do
 		printf '%s %s\0' "$mode" "$name"
-		printf '%s' "$id" | xxd -r -p
+		perl -e 'print pack("H*", $ARGV[0])' "$id"
 	done | git -C "$BARE" hash-object -t tree --literally -w --stdin
 }
 
