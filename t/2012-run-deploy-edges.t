@@ -1,0 +1,59 @@
+#!/bin/bash
+# run-deploy's remaining error paths: a stop command that fails (the stack
+# is started again on the old commits, nothing moved: 2), a configured
+# checkout that is missing (skipped with a warning, the others deployed),
+# and a journal that cannot be read (kept, exit 3, with what to do).
+. "$(dirname "$0")/lib.sh"
+. "$T_DIR/lib-git.sh"
+. "$T_DIR/lib-deploy.sh"
+
+test_expect_success 'setup: three checkouts, a stand-in stack' '
+	deploy_setup no &&
+	save_heads v1
+'
+
+test_expect_success 'a stop that fails: exit 2, nothing moved, the stack started again' '
+	push_all &&
+	touch fail-stop &&
+	fresh_record &&
+	rd 2 &&
+	is "checkouts" "$(heads)" "$(saved v1)" &&
+	test_grep "stop failed: starting the stack again on the old commits" err &&
+	record_is stop:stop:1 stop:rollback-stop:1 start:rollback-start:0 healthcheck:rollback-healthcheck:0 &&
+	stack_is running &&
+	no_journal
+'
+
+test_expect_success 'with stop fixed, the same commits deploy' '
+	rm fail-stop &&
+	rd 0 &&
+	is "checkouts" "$(heads)" "$(remote_heads)"
+'
+
+test_expect_success 'a configured checkout that is missing is skipped with a warning; the others deploy' '
+	config_add AUTODEPLOY_EXTRA_REPOS "$TRASH/extra1 $TRASH/extra2 $TRASH/gone" &&
+	dev_push ex2 >/dev/null &&
+	fresh_record &&
+	rd 0 &&
+	test_grep "warning: .*gone.: skipped" err &&
+	is "checkouts" "$(heads)" "$(remote_heads)" &&
+	is "stops" "$(count_calls stop)" 1
+'
+
+test_expect_success 'a journal that cannot be read: exit 3, the journal kept, the message says what to do' '
+	echo "not a journal" >"$JOURNAL" &&
+	fresh_record &&
+	rd 3 &&
+	test -e "$JOURNAL" &&
+	test_grep "not an autodeploy journal: look at it, restore the checkouts by hand, then remove it" err &&
+	record_empty
+'
+
+test_expect_success 'once the operator removes it, deploys go on' '
+	rm "$JOURNAL" &&
+	dev_push stack >/dev/null &&
+	rd 0 --if-drift &&
+	is "checkouts" "$(heads)" "$(remote_heads)"
+'
+
+test_done
