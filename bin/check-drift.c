@@ -143,7 +143,6 @@ int main(int argc, const char **argv)
 {
 	struct app a;
 	struct drift *d = NULL;
-	char **paths = NULL;
 	char err[ERR_MAX];
 	int code, interrupted = 0;
 	size_t n = 0;
@@ -160,24 +159,11 @@ int main(int argc, const char **argv)
 	repo_global_init();
 	if ((code = app_begin(&a, "autodeploy.log")) != EXIT_OK)
 		goto out;
-	if (!a.s.compose_dir) {
-		log_error("%s: AUTODEPLOY_COMPOSE_DIR is not set: set it to the checkout that holds the compose file",
-		          cfg_name(a.cfg));
-		code = EXIT_CONFIG;
-		goto out;
-	}
-	if ((code = app_lock(&a, "lock", opt_wait)) != EXIT_OK)
+	if ((code = app_need_compose_dir(&a)) != EXIT_OK || (code = app_lock(&a, "lock", opt_wait)) != EXIT_OK)
 		goto out;
 
-	n = 1 + a.s.n_extra_repos;
-	paths = xcalloc(n + 1, sizeof *paths);
-	paths[0] = (char *)a.s.compose_dir;
-	for (size_t i = 0; i < a.s.n_extra_repos; i++)
-		paths[i + 1] = a.s.extra_repos[i];
-	d = xcalloc(n, sizeof *d);
 	struct drift_opts o = { .settings = &a.s, .fetch = !opt_no_fetch, .max_threads = MAX_THREADS };
-	drift_check_all(d, paths, n, &o);
-	drift_apply_triggers(d, n, &o);
+	d = drift_check_stack(&n, &o);
 
 	interrupted = journal_exists(a.s.state_dir, err);
 	if (interrupted < 0) {
@@ -190,10 +176,7 @@ int main(int argc, const char **argv)
 		print_json(d, n, interrupted);
 	code = decide_exit(d, n, interrupted);
 out:
-	for (size_t i = 0; d && i < n; i++)
-		drift_free(&d[i]);
-	free(d);
-	free(paths);
+	drift_free_all(d, n);
 	code = app_end(&a, code);
 	repo_global_shutdown();
 	return opt_condition ? condition_exit(code) : code;

@@ -259,7 +259,6 @@ int main(int argc, const char **argv)
 	struct stack st;
 	struct drift *d = NULL;
 	struct journal_entry *plan = NULL;
-	char **paths = NULL;
 	char err[ERR_MAX];
 	int code, have_stack = 0, attempted = 0;
 	size_t n = 0;
@@ -273,12 +272,8 @@ int main(int argc, const char **argv)
 	if ((code = app_begin(&a, "autodeploy.log")) != EXIT_OK)
 		goto out;
 	const struct settings *s = &a.s;
-	if (!s->compose_dir) {
-		log_error("%s: AUTODEPLOY_COMPOSE_DIR is not set: set it to the checkout that holds the compose file",
-		          cfg_name(a.cfg));
-		code = EXIT_CONFIG;
+	if ((code = app_need_compose_dir(&a)) != EXIT_OK)
 		goto out;
-	}
 	stack_init(&st, s);
 	have_stack = 1;
 
@@ -295,15 +290,8 @@ int main(int argc, const char **argv)
 	}
 
 	/* 2. decide what moves; everything is fetched now, before any stop */
-	n = 1 + s->n_extra_repos;
-	paths = xcalloc(n + 1, sizeof *paths);
-	paths[0] = (char *)s->compose_dir;
-	for (size_t i = 0; i < s->n_extra_repos; i++)
-		paths[i + 1] = s->extra_repos[i];
-	d = xcalloc(n, sizeof *d);
 	struct drift_opts o = { .settings = s, .fetch = 1, .max_threads = MAX_THREADS };
-	drift_check_all(d, paths, n, &o);
-	drift_apply_triggers(d, n, &o);
+	d = drift_check_stack(&n, &o);
 
 	int due = 0, refuse = 0, restart = opt_force, moving = 0;
 	code = EXIT_OK;
@@ -402,11 +390,8 @@ out:
 	}
 	if (have_stack)
 		stack_free(&st);
-	for (size_t i = 0; d && i < n; i++)
-		drift_free(&d[i]);
+	drift_free_all(d, n);
 	free(plan);
-	free(d);
-	free(paths);
 	code = app_end(&a, code);
 	repo_global_shutdown();
 	return code;

@@ -52,6 +52,15 @@ int app_lock(struct app *a, const char *name, long wait_seconds)
 	return rc == LOCK_BUSY ? EXIT_BUSY : EXIT_IOERR;
 }
 
+int app_need_compose_dir(struct app *a)
+{
+	if (a->s.compose_dir)
+		return EXIT_OK;
+	log_error("%s: AUTODEPLOY_COMPOSE_DIR is not set: set it to the checkout that holds the compose file",
+	          cfg_name(a->cfg));
+	return EXIT_CONFIG;
+}
+
 int app_end(struct app *a, int code)
 {
 	if (a->started)

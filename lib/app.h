@@ -40,6 +40,10 @@ int app_begin(struct app *a, const char *log_file);
  * Returns EXIT_OK, EXIT_USAGE (negative wait), EXIT_BUSY or EXIT_IOERR. */
 int app_lock(struct app *a, const char *name, long wait_seconds);
 
+/* check-drift and run-deploy need AUTODEPLOY_COMPOSE_DIR: EXIT_OK, or
+ * EXIT_CONFIG after saying what to set. */
+int app_need_compose_dir(struct app *a);
+
 /* Log the end line (when the start line was written), release the lock,
  * free the settings, config and common options; returns code. */
 int app_end(struct app *a, int code);

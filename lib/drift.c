@@ -217,7 +217,7 @@ out:
 	return ret;
 }
 
-void drift_check(struct drift *d, const char *path, const struct drift_opts *o)
+static void drift_check(struct drift *d, const char *path, const struct drift_opts *o)
 {
 	git_repository *r = NULL;
 	char err[ERR_MAX], first[512], buf[1024], lhex[12], rhex[12];
@@ -296,7 +296,7 @@ static void *worker(void *arg)
 	}
 }
 
-void drift_check_all(struct drift *d, char *const *paths, size_t n, const struct drift_opts *o)
+static void drift_check_all(struct drift *d, char *const *paths, size_t n, const struct drift_opts *o)
 {
 	struct pool p = { .d = d, .paths = paths, .n = n, .o = o };
 	size_t nthreads = o->max_threads > 0 ? (size_t)o->max_threads : 1;
@@ -378,7 +378,13 @@ out:
 	return ret;
 }
 
-void drift_apply_triggers(struct drift *d, size_t n, const struct drift_opts *o)
+/* For every DRIFT_DEPLOY checkout whose new tree holds an executable
+ * autodeploy/conditional-trigger: run it (argument vector, cwd = the
+ * checkout, GIT_CHANGED_FILES = changed paths, one per line); non-zero
+ * turns the decision into DRIFT_PULL_ONLY.  Serial on purpose: the trigger
+ * is written to a temporary file, and a fork in another thread while that
+ * file is open for writing would make its exec fail (ETXTBSY). */
+static void drift_apply_triggers(struct drift *d, size_t n, const struct drift_opts *o)
 {
 	for (size_t i = 0; i < n; i++) {
 		git_repository *r = NULL;
@@ -426,7 +432,7 @@ next:
 	}
 }
 
-void drift_free(struct drift *d)
+static void drift_free(struct drift *d)
 {
 	free(d->path);
 	free(d->branch);
@@ -434,4 +440,28 @@ void drift_free(struct drift *d)
 	free(d->remote_ref);
 	free(d->upstream);
 	memset(d, 0, sizeof *d);
+}
+
+struct drift *drift_check_stack(size_t *n, const struct drift_opts *o)
+{
+	const struct settings *s = o->settings;
+	size_t count = 1 + s->n_extra_repos;
+	char **paths = xcalloc(count, sizeof *paths);
+	struct drift *d = xcalloc(count, sizeof *d);
+
+	paths[0] = (char *)s->compose_dir;
+	for (size_t i = 0; i < s->n_extra_repos; i++)
+		paths[i + 1] = s->extra_repos[i];
+	drift_check_all(d, paths, count, o);
+	drift_apply_triggers(d, count, o);
+	free(paths);
+	*n = count;
+	return d;
+}
+
+void drift_free_all(struct drift *d, size_t n)
+{
+	for (size_t i = 0; d && i < n; i++)
+		drift_free(&d[i]);
+	free(d);
 }

@@ -3,9 +3,8 @@
  * check-drift table says.  Shared by check-drift (which reports) and
  * run-deploy (which acts on the same decisions).
  *
- *   struct drift *d = xcalloc(n, sizeof *d);
- *   drift_check_all(d, paths, n, &opts);     parallel, bounded threads
- *   drift_apply_triggers(d, n, &opts);       conditional triggers, serial
+ *   size_t n;
+ *   struct drift *d = drift_check_stack(&n, &opts);   compose dir, then extras
  *   ... d[i].decision, drift_is_due(&d[i]) ...
  *   drift_free_all(d, n);
  *
@@ -55,23 +54,15 @@ struct drift_opts {
 
 const char *drift_decision_name(enum drift_decision d);
 
-/* Check one checkout, filling d (d->path is set by the function). */
-void drift_check(struct drift *d, const char *path, const struct drift_opts *o);
-
-/* Check n checkouts, at most o->max_threads at a time. */
-void drift_check_all(struct drift *d, char *const *paths, size_t n, const struct drift_opts *o);
-
-/* For every DRIFT_DEPLOY checkout whose new tree holds an executable
- * autodeploy/conditional-trigger: run it (argument vector, cwd = the
- * checkout, GIT_CHANGED_FILES = changed paths, one per line); non-zero
- * turns the decision into DRIFT_PULL_ONLY.  Serial on purpose: the trigger
- * is written to a temporary file, and a fork in another thread while that
- * file is open for writing would make its exec fail (ETXTBSY). */
-void drift_apply_triggers(struct drift *d, size_t n, const struct drift_opts *o);
+/* Check the stack's checkouts (AUTODEPLOY_COMPOSE_DIR, which must be set,
+ * then AUTODEPLOY_EXTRA_REPOS, in that order), at most o->max_threads at a
+ * time, then run their conditional triggers (autodeploy/conditional-trigger
+ * in the new tree; see check-drift(1)).  Returns a malloc'd array of
+ * *n entries; free with drift_free_all. */
+struct drift *drift_check_stack(size_t *n, const struct drift_opts *o);
+void drift_free_all(struct drift *d, size_t n);
 
 /* Work is due: deploy or pull-only, or unclean/diverged and behind. */
 int drift_is_due(const struct drift *d);
-
-void drift_free(struct drift *d);
 
 #endif

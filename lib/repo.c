@@ -184,17 +184,6 @@ static void scrub_secret(char *msg, const char *url)
 	free(secret);
 }
 
-void repo_remote_url(char *buf, size_t len, git_repository *r, const char *remote_name)
-{
-	git_remote *rem = NULL;
-	if (git_remote_lookup(&rem, r, remote_name) < 0 || !git_remote_url(rem)) {
-		snprintf(buf, len, "%s", remote_name);
-	} else {
-		log_redact_url(buf, len, git_remote_url(rem));
-	}
-	git_remote_free(rem);
-}
-
 static int remote_err(char *err, git_remote *rem, const char *remote_name, const char *what)
 {
 	char url[512];

@@ -134,7 +134,4 @@ int repo_move_to(git_repository *r, const git_oid *target, enum repo_move how,
  * numbers, other characters as characters): <0, 0, >0. */
 int repo_version_cmp(const char *a, const char *b);
 
-/* The remote's URL with credentials replaced by *** (into buf). */
-void repo_remote_url(char *buf, size_t len, git_repository *r, const char *remote_name);
-
 #endif
