@@ -504,7 +504,21 @@ struct chown_ctx {
 	unsigned uid, gid;
 	int failed;
 	char failed_path[512];
+	char conflict[512];   /* the first local file the checkout would overwrite */
 };
+
+/* Remember the first conflicting path, so the refusal can name it. */
+static int note_conflict(git_checkout_notify_t why, const char *path, const git_diff_file *baseline,
+                         const git_diff_file *target, const git_diff_file *workdir, void *payload)
+{
+	struct chown_ctx *c = payload;
+	(void)baseline;
+	(void)target;
+	(void)workdir;
+	if (why == GIT_CHECKOUT_NOTIFY_CONFLICT && path && !c->conflict[0])
+		snprintf(c->conflict, sizeof c->conflict, "%s", path);
+	return 0;
+}
 
 /* Called by libgit2 for every file it writes: give it the configured
  * owner, so a checkout run as root leaves files the stack's user can use. */
@@ -544,15 +558,21 @@ int repo_move_to(git_repository *r, const git_oid *target, enum repo_move how,
 		: GIT_CHECKOUT_SAFE | GIT_CHECKOUT_DONT_OVERWRITE_IGNORED;
 	if (how == REPO_MOVE_CHECK)
 		co.checkout_strategy |= GIT_CHECKOUT_DRY_RUN;
+	co.notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT;
+	co.notify_cb = note_conflict;
+	co.notify_payload = &cc;
 	if (owner_set) {
 		co.progress_cb = chown_progress;
 		co.progress_payload = &cc;
 	}
 	if (git_checkout_tree(r, (const git_object *)commit, &co) < 0) {
 		const git_error *e = git_error_last();
-		err_set(err, "cannot check out %s in '%s': %s%s", hex, cc.workdir,
-		        e && e->message ? e->message : "unknown error",
-		        how == REPO_MOVE_FORCE ? "" : " (local files are never overwritten: commit, stash or remove them)");
+		if (cc.conflict[0])
+			err_set(err, "cannot check out %s in '%s': the local file '%s' would be overwritten "
+			        "(local files never are: commit, stash or remove it)", hex, cc.workdir, cc.conflict);
+		else
+			err_set(err, "cannot check out %s in '%s': %s", hex, cc.workdir,
+			        e && e->message ? e->message : "unknown error");
 		goto out;
 	}
 	if (how == REPO_MOVE_CHECK) {

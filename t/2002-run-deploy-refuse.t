@@ -169,6 +169,15 @@ test_expect_success 'an ignored local file that the new commit adds is not overw
 	stack_is running
 '
 
+test_expect_success 'that checkout is refused before anything runs: 78, no stand-in called, the file named' '
+	fresh_record &&
+	rd 78 &&
+	record_empty &&
+	test_grep "local.conf" err &&
+	test_grep "nothing was stopped: move or commit the local files named above" err &&
+	is "local.conf" "$(cat compose/local.conf)" "operator secret"
+'
+
 test_expect_success 'setup: a fresh pre-deploy stand-in, the ignored file gone' '
 	rm -f compose/local.conf &&
 	{ git -C compose checkout -q HEAD -- local.conf 2>/dev/null || true; } &&
