@@ -127,6 +127,9 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 	if (d->branch) {
 		rc = repo_upstream(&d->remote, &d->remote_ref, r, d->branch, err);
 		if (rc == REPO_NOTFOUND && !s->track_tags) {
+			size_t len = strlen(err);
+			snprintf(err + len, sizeof err - len,
+			         "; set one with 'git branch --set-upstream-to=origin/%s'", d->branch);
 			set(d, DRIFT_NO_UPSTREAM, 0, err);
 			goto out;
 		}
@@ -135,7 +138,8 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 			goto out;
 		}
 	} else if (!s->track_tags) {
-		set(d, DRIFT_NO_UPSTREAM, 0, "detached HEAD: no branch to follow");
+		set(d, DRIFT_NO_UPSTREAM, 0, "detached HEAD: no branch to follow; check out the branch to deploy, "
+		    "or set AUTODEPLOY_TRACK=tag:GLOB to follow tags");
 		goto out;
 	}
 	if (!d->remote)
@@ -188,7 +192,9 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 			for (i = 0; i < nrefs && strcmp(refs[i].name, d->remote_ref) != 0; i++)
 				;
 			if (i == nrefs) {
-				snprintf(err, sizeof err, "'%s' no longer exists on remote '%s'", d->remote_ref, d->remote);
+				snprintf(err, sizeof err, "'%s' no longer exists on remote '%s': "
+			         "point the branch at another upstream (git branch --set-upstream-to)",
+			         d->remote_ref, d->remote);
 				set(d, DRIFT_NO_UPSTREAM, 0, err);
 				goto out;
 			}
@@ -227,6 +233,9 @@ static void drift_check(struct drift *d, const char *path, const struct drift_op
 	d->path = xstrdup(path);
 	rc = repo_open(&r, path, err);
 	if (rc == REPO_NOTFOUND) {
+		size_t len = strlen(err);
+		snprintf(err + len, sizeof err - len,
+		         ": clone it there, or fix AUTODEPLOY_COMPOSE_DIR / AUTODEPLOY_EXTRA_REPOS");
 		set(d, DRIFT_MISSING, 0, err);
 		goto out;
 	}

@@ -193,4 +193,13 @@ test_expect_success 'the checkout follows the upstream of its own branch, not ma
 	case "$upstream" in *production) ;; *) echo "upstream: $upstream" >&2; false ;; esac
 '
 
+# Each skip says what to do about it (the reasons checked above, again).
+test_expect_success 'the reasons for missing and no-upstream say what to do' '
+	write_config "$TRASH/no-such-folder" "$TRASH/detached $TRASH/loose" &&
+	drift_json 0 &&
+	json get out 0 reason | grep -q "clone it there, or fix AUTODEPLOY_COMPOSE_DIR / AUTODEPLOY_EXTRA_REPOS" &&
+	json get out 1 reason | grep -q "check out the branch to deploy, or set AUTODEPLOY_TRACK=tag:GLOB" &&
+	json get out 2 reason | grep -q "git branch --set-upstream-to=origin/local-only"
+'
+
 test_done
