@@ -14,17 +14,18 @@
 #include "app.h"
 #include "cfg.h"
 #include "cli.h"
+#include "checkout.h"
 #include "drift.h"
 #include "journal.h"
 #include "log.h"
 #include "outcome.h"
+#include "plan.h"
 #include "proc.h"
+#include "publish.h"
 #include "repo.h"
 #include "settings.h"
 #include "stack.h"
 #include "util.h"
-
-#define MAX_THREADS 4
 
 static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart;
 static long opt_wait;
@@ -37,6 +38,25 @@ static struct poptOption options[] = {
 	{ "wait", 'w', POPT_ARG_LONG, &opt_wait, 0, "wait up to SECONDS for the lock (default 0)", "SECONDS" },
 	POPT_TABLEEND
 };
+
+/* SIGTERM/SIGINT (systemd's stop, a timeout, ^C) during a deploy: end the
+ * running command and take the rollback path, then exit. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;   /* no SA_RESTART: waits wake up */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
 
 /* Test-only fault injection (documented in run-deploy(1)): die hard at a
  * named point so the tests can show the next run repairs the damage. */
@@ -54,52 +74,123 @@ static void hex(char out[GIT_OID_HEXSZ + 1], const git_oid *id)
 	git_oid_tostr(out, GIT_OID_HEXSZ + 1, id);
 }
 
-/*
- * Move checkouts to their new commits (REPO_MOVE_SAFE, noting which moved),
- * check that they could move (REPO_MOVE_CHECK), or put the old commits back
- * (REPO_MOVE_FORCE).  A rollback in the same run puts back only what this
- * run moved, so a file someone edits in a checkout that never moved is
- * left alone; a recovery after a kill cannot know and restores every
- * journaled checkout.
- */
-static int move_all(struct journal_entry *e, size_t n, enum repo_move how, int only_moved,
-                    const struct settings *s, int die_points)
+/* What one deploy works with. */
+struct run {
+	const struct settings *s;
+	struct stack st;
+	struct journal j;         /* j.e borrowed from the plan, or read back */
+	struct checkout_owner own;
+};
+
+static int save_journal(struct run *rn)
 {
-	int ret = 0;
-	for (size_t i = 0; i < n; i++) {
-		const git_oid *target = how == REPO_MOVE_FORCE ? &e[i].old : &e[i].new;
+	char err[ERR_MAX];
+	if (journal_write(rn->s->state_dir, &rn->j, err) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int stopping(void)
+{
+	if (!stop_signal)
+		return 0;
+	log_error("interrupted by signal %d", (int)stop_signal);
+	return 1;
+}
+
+/*
+ * Move each checkout that has somewhere to go, marking it touched in the
+ * journal first: from then on a restore owes it its old tree, however
+ * little of the move happened.  Stops at the first failure.
+ */
+static int move_forward(struct run *rn)
+{
+	for (size_t i = 0; i < rn->j.n; i++) {
+		struct journal_entry *e = &rn->j.e[i];
 		git_repository *r = NULL;
 		char err[ERR_MAX], h[GIT_OID_HEXSZ + 1], point[64];
-		if (git_oid_equal(&e[i].old, &e[i].new) || (only_moved && !e[i].moved))
+		int rc;
+		if (git_oid_equal(&e->old, &e->new))
 			continue;
-		hex(h, target);
-		if (repo_open(&r, e[i].path, err) < 0 ||
-		    repo_move_to(r, target, how, s->code_owner_set, s->code_uid, s->code_gid, err) < 0) {
+		if (stopping())
+			return -1;
+		e->touched = 1;
+		if (save_journal(rn) < 0)
+			return -1;
+		snprintf(point, sizeof point, "touched-%zu", i);
+		maybe_die(point);
+		rc = repo_open(&r, e->path, err) < 0 ? -1 : checkout_move(r, &e->new, CHECKOUT_SAFE, &rn->own, err);
+		git_repository_free(r);
+		if (rc < 0) {
+			log_error("%s", err);
+			/* a refusal wrote nothing: the restore owes it nothing, and
+			 * must not overwrite the local change it refused to touch */
+			if (rc == CHECKOUT_UNTOUCHED) {
+				e->touched = 0;
+				save_journal(rn);
+			}
+			return -1;
+		}
+		hex(h, &e->new);
+		log_info("'%s': now at %s", e->path, h);
+		snprintf(point, sizeof point, "after-checkout-%zu", i);
+		maybe_die(point);
+	}
+	return 0;
+}
+
+/* Would every move succeed?  Asked while nothing is stopped. */
+static int check_moves(struct run *rn)
+{
+	int ret = 0;
+	for (size_t i = 0; i < rn->j.n; i++) {
+		struct journal_entry *e = &rn->j.e[i];
+		git_repository *r = NULL;
+		char err[ERR_MAX];
+		if (git_oid_equal(&e->old, &e->new))
+			continue;
+		if (repo_open(&r, e->path, err) < 0 || checkout_move(r, &e->new, CHECKOUT_CHECK, &rn->own, err) < 0) {
 			log_error("%s", err);
 			ret = -1;
-		} else if (how != REPO_MOVE_CHECK) {
-			e[i].moved = how == REPO_MOVE_SAFE;
-			log_info("'%s': now at %s", e[i].path, h);
 		}
 		git_repository_free(r);
-		if (ret < 0 && how == REPO_MOVE_SAFE)
-			return -1; /* rolling forward stops at the first failure */
-		snprintf(point, sizeof point, "after-checkout-%zu", i);
-		if (die_points)
-			maybe_die(point);
 	}
 	return ret;
 }
 
-static void export_commits(struct stack *st, const struct journal_entry *e, size_t n)
+/* Put back the old tree of every touched checkout, verified. */
+static int restore_touched(struct run *rn)
+{
+	int ret = 0;
+	for (size_t i = 0; i < rn->j.n; i++) {
+		struct journal_entry *e = &rn->j.e[i];
+		git_repository *r = NULL;
+		char err[ERR_MAX], h[GIT_OID_HEXSZ + 1];
+		if (!e->touched || git_oid_equal(&e->old, &e->new))
+			continue;
+		hex(h, &e->old);
+		if (repo_open(&r, e->path, err) < 0 || checkout_restore(r, &e->old, &e->new, &rn->own, err) < 0) {
+			log_error("cannot restore '%s' to %s: %s", e->path, h, err);
+			ret = -1;
+		} else {
+			log_info("'%s': restored to %s", e->path, h);
+		}
+		git_repository_free(r);
+	}
+	return ret;
+}
+
+static void export_commits(struct stack *st, const struct journal *j)
 {
 	char o[GIT_OID_HEXSZ + 1], w[GIT_OID_HEXSZ + 1], key[64];
-	stack_setenv(st, "AUTODEPLOY_CHECKOUTS", "%zu", n);
-	for (size_t i = 0; i < n; i++) {
-		hex(o, &e[i].old);
-		hex(w, &e[i].new);
+	stack_setenv(st, "AUTODEPLOY_CHECKOUTS", "%zu", j->n);
+	for (size_t i = 0; i < j->n; i++) {
+		hex(o, &j->e[i].old);
+		hex(w, &j->e[i].new);
 		snprintf(key, sizeof key, "AUTODEPLOY_CHECKOUT_%zu", i);
-		stack_setenv(st, key, "%s", e[i].path);
+		stack_setenv(st, key, "%s", j->e[i].path);
 		snprintf(key, sizeof key, "AUTODEPLOY_OLD_COMMIT_%zu", i);
 		stack_setenv(st, key, "%s", o);
 		snprintf(key, sizeof key, "AUTODEPLOY_NEW_COMMIT_%zu", i);
@@ -107,94 +198,125 @@ static void export_commits(struct stack *st, const struct journal_entry *e, size
 	}
 }
 
-/* Step 1: a journal means a run died after it may have moved checkouts
- * with the stack stopped.  Put the old commits back and start. */
-static int recover(const struct settings *s, struct stack *st)
+/*
+ * Step 1: a journal means a run died (or gave up) while the stack may be
+ * down.  JOURNAL_DEPLOY: put the touched checkouts back, start.
+ * JOURNAL_START_ONLY (ROLLBACK=no): start what is there.  Returns
+ * EXIT_OK when the stack runs again and the journal is gone, EXIT_BROKEN
+ * when not (the journal is kept: every later run tries again); *keep_on
+ * says whether the run may still go on to deploy (a start-only failure
+ * must not block the commit that fixes it).
+ */
+static int recover(struct run *rn, int *keep_on)
 {
-	struct journal_entry *e = NULL;
-	size_t n = 0;
 	char err[ERR_MAX];
-	int ret = -1;
+	int ret = EXIT_BROKEN;
 
-	if (journal_read(&e, &n, s->state_dir, err) < 0) {
+	*keep_on = 0;
+	if (journal_read(&rn->j, rn->s->state_dir, err) < 0) {
 		log_error("%s", err);
-		return -1;
+		return EXIT_BROKEN;
 	}
-	log_warn("recovering an interrupted deploy: restoring the old commits of %zu checkout(s)", n);
-	export_commits(st, e, n);
-	if (move_all(e, n, REPO_MOVE_FORCE, 0, s, 0) < 0 || stack_start(st, "recover-start") != 0) {
-		log_error("recovery failed: the journal '%s/%s' is kept and the next run tries again; "
-		          "a person should look", s->state_dir, JOURNAL_NAME);
+	export_commits(&rn->st, &rn->j);
+	if (rn->j.state == JOURNAL_START_ONLY) {
+		log_warn("the last deploy failed and AUTODEPLOY_ROLLBACK=no kept its commits: starting the stack as it is");
+		if (stack_start(&rn->st, "recover-start") != 0) {
+			log_error("the stack does not start on the commits that are there: the journal '%s/%s' "
+			          "is kept until a deploy succeeds; a person must look", rn->s->state_dir, JOURNAL_NAME);
+			*keep_on = 1;
+			goto out;
+		}
+	} else {
+		log_warn("recovering an interrupted deploy: restoring the old commits of %zu checkout(s)", rn->j.n);
+		if (restore_touched(rn) < 0 || stack_start(&rn->st, "recover-start") != 0) {
+			log_error("recovery failed: the journal '%s/%s' is kept and the next run tries again; "
+			          "a person should look", rn->s->state_dir, JOURNAL_NAME);
+			goto out;
+		}
+	}
+	if (journal_remove(rn->s->state_dir, err) < 0) {
+		log_error("%s", err);
 		goto out;
 	}
-	if (journal_remove(s->state_dir, err) < 0) {
-		log_error("%s", err);
-		goto out;
-	}
-	log_info("recovered: the old commits are running again");
-	ret = 0;
+	log_info("recovered: the stack runs again");
+	*keep_on = 1;
+	ret = EXIT_OK;
 out:
-	journal_entries_free(e, n);
+	journal_free(&rn->j);
 	return ret;
 }
 
-static void print_plan(const struct drift *d, size_t n, int restart, const struct settings *s)
+/* recreate: the new commits, written beside the state, prepared (images
+ * pulled, compose file checked) while the stack still runs the old ones. */
+static int prepare(struct run *rn)
 {
-	for (size_t i = 0; i < n; i++) {
-		char o[GIT_OID_HEXSZ + 1], w[GIT_OID_HEXSZ + 1];
-		char **paths = NULL, err[ERR_MAX];
-		size_t np = 0;
+	char err[ERR_MAX], key[64];
+	char *top = xasprintf("%s/stage", rn->s->state_dir), *compose = NULL;
+	int ret = -1;
+
+	if (publish_remove_tree(top, err) < 0 || util_mkdir_p(top, 0700, err) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < rn->j.n; i++) {
+		struct journal_entry *e = &rn->j.e[i];
 		git_repository *r = NULL;
-		if (d[i].decision != DRIFT_DEPLOY && d[i].decision != DRIFT_PULL_ONLY) {
-			printf("%s: %s, not moved\n", d[i].path, drift_decision_name(d[i].decision));
-			continue;
-		}
-		hex(o, &d[i].local);
-		hex(w, &d[i].target);
-		if (repo_open(&r, d[i].path, err) < 0 ||
-		    repo_changed_paths(&paths, &np, r, &d[i].local, &d[i].target, err) < 0) {
-			printf("%s: %s -> %s (changed files unknown: %s)\n", d[i].path, o, w, err);
-		} else {
-			printf("%s: %s -> %s (%zu files changed)%s\n", d[i].path, o, w, np,
-			       d[i].decision == DRIFT_PULL_ONLY ? " pull-only" : "");
-			for (size_t k = 0; k < np; k++)
-				printf("    %s\n", paths[k]);
-		}
-		repo_paths_free(paths);
+		const char *base = strrchr(e->path, '/');
+		/* the checkouts side by side under their own names, as they
+		 * usually are: a compose file may refer to ../other-repo */
+		char *dir = xasprintf("%s/%s", top, base && base[1] ? base + 1 : e->path);
+		int rc = repo_open(&r, e->path, err) < 0 ? -1 : checkout_stage(r, &e->new, dir, err);
 		git_repository_free(r);
+		if (rc < 0) {
+			log_error("prepare: %s", err);
+			free(dir);
+			goto out;
+		}
+		snprintf(key, sizeof key, "AUTODEPLOY_STAGED_CHECKOUT_%zu", i);
+		stack_setenv(&rn->st, key, "%s", dir);
+		if (i == 0)
+			compose = dir;
+		else
+			free(dir);
 	}
-	if (s->pre_deploy_command)
-		printf("would run: %s\n", s->pre_deploy_command);
-	if (restart) {
-		printf("would run: %s\n", s->stop_command);
-		printf("would run: %s\n", s->start_command);
-		if (s->healthcheck_command)
-			printf("would run: %s (every %ld s, up to %ld s)\n", s->healthcheck_command,
-			       s->healthcheck_interval, s->healthcheck_timeout);
-	} else {
-		printf("no restart\n");
-	}
+	rn->st.cwd = compose;
+	ret = stack_command(&rn->st, "prepare", rn->s->prepare_command, rn->s->command_timeout) == 0 ? 0 : -1;
+	rn->st.cwd = rn->s->compose_dir;
+out:
+	if (publish_remove_tree(top, err) < 0)
+		log_warn("%s", err);
+	free(compose);
+	free(top);
+	return ret;
 }
 
-/* Steps 4-6 for the plan in e[0..n): journal, stop, move, start, check;
- * roll back on failure. */
-static int deploy(const struct settings *s, struct stack *st, struct journal_entry *e,
-                  size_t n, int restart)
+/*
+ * Steps 4-6: journal, (stop,) move, start, check; on failure restore.
+ * restart: the stack is (re)started at all; the strategy says whether it
+ * is stopped first.
+ */
+static int deploy(struct run *rn, int restart)
 {
+	const struct settings *s = rn->s;
+	int stop_first = restart && s->strategy == STRATEGY_RESTART, started = 0;
 	char err[ERR_MAX];
 
-	if (journal_write(s->state_dir, e, n, err) < 0) {
-		log_error("%s: nothing was stopped", err);
+	rn->j.state = JOURNAL_DEPLOY;
+	if (save_journal(rn) < 0) {
+		log_error("nothing was stopped");
 		return EXIT_IOERR;
 	}
-	if (restart && stack_command(st, "stop", s->stop_command, 0) != 0) {
+	if (stop_first && (stopping() || stack_command(&rn->st, "stop", s->stop_command, s->command_timeout) != 0)) {
 		log_error("stop failed: starting the stack again on the old commits");
 		goto rollback;
 	}
 	maybe_die("after-stop");
-	if (move_all(e, n, REPO_MOVE_SAFE, 0, s, 1) < 0)
+	if (move_forward(rn) < 0)
 		goto rollback;
-	if (restart && stack_start(st, "start") != 0)
+	started = 1;
+	if (restart && (stopping() || stack_start(&rn->st, "start") != 0))
+		goto rollback;
+	if (stopping())
 		goto rollback;
 	maybe_die("after-start");
 	if (journal_remove(s->state_dir, err) < 0) {
@@ -204,15 +326,24 @@ static int deploy(const struct settings *s, struct stack *st, struct journal_ent
 	return EXIT_OK;
 
 rollback:
-	if (!s->rollback) {
-		log_error("AUTODEPLOY_ROLLBACK=no: leaving the checkouts as they are; a person must look");
-		journal_remove(s->state_dir, err);
+	/* The rollback runs to its end whatever else arrives: systemd gives
+	 * it TimeoutStopSec before its SIGKILL. */
+	rn->st.cancel = NULL;
+	if (started && !s->rollback) {
+		rn->j.state = JOURNAL_START_ONLY;
+		save_journal(rn);
+		log_error("AUTODEPLOY_ROLLBACK=no: the new commits stay; the next run starts the stack "
+		          "as it is; a person must look");
 		return EXIT_BROKEN;
 	}
 	log_warn("rolling back to the old commits");
-	if (restart)
-		stack_command(st, "rollback-stop", s->stop_command, 0);
-	if (move_all(e, n, REPO_MOVE_FORCE, 1, s, 0) < 0 || (restart && stack_start(st, "rollback-start") != 0)) {
+	if (restart && s->strategy == STRATEGY_RESTART && started)
+		stack_command(&rn->st, "rollback-stop", s->stop_command, s->command_timeout);
+	if (restore_touched(rn) < 0) {
+		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
+		return EXIT_BROKEN;
+	}
+	if ((stop_first || started) && restart && stack_start(&rn->st, "rollback-start") != 0) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
@@ -256,14 +387,13 @@ static void self_update(const struct settings *s, const char *config, const stru
 int main(int argc, const char **argv)
 {
 	struct app a;
-	struct stack st;
-	struct drift *d = NULL;
-	struct journal_entry *plan = NULL;
+	struct run rn;
+	struct plan p = { 0 };
 	char err[ERR_MAX];
-	int code, have_stack = 0, attempted = 0;
-	size_t n = 0;
+	int code, have_stack = 0, attempted = 0, planned = 0;
 	time_t t0 = time(NULL);
 
+	memset(&rn, 0, sizeof rn);
 	app_init(&a);
 	if (cli_parse(argc, argv, options,
 	              "[--if-drift] [--dry-run] [--force] [--no-restart] [--wait SECONDS]", &code) < 0)
@@ -271,127 +401,115 @@ int main(int argc, const char **argv)
 	repo_global_init();
 	if ((code = app_begin(&a, "autodeploy.log")) != EXIT_OK)
 		goto out;
-	const struct settings *s = &a.s;
+	struct settings *s = &a.s;
 	if ((code = app_need_compose_dir(&a)) != EXIT_OK)
 		goto out;
-	stack_init(&st, s);
+	if (s->commands_defaulted)
+		settings_compose_cli(s, stack_detect_compose());
+	rn.s = s;
+	rn.own = (struct checkout_owner){ s->code_owner_set, s->code_uid, s->code_gid };
+	stack_init(&rn.st, s);
 	have_stack = 1;
 
 	/* 1. lock, then repair what an interrupted run left */
 	if ((code = app_lock(&a, "lock", opt_wait)) != EXIT_OK)
 		goto out;
-	int jr = journal_exists(s->state_dir, err);
-	if (jr < 0 || (jr == 1 && !opt_dry_run && recover(s, &st) < 0)) {
-		if (jr < 0)
+	catch_stop_signals();
+	int broken = 0;
+	if (!opt_dry_run) {
+		stack_kill_orphans(&rn.st);
+		int jr = journal_exists(s->state_dir, err);
+		if (jr < 0) {
 			log_error("%s", err);
-		code = jr < 0 ? EXIT_IOERR : EXIT_BROKEN;
-		attempted = 1;
-		goto out;
+			code = EXIT_IOERR;
+			goto out;
+		}
+		if (jr == 1) {
+			int keep_on;
+			attempted = 1;
+			rn.st.cancel = NULL;
+			if ((code = recover(&rn, &keep_on)) != EXIT_OK && !keep_on)
+				goto out;
+			broken = code != EXIT_OK;
+		}
 	}
 
 	/* 2. decide what moves; everything is fetched now, before any stop */
-	struct drift_opts o = { .settings = s, .fetch = 1, .max_threads = MAX_THREADS };
-	d = drift_check_stack(&n, &o);
-
-	int due = 0, refuse = 0, restart = opt_force, moving = 0;
-	code = EXIT_OK;
-	plan = xcalloc(n, sizeof *plan);
-	for (size_t i = 0; i < n; i++) {
-		plan[i].path = d[i].path;
-		if (d[i].have_local)
-			git_oid_cpy(&plan[i].old, &d[i].local);
-		git_oid_cpy(&plan[i].new, &plan[i].old);
-		due |= drift_is_due(&d[i]);
-		switch (d[i].decision) {
-		case DRIFT_DEPLOY:
-			restart = 1;
-			/* fall through */
-		case DRIFT_PULL_ONLY:
-			git_oid_cpy(&plan[i].new, &d[i].target);
-			moving = 1;
-			log_info("'%s': %s: %s", d[i].path, drift_decision_name(d[i].decision), d[i].reason);
-			break;
-		case DRIFT_UNCLEAN:
-		case DRIFT_DIVERGED:
-			log_error("'%s': refusing to deploy: %s", d[i].path, d[i].reason);
-			refuse = 1;
-			break;
-		case DRIFT_ERROR:
-			log_error("'%s': %s", d[i].path, d[i].reason);
-			if (code == EXIT_OK)
-				code = d[i].exit_code;
-			break;
-		case DRIFT_MISSING:
-		case DRIFT_NO_UPSTREAM:
-			log_warn("'%s': skipped: %s", d[i].path, d[i].reason);
-			break;
-		default:
-			log_info("'%s': %s", d[i].path, d[i].reason);
-		}
-	}
-	if (code != EXIT_OK) {
+	plan_make(&p, s, opt_force);
+	planned = 1;
+	code = broken ? EXIT_BROKEN : EXIT_OK;
+	if (p.error_code) {
+		code = broken ? EXIT_BROKEN : p.error_code;
 		log_error("nothing was stopped: fix the remote access above and run again");
 		goto out;
 	}
-	if (opt_if_drift && !due) {
+	if (opt_if_drift && !p.due) {
 		log_info("nothing is due");
 		goto out;
 	}
-	if (refuse) {
-		code = EXIT_CONFIG;
+	if (p.refuse) {
+		code = broken ? EXIT_BROKEN : EXIT_CONFIG;
 		log_error("nothing was stopped: clean or reset the checkouts named above, then run again");
 		goto out;
 	}
-	if (opt_no_restart)
-		restart = 0;
-	if (!moving && !restart) {
+	int restart = opt_no_restart ? 0 : p.restart;
+	if (!p.moving && !restart) {
 		log_info("nothing to deploy");
 		goto out;
 	}
 
 	/* 3. the plan, when that is all that was asked */
 	if (opt_dry_run) {
-		print_plan(d, n, restart, s);
+		plan_print(&p, s, stdout);
 		goto out;
 	}
 
+	rn.j.e = p.e;
+	rn.j.n = p.n;
 	/* a checkout that would overwrite a local file is refused now, while
 	 * nothing is stopped, not discovered in the downtime window */
-	if (move_all(plan, n, REPO_MOVE_CHECK, 0, s, 0) < 0) {
+	if (check_moves(&rn) < 0) {
 		code = EXIT_CONFIG;
 		log_error("nothing was stopped: move or commit the local files named above, then run again");
 		goto out;
 	}
 
 	attempted = 1;
-	export_commits(&st, plan, n);
-	if (stack_command(&st, "pre-deploy", s->pre_deploy_command, 0) != 0) {
+	rn.st.cancel = &stop_signal;
+	export_commits(&rn.st, &rn.j);
+	if (stopping() ||
+	    stack_command(&rn.st, "pre-deploy", s->pre_deploy_command, s->command_timeout) != 0) {
 		log_error("the pre-deploy command failed: nothing was stopped or moved");
+		code = EXIT_ROLLED_BACK;
+		goto out;
+	}
+	if (restart && s->strategy == STRATEGY_RECREATE && (stopping() || prepare(&rn) < 0)) {
+		log_error("preparing the new commits failed: nothing was stopped or moved");
 		code = EXIT_ROLLED_BACK;
 		goto out;
 	}
 
 	/* 4-6. */
-	code = deploy(s, &st, plan, n, restart);
+	code = deploy(&rn, restart);
 	if (code == EXIT_OK && s->self_update)
-		self_update(s, cfg_name(a.cfg), plan, n);
+		self_update(s, cfg_name(a.cfg), p.e, p.n);
 out:
 	/* 7. tell the operator, whatever happened */
 	if (attempted) {
-		stack_setenv(&st, "AUTODEPLOY_RESULT", "%d", code);
-		stack_setenv(&st, "AUTODEPLOY_RESULT_TEXT", "%s", exit_meaning(code));
-		stack_command(&st, "notify", a.s.notify_command, a.s.notify_timeout);
+		rn.st.cancel = NULL;
+		stack_setenv(&rn.st, "AUTODEPLOY_RESULT", "%d", code);
+		stack_setenv(&rn.st, "AUTODEPLOY_RESULT_TEXT", "%s", exit_meaning(code));
+		stack_command(&rn.st, "notify", a.s.notify_command, a.s.notify_timeout);
 	}
 	if (a.started && !opt_dry_run) {
-		struct outcome oc = { .start = t0, .end = time(NULL), .result = code,
-		                      .attempted = attempted, .drift = d, .plan = plan, .n = d ? n : 0 };
+		struct outcome oc = { .start = t0, .end = time(NULL), .result = code, .attempted = attempted,
+		                      .drift = p.d, .plan = p.e, .n = planned ? p.n : 0 };
 		if (outcome_record(&a.s, &oc, err) < 0)
 			log_error("%s", err);
 	}
 	if (have_stack)
-		stack_free(&st);
-	drift_free_all(d, n);
-	free(plan);
+		stack_free(&rn.st);
+	plan_free(&p);
 	code = app_end(&a, code);
 	repo_global_shutdown();
 	return code;

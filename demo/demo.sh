@@ -49,6 +49,7 @@ cat > "$D/env.local" <<EOF2
 AUTODEPLOY_COMPOSE_DIR=$D/srv/stack
 AUTODEPLOY_STOP_COMMAND="$D/compose stop"
 AUTODEPLOY_START_COMMAND="$D/compose up"
+AUTODEPLOY_PREPARE_COMMAND="$D/compose pull"
 AUTODEPLOY_HEALTHCHECK_COMMAND=$D/healthcheck
 AUTODEPLOY_HEALTHCHECK_TIMEOUT=3
 AUTODEPLOY_HEALTHCHECK_INTERVAL=1
@@ -75,7 +76,7 @@ git -C "$D/dev" commit -qam "nginx 1.27" && git -C "$D/dev" push -q origin main 
 say "the trigger file systemd's autodeploy.path watches now holds: $(cat "$D/state/trigger" 2>/dev/null)"
 run check-drift --quiet
 
-step "The timer fires: run-deploy stops, fast-forwards, starts, checks health"
+step "The timer fires: run-deploy pulls the new images from a staged copy, fast-forwards, recreates, checks health"
 run run-deploy --if-drift --quiet
 say "the checkout is now at: $(git -C "$D/srv/stack" log --oneline -1)"
 

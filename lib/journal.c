@@ -26,28 +26,44 @@ int journal_exists(const char *state_dir, char *err)
 	return err_set(err, "cannot check '%s': %s", path, strerror(errno));
 }
 
-#define JOURNAL_MAGIC "autodeploy-journal 1\n"
+/*
+ * Version 2, one line per checkout after the state:
+ *     autodeploy-journal 2
+ *     state deploy|start-only
+ *     OLD NEW TOUCHED PATH        (TOUCHED: 0 or 1)
+ * Version 1 (no state line, OLD NEW PATH) is still read: a journal left
+ * by the previous release is restored whole, as that release would have.
+ */
+#define MAGIC_V1 "autodeploy-journal 1\n"
+#define MAGIC_V2 "autodeploy-journal 2\n"
+#define HEX GIT_OID_HEXSZ
 
-int journal_write(const char *state_dir, const struct journal_entry *e, size_t n, char *err)
+static const char *state_name(enum journal_state s)
+{
+	return s == JOURNAL_START_ONLY ? "start-only" : "deploy";
+}
+
+int journal_write(const char *state_dir, const struct journal *j, char *err)
 {
 	char path[4096];
-	size_t cap = sizeof JOURNAL_MAGIC, len = 0;
-	for (size_t i = 0; i < n; i++)
-		cap += 2 * (GIT_OID_HEXSZ + 1) + strlen(e[i].path) + 1;
+	size_t cap = sizeof MAGIC_V2 + 32, len = 0;
+	for (size_t i = 0; i < j->n; i++)
+		cap += 2 * (HEX + 1) + 2 + strlen(j->e[i].path) + 1;
 	char *buf = xmalloc(cap);
 	int ret = -1;
 
 	journal_path(path, sizeof path, state_dir);
-	len += (size_t)snprintf(buf, cap, "%s", JOURNAL_MAGIC);
-	for (size_t i = 0; i < n; i++) {
-		char o[GIT_OID_HEXSZ + 1], w[GIT_OID_HEXSZ + 1];
-		if (strchr(e[i].path, '\n')) {
-			err_set(err, "cannot journal '%s': the path holds a newline", e[i].path);
+	len += (size_t)snprintf(buf, cap, "%sstate %s\n", MAGIC_V2, state_name(j->state));
+	for (size_t i = 0; i < j->n; i++) {
+		char o[HEX + 1], w[HEX + 1];
+		if (strchr(j->e[i].path, '\n')) {
+			err_set(err, "cannot journal '%s': the path holds a newline", j->e[i].path);
 			goto out;
 		}
-		len += (size_t)snprintf(buf + len, cap - len, "%s %s %s\n",
-		                        git_oid_tostr(o, sizeof o, &e[i].old),
-		                        git_oid_tostr(w, sizeof w, &e[i].new), e[i].path);
+		len += (size_t)snprintf(buf + len, cap - len, "%s %s %d %s\n",
+		                        git_oid_tostr(o, sizeof o, &j->e[i].old),
+		                        git_oid_tostr(w, sizeof w, &j->e[i].new),
+		                        j->e[i].touched ? 1 : 0, j->e[i].path);
 	}
 	if (util_mkdir_p(state_dir, 0755, err) < 0)
 		goto out;
@@ -57,31 +73,47 @@ out:
 	return ret;
 }
 
-void journal_entries_free(struct journal_entry *e, size_t n)
+void journal_free(struct journal *j)
 {
-	for (size_t i = 0; e && i < n; i++)
-		free(e[i].path);
-	free(e);
+	for (size_t i = 0; j->e && i < j->n; i++)
+		free(j->e[i].path);
+	free(j->e);
+	j->e = NULL;
+	j->n = 0;
 }
 
-int journal_read(struct journal_entry **out, size_t *n, const char *state_dir, char *err)
+/* "OLD NEW [T ]PATH" into e; 0 or -1 with err naming the line. */
+static int parse_entry(struct journal_entry *e, char *line, int v2, const char *path, size_t lineno, char *err)
+{
+	size_t need = 2 * (HEX + 1) + (v2 ? 2 : 0) + 1;
+	if (strlen(line) < need || line[HEX] != ' ' || line[2 * HEX + 1] != ' ' ||
+	    (v2 && ((line[2 * HEX + 2] != '0' && line[2 * HEX + 2] != '1') || line[2 * HEX + 3] != ' ')))
+		return err_set(err, "%s:%zu: malformed line", path, lineno);
+	line[HEX] = line[2 * HEX + 1] = '\0';
+	if (git_oid_fromstr(&e->old, line) < 0 || git_oid_fromstr(&e->new, line + HEX + 1) < 0)
+		return err_set(err, "%s:%zu: malformed commit id", path, lineno);
+	e->touched = v2 ? line[2 * HEX + 2] == '1' : 1;
+	e->path = xstrdup(line + 2 * (HEX + 1) + (v2 ? 2 : 0));
+	return 0;
+}
+
+int journal_read(struct journal *j, const char *state_dir, char *err)
 {
 	char path[4096];
-	char *buf = NULL;
-	size_t len, count = 0, lineno = 1;
-	struct journal_entry *e = NULL;
-	int ret = -1;
+	char *buf = NULL, *line;
+	size_t lineno = 1;
+	int ret = -1, v2;
 
-	*out = NULL;
-	*n = 0;
+	memset(j, 0, sizeof *j);
 	journal_path(path, sizeof path, state_dir);
-	if (util_read_file(&buf, &len, path, err) < 0)
+	if (util_read_file(&buf, NULL, path, err) < 0)
 		return -1;
-	if (strncmp(buf, JOURNAL_MAGIC, strlen(JOURNAL_MAGIC)) != 0) {
+	v2 = strncmp(buf, MAGIC_V2, strlen(MAGIC_V2)) == 0;
+	if (!v2 && strncmp(buf, MAGIC_V1, strlen(MAGIC_V1)) != 0) {
 		err_set(err, "%s:1: not an autodeploy journal: look at it, restore the checkouts by hand, then remove it", path);
 		goto out;
 	}
-	char *line = buf + strlen(JOURNAL_MAGIC);
+	line = buf + strlen(MAGIC_V2);
 	while (*line) {
 		char *nl = strchr(line, '\n');
 		lineno++;
@@ -90,30 +122,32 @@ int journal_read(struct journal_entry **out, size_t *n, const char *state_dir, c
 			goto out;
 		}
 		*nl = '\0';
-		e = xrealloc(e, (count + 1) * sizeof *e);
-		memset(&e[count], 0, sizeof *e);
-		if (strlen(line) < 2 * (GIT_OID_HEXSZ + 1) + 1 || line[GIT_OID_HEXSZ] != ' ' ||
-		    line[2 * GIT_OID_HEXSZ + 1] != ' ') {
-			err_set(err, "%s:%zu: malformed line", path, lineno);
-			goto out;
+		if (v2 && lineno == 2) {
+			if (strcmp(line, "state deploy") == 0)
+				j->state = JOURNAL_DEPLOY;
+			else if (strcmp(line, "state start-only") == 0)
+				j->state = JOURNAL_START_ONLY;
+			else {
+				err_set(err, "%s:2: unknown state line", path);
+				goto out;
+			}
+		} else {
+			j->e = xrealloc(j->e, (j->n + 1) * sizeof *j->e);
+			memset(&j->e[j->n], 0, sizeof *j->e);
+			if (parse_entry(&j->e[j->n], line, v2, path, lineno, err) < 0)
+				goto out;
+			j->n++;
 		}
-		line[GIT_OID_HEXSZ] = line[2 * GIT_OID_HEXSZ + 1] = '\0';
-		if (git_oid_fromstr(&e[count].old, line) < 0 ||
-		    git_oid_fromstr(&e[count].new, line + GIT_OID_HEXSZ + 1) < 0) {
-			err_set(err, "%s:%zu: malformed commit id", path, lineno);
-			goto out;
-		}
-		e[count].path = xstrdup(line + 2 * (GIT_OID_HEXSZ + 1));
-		count++;
 		line = nl + 1;
 	}
-	*out = e;
-	*n = count;
-	e = NULL;
-	count = 0;
+	if (v2 && lineno < 2) {
+		err_set(err, "%s:2: no state line", path);
+		goto out;
+	}
 	ret = 0;
 out:
-	journal_entries_free(e, count);
+	if (ret < 0)
+		journal_free(j);
 	free(buf);
 	return ret;
 }

@@ -18,22 +18,39 @@ void journal_path(char *buf, size_t len, const char *state_dir);
 /* 1 when a journal exists, 0 when not, -1 on error (err set). */
 int journal_exists(const char *state_dir, char *err);
 
+/*
+ * What the journal says the interrupted run was doing:
+ *   JOURNAL_DEPLOY      checkouts marked touched may be anywhere between
+ *                       their old and new commit: restore them, start
+ *   JOURNAL_START_ONLY  AUTODEPLOY_ROLLBACK=no left the new commits in
+ *                       place after a failure: start the stack as it is
+ */
+enum journal_state { JOURNAL_DEPLOY, JOURNAL_START_ONLY };
+
 struct journal_entry {
 	char *path;
 	git_oid old, new;
-	int moved;      /* run-deploy's own note that it moved this checkout (not journaled) */
+	int touched;    /* its files may have changed: a restore must put `old` back */
+};
+
+struct journal {
+	enum journal_state state;
+	struct journal_entry *e;
+	size_t n;
 };
 
 /*
- * Write the journal (one line per checkout: OLD NEW PATH) atomically and
- * durably: it must be on disk before the stack is stopped.  Paths holding
- * a newline cannot be journaled and are refused.
+ * Write the journal atomically and durably: it must be on disk before the
+ * stack is stopped, and again each time a checkout is marked touched,
+ * before that checkout's files change.  Paths holding a newline cannot be
+ * journaled and are refused.
  */
-int journal_write(const char *state_dir, const struct journal_entry *e, size_t n, char *err);
+int journal_write(const char *state_dir, const struct journal *j, char *err);
 
-/* Read it back: *e is a malloc'd array; free with journal_entries_free. */
-int journal_read(struct journal_entry **e, size_t *n, const char *state_dir, char *err);
-void journal_entries_free(struct journal_entry *e, size_t n);
+/* Read it back (both this format and the first one, whose checkouts all
+ * count as touched); free with journal_free. */
+int journal_read(struct journal *j, const char *state_dir, char *err);
+void journal_free(struct journal *j);
 
 /* Remove it (durably: the folder is fsynced).  No journal is not an error. */
 int journal_remove(const char *state_dir, char *err);

@@ -121,6 +121,14 @@ static size_t escape_message(char *dst, size_t room, const char *msg, int *cut)
 	return n;
 }
 
+void log_escape(char *out, size_t len, const char *s)
+{
+	int cut = 0;
+	if (len == 0)
+		return;
+	out[escape_message(out, len - 1, s, &cut)] = '\0';
+}
+
 static void emit(const char *level, int to_stderr, const char *fmt, va_list ap)
 {
 	int saved = errno;

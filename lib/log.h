@@ -44,6 +44,11 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* s into out with control characters escaped as in log lines, so text
+ * from a repository printed to a terminal or a plan cannot forge a line
+ * or send escape codes; truncated to fit, always NUL-terminated. */
+void log_escape(char *out, size_t len, const char *s);
+
 /* "start: START_TIME=..." and "end: START_TIME=... END_TIME=... result=CODE (meaning)". */
 void log_start(void);
 void log_end(int code);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -118,10 +119,15 @@ _Noreturn static void child_fail(int fd, int stage, int err)
 }
 
 _Noreturn static void child(const struct proc_opts *o, int null_fd, int report_fd,
-                            char **cands, const char *const argv[], char **envp)
+                            char **cands, const char *const argv[], char **envp, pid_t parent)
 {
 	/* Own process group, so a timeout reaches grandchildren too. */
 	setpgid(0, 0);
+	/* Die with the caller: a stop command must not go on stopping the
+	 * stack after the run that asked for it was killed.  The parent may
+	 * have died before prctl took effect: then nobody would send it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
 
 	/* Ignored signals and the signal mask survive exec; commands expect
 	 * the defaults (a pipeline relies on SIGPIPE). */
@@ -176,12 +182,16 @@ static double now_monotonic(void)
  * Wait until the child has exited or the deadline passed, without reaping
  * it: while the zombie exists its process-group id cannot be reused, so
  * killing the group afterwards cannot hit a stranger.  Returns 1 when it
- * exited, 0 at the deadline.
+ * exited, 0 at the deadline, 2 when *cancel became nonzero.  A signal
+ * that sets *cancel interrupts the poll (EINTR); the slices are short in
+ * case it arrived just before the poll began.
  */
-static int exited_by(pid_t pid, int pidfd, double deadline)
+static int exited_by(pid_t pid, int pidfd, double deadline, volatile sig_atomic_t *cancel)
 {
 	long nap_ms = 1;
 	for (;;) {
+		if (cancel && *cancel)
+			return 2;
 		siginfo_t si;
 		memset(&si, 0, sizeof si);
 		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
@@ -198,7 +208,8 @@ static int exited_by(pid_t pid, int pidfd, double deadline)
 		if (pidfd >= 0) {
 			/* readable once the process has exited */
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };
-			poll(&p, 1, left_ms > 60000 ? 60000 : (int)left_ms);
+			long slice = cancel ? 200 : 60000;
+			poll(&p, 1, left_ms > slice ? (int)slice : (int)left_ms);
 		} else {
 			long ms = nap_ms < left_ms ? nap_ms : left_ms;
 			struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -255,13 +266,14 @@ int proc_run(int *status, const char *const argv[], const struct proc_opts *o, c
 		err_set(err, "cannot run '%s': pipe: %s", argv[0], strerror(errno));
 		goto out;
 	}
+	pid_t parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		err_set(err, "cannot run '%s': fork: %s", argv[0], strerror(errno));
 		goto out;
 	}
 	if (pid == 0)
-		child(o, null_fd, pipefd[1], cands, argv, envp);
+		child(o, null_fd, pipefd[1], cands, argv, envp, parent);
 
 	/* Also here, so the group exists whichever of us runs first; the
 	 * child's own call makes it certain before exec. */
@@ -288,13 +300,17 @@ int proc_run(int *status, const char *const argv[], const struct proc_opts *o, c
 		goto out;
 	}
 
-	int ws = 0, timed_out = 0;
-	if (o && o->timeout > 0) {
+	if (o && o->started)
+		o->started(pid, o->started_arg);
+
+	int ws = 0, ended = 1;
+	if (o && (o->timeout > 0 || o->cancel)) {
+		double deadline = o->timeout > 0 ? now_monotonic() + (double)o->timeout : 1e300;
 		pidfd = open_pidfd(pid);
-		if (!exited_by(pid, pidfd, now_monotonic() + (double)o->timeout)) {
-			timed_out = 1;
+		ended = exited_by(pid, pidfd, deadline, o->cancel);
+		if (ended != 1) {
 			kill(-pid, SIGTERM);
-			exited_by(pid, pidfd, now_monotonic() + KILL_GRACE);
+			exited_by(pid, pidfd, now_monotonic() + KILL_GRACE, NULL);
 			/* The leader is gone or ignored SIGTERM; whatever is left
 			 * of its group (grandchildren) goes now. */
 			kill(-pid, SIGKILL);
@@ -304,8 +320,10 @@ int proc_run(int *status, const char *const argv[], const struct proc_opts *o, c
 		err_set(err, "cannot wait for '%s': %s", argv[0], strerror(errno));
 		goto out;
 	}
-	if (timed_out)
+	if (ended == 0)
 		*status = PROC_TIMEOUT;
+	else if (ended == 2)
+		*status = PROC_CANCELLED;
 	else if (WIFEXITED(ws))
 		*status = WEXITSTATUS(ws);
 	else if (WIFSIGNALED(ws))

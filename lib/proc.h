@@ -13,14 +13,19 @@
  * it started), with SIGPIPE at its default and no signal blocked.  No
  * global state and no signal handlers: safe to call from several threads.
  * On a timeout the group gets SIGTERM; once the child itself has exited,
- * or 5 s later, whatever remains of the group gets SIGKILL.
+ * or 5 s later, whatever remains of the group gets SIGKILL.  The child
+ * gets SIGKILL when the calling thread dies (PR_SET_PDEATHSIG), so a
+ * killed caller leaves no command running on its own; what that command
+ * started stays in its group, which `started` lets the caller record.
  */
 #ifndef AUTODEPLOY_PROC_H
 #define AUTODEPLOY_PROC_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #define PROC_TIMEOUT 124   /* as timeout(1) */
+#define PROC_CANCELLED 125 /* *cancel became nonzero while it ran */
 
 struct proc_opts {
 	const char *cwd;          /* NULL: inherit */
@@ -33,6 +38,12 @@ struct proc_opts {
 	int stderr_fd;            /* -1 or 0: inherit; else dup2'ed onto fd 2, after
 	                             stdout_fd, so 1 means "with stdout" (2>&1) */
 	int null_stdin;           /* give the child /dev/null as stdin */
+	volatile sig_atomic_t *cancel; /* NULL, or a flag a signal handler sets: when it
+	                             becomes nonzero the group is ended as on a timeout
+	                             and the status is PROC_CANCELLED */
+	void (*started)(pid_t pgid, void *arg); /* called in the parent once the
+	                             child's process group exists */
+	void *started_arg;
 };
 
 /* Run argv[0] (looked up in PATH when it has no '/') with argv.  Returns 0

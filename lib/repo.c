@@ -355,7 +355,7 @@ int repo_ahead_behind(size_t *ahead, size_t *behind, git_repository *r,
 	return 0;
 }
 
-static int commit_tree(git_tree **tree, git_repository *r, const git_oid *id, char *err)
+int repo_commit_tree(git_tree **tree, git_repository *r, const git_oid *id, char *err)
 {
 	git_commit *c = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
@@ -396,7 +396,7 @@ int repo_changed_paths(char ***out, size_t *n, git_repository *r,
 
 	*out = NULL;
 	*n = 0;
-	if (commit_tree(&a, r, from, err) < 0 || commit_tree(&b, r, to, err) < 0)
+	if (repo_commit_tree(&a, r, from, err) < 0 || repo_commit_tree(&b, r, to, err) < 0)
 		goto out;
 	if (git_diff_tree_to_tree(&diff, r, a, b, NULL) < 0) {
 		repo_git_err(err, "cannot compare trees in '%s'", where(r));
@@ -438,7 +438,7 @@ int repo_read_executable(char **data, size_t *len, git_repository *r,
 
 	*data = NULL;
 	*len = 0;
-	if (commit_tree(&tree, r, commit, err) < 0)
+	if (repo_commit_tree(&tree, r, commit, err) < 0)
 		return -1;
 	rc = git_tree_entry_bypath(&e, tree, path);
 	if (rc == GIT_ENOTFOUND || (rc == 0 && git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB_EXECUTABLE)) {
@@ -497,106 +497,4 @@ int repo_version_cmp(const char *a, const char *b)
 	if (*a == *b)
 		return 0;
 	return *a ? 1 : -1;
-}
-
-struct chown_ctx {
-	const char *workdir;
-	unsigned uid, gid;
-	int failed;
-	char failed_path[512];
-	char conflict[512];   /* the first local file the checkout would overwrite */
-};
-
-/* Remember the first conflicting path, so the refusal can name it. */
-static int note_conflict(git_checkout_notify_t why, const char *path, const git_diff_file *baseline,
-                         const git_diff_file *target, const git_diff_file *workdir, void *payload)
-{
-	struct chown_ctx *c = payload;
-	(void)baseline;
-	(void)target;
-	(void)workdir;
-	if (why == GIT_CHECKOUT_NOTIFY_CONFLICT && path && !c->conflict[0])
-		snprintf(c->conflict, sizeof c->conflict, "%s", path);
-	return 0;
-}
-
-/* Called by libgit2 for every file it writes: give it the configured
- * owner, so a checkout run as root leaves files the stack's user can use. */
-static void chown_progress(const char *path, size_t done, size_t total, void *payload)
-{
-	struct chown_ctx *c = payload;
-	(void)done;
-	(void)total;
-	if (!path)
-		return;
-	char *full = xasprintf("%s%s", c->workdir, path);
-	if (lchown(full, c->uid, c->gid) < 0 && errno != ENOENT && !c->failed) {
-		c->failed = errno;
-		snprintf(c->failed_path, sizeof c->failed_path, "%s", full);
-	}
-	free(full);
-}
-
-int repo_move_to(git_repository *r, const git_oid *target, enum repo_move how,
-                 int owner_set, unsigned uid, unsigned gid, char *err)
-{
-	git_commit *commit = NULL;
-	git_reference *head = NULL, *moved = NULL;
-	git_checkout_options co;
-	struct chown_ctx cc = { .workdir = where(r), .uid = uid, .gid = gid };
-	char hex[GIT_OID_HEXSZ + 1];
-	int ret = -1;
-
-	git_oid_tostr(hex, sizeof hex, target);
-	if (git_commit_lookup(&commit, r, target) < 0)
-		return repo_git_err(err, "cannot find commit %s in '%s'", hex, cc.workdir);
-	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
-	/* libgit2's SAFE still overwrites ignored files: a local file that the
-	 * new commit starts tracking would be lost without DONT_OVERWRITE_IGNORED */
-	co.checkout_strategy = how == REPO_MOVE_FORCE
-		? GIT_CHECKOUT_FORCE
-		: GIT_CHECKOUT_SAFE | GIT_CHECKOUT_DONT_OVERWRITE_IGNORED;
-	if (how == REPO_MOVE_CHECK)
-		co.checkout_strategy |= GIT_CHECKOUT_DRY_RUN;
-	co.notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT;
-	co.notify_cb = note_conflict;
-	co.notify_payload = &cc;
-	if (owner_set) {
-		co.progress_cb = chown_progress;
-		co.progress_payload = &cc;
-	}
-	if (git_checkout_tree(r, (const git_object *)commit, &co) < 0) {
-		const git_error *e = git_error_last();
-		if (cc.conflict[0])
-			err_set(err, "cannot check out %s in '%s': the local file '%s' would be overwritten "
-			        "(local files never are: commit, stash or remove it)", hex, cc.workdir, cc.conflict);
-		else
-			err_set(err, "cannot check out %s in '%s': %s", hex, cc.workdir,
-			        e && e->message ? e->message : "unknown error");
-		goto out;
-	}
-	if (how == REPO_MOVE_CHECK) {
-		ret = 0;
-		goto out;
-	}
-	if (git_repository_head(&head, r) == 0 && git_reference_is_branch(head)) {
-		if (git_reference_set_target(&moved, head, target, "autodeploy: deploy") < 0) {
-			repo_git_err(err, "cannot move branch '%s' of '%s' to %s",
-			             git_reference_shorthand(head), cc.workdir, hex);
-			goto out;
-		}
-	} else if (git_repository_set_head_detached(r, target) < 0) {
-		repo_git_err(err, "cannot move HEAD of '%s' to %s", cc.workdir, hex);
-		goto out;
-	}
-	if (cc.failed) {
-		err_set(err, "cannot give '%s' to %u:%u: %s", cc.failed_path, uid, gid, strerror(cc.failed));
-		goto out;
-	}
-	ret = 0;
-out:
-	git_reference_free(moved);
-	git_reference_free(head);
-	git_commit_free(commit);
-	return ret;
 }

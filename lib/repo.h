@@ -41,6 +41,9 @@ int repo_open(git_repository **out, const char *path, char *err);
  * first offending path (for the message). */
 int repo_is_clean(int *clean, char *first, size_t firstlen, git_repository *r, char *err);
 
+/* The tree of commit `id`. */
+int repo_commit_tree(git_tree **tree, git_repository *r, const git_oid *id, char *err);
+
 /* The commit HEAD points at. */
 int repo_head_commit(git_oid *out, git_repository *r, char *err);
 
@@ -113,22 +116,6 @@ void repo_paths_free(char **paths);
  * executable, -1 on error. */
 int repo_read_executable(char **data, size_t *len, git_repository *r,
                          const git_oid *commit, const char *path, char *err);
-
-enum repo_move {
-	REPO_MOVE_CHECK,  /* only say whether REPO_MOVE_SAFE would succeed: write nothing */
-	REPO_MOVE_SAFE,   /* never overwrite a local change, not even an ignored file */
-	REPO_MOVE_FORCE   /* make the work tree match (only to put back our own moves) */
-};
-
-/*
- * Move the checkout to commit `target`: check out its tree with libgit2
- * (updating the index), then point the checked-out branch (or a detached
- * HEAD) at it.  REPO_MOVE_SAFE refuses before any file is written when a
- * local change would be overwritten.  When owner_set, every file written
- * gets uid:gid.
- */
-int repo_move_to(git_repository *r, const git_oid *target, enum repo_move how,
-                 int owner_set, unsigned uid, unsigned gid, char *err);
 
 /* Compare two version strings (1.10.0 > 1.9.3; numbers compared as
  * numbers, other characters as characters): <0, 0, >0. */

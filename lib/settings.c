@@ -107,6 +107,33 @@ static int load_rotate(struct settings *s, const struct cfg *c, char *err)
 	return 0;
 }
 
+static int load_strategy(struct settings *s, const struct cfg *c, char *err)
+{
+	const char *v = cfg_str(c, K("STRATEGY"), "recreate");
+	if (strcmp(v, "recreate") == 0)
+		s->strategy = STRATEGY_RECREATE;
+	else if (strcmp(v, "restart") == 0)
+		s->strategy = STRATEGY_RESTART;
+	else
+		return cfg_error(c, K("STRATEGY"), err, "'%.60s' is not a strategy "
+		                 "(expected recreate or restart)", v);
+	return 0;
+}
+
+void settings_compose_cli(struct settings *s, const char *cli)
+{
+	static const char *const verbs[3] = { "stop", "up -d", "pull" };
+	const char **cmd[3] = { &s->stop_command, &s->start_command, &s->prepare_command };
+	for (int i = 0; i < 3; i++) {
+		if (*cmd[i] && !(s->commands_defaulted & (1 << i)))
+			continue;
+		free(s->compose_commands[i]);
+		s->compose_commands[i] = xasprintf("%s %s", cli, verbs[i]);
+		*cmd[i] = s->compose_commands[i];
+		s->commands_defaulted |= 1 << i;
+	}
+}
+
 /* Each extra job needs its schedule and command, and its name goes into a
  * unit name and two keys: [A-Za-z0-9_]+, listed once. */
 static int check_jobs(const struct settings *s, const struct cfg *c, char *err)
@@ -145,8 +172,10 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	s->cfg = c;
 
 	s->compose_dir = cfg_str(c, K("COMPOSE_DIR"), NULL);
-	s->stop_command = cfg_str(c, K("STOP_COMMAND"), "docker compose stop");
-	s->start_command = cfg_str(c, K("START_COMMAND"), "docker compose up -d");
+	s->stop_command = cfg_str(c, K("STOP_COMMAND"), NULL);
+	s->start_command = cfg_str(c, K("START_COMMAND"), NULL);
+	s->prepare_command = cfg_str(c, K("PREPARE_COMMAND"), NULL);
+	settings_compose_cli(s, "docker compose");
 	s->healthcheck_command = cfg_str(c, K("HEALTHCHECK_COMMAND"), NULL);
 	s->pre_deploy_command = cfg_str(c, K("PRE_DEPLOY_COMMAND"), NULL);
 	s->notify_command = cfg_str(c, K("NOTIFY_COMMAND"), NULL);
@@ -175,6 +204,8 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    cfg_long(&s->notebook_max_files, c, K("NOTEBOOK_MAX_FILES"), 10000, 1, LONG_MAX, err) < 0 ||
 	    cfg_size(&s->notebook_max_bytes, c, K("NOTEBOOK_MAX_BYTES"), (uint64_t)1 << 30, err) < 0 ||
 	    load_rotate(s, c, err) < 0 ||
+	    load_strategy(s, c, err) < 0 ||
+	    cfg_seconds(&s->command_timeout, c, K("COMMAND_TIMEOUT"), 900, err) < 0 ||
 	    check_jobs(s, c, err) < 0)
 		goto fail;
 	if (s->healthcheck_interval < 1) {
@@ -195,4 +226,8 @@ void settings_free(struct settings *s)
 	cfg_list_free(s->extra_jobs);
 	s->extra_repos = s->notebook_sources = s->extra_jobs = NULL;
 	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = 0;
+	for (int i = 0; i < 3; i++) {
+		free(s->compose_commands[i]);
+		s->compose_commands[i] = NULL;
+	}
 }

@@ -36,6 +36,11 @@ struct settings {
 
 	const char *stop_command;       /* default "docker compose stop" */
 	const char *start_command;      /* default "docker compose up -d" */
+	const char *prepare_command;    /* default "docker compose pull" */
+	int commands_defaulted;         /* bits: which of stop/start/prepare are the default */
+	char *compose_commands[3];      /* owned, after settings_compose_cli */
+	enum strategy { STRATEGY_RECREATE, STRATEGY_RESTART } strategy; /* recreate */
+	long command_timeout;           /* 900: pre-deploy, prepare, stop, start */
 	const char *healthcheck_command; /* NULL when unset */
 	long healthcheck_timeout;       /* 300 */
 	long healthcheck_interval;      /* 5 */
@@ -76,5 +81,10 @@ struct settings {
 /* Fill s from c; on a malformed value returns -1 with "FILE:LINE: KEY: ...". */
 int settings_load(struct settings *s, const struct cfg *c, char *err);
 void settings_free(struct settings *s);
+
+/* The default stop/start/prepare commands use `cli` ("docker compose" or
+ * "docker-compose") instead of "docker compose"; commands the operator
+ * set are left alone. */
+void settings_compose_cli(struct settings *s, const char *cli);
 
 #endif

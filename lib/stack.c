@@ -1,7 +1,11 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +19,8 @@ void stack_init(struct stack *st, const struct settings *s)
 {
 	memset(st, 0, sizeof *st);
 	st->s = s;
+	st->cwd = s->compose_dir;
+	st->group_file = xasprintf("%s/children", s->state_dir);
 	st->cap = 16;
 	st->env = xcalloc(st->cap, sizeof *st->env);
 }
@@ -24,6 +30,7 @@ void stack_free(struct stack *st)
 	for (size_t i = 0; i < st->n; i++)
 		free(st->env[i]);
 	free(st->env);
+	free(st->group_file);
 	memset(st, 0, sizeof *st);
 }
 
@@ -56,6 +63,57 @@ void stack_setenv(struct stack *st, const char *key, const char *fmt, ...)
 	st->env[st->n] = NULL;
 }
 
+/* Not durable on purpose: after a crash of the machine nothing runs. */
+static void record_group(pid_t pgid, void *arg)
+{
+	struct stack *st = arg;
+	char line[32], err[ERR_MAX];
+	int len = snprintf(line, sizeof line, "%ld\n", (long)pgid);
+	int fd = open(st->group_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || util_write_all(fd, line, (size_t)len) < 0) {
+		err_set(err, "cannot record the command's process group in '%s': %s", st->group_file,
+		        strerror(errno));
+		log_warn("%s", err);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+void stack_kill_orphans(struct stack *st)
+{
+	char *buf = NULL, err[ERR_MAX], *end;
+	struct stat sb;
+	if (lstat(st->group_file, &sb) < 0 && errno == ENOENT)
+		return;
+	if (util_read_file(&buf, NULL, st->group_file, err) < 0) {
+		log_warn("%s", err);
+		return;
+	}
+	long pgid = strtol(buf, &end, 10);
+	free(buf);
+	if (pgid > 1 && *end == '\n' && kill(-(pid_t)pgid, SIGKILL) == 0) {
+		log_warn("killed what was left of an interrupted run's command (process group %ld)", pgid);
+		/* they are not our children: wait until the group is empty */
+		for (int i = 0; i < 500 && kill(-(pid_t)pgid, 0) == 0; i++) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	unlink(st->group_file);
+}
+
+const char *stack_detect_compose(void)
+{
+	const char *argv[] = { "docker", "compose", "version", NULL };
+	char err[ERR_MAX];
+	int status, devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct proc_opts o = { .null_stdin = 1, .timeout = 20, .stdout_fd = devnull, .stderr_fd = devnull };
+	int rc = proc_run(&status, argv, &o, err);
+	if (devnull >= 0)
+		close(devnull);
+	return rc == 0 && status == 0 ? "docker compose" : "docker-compose";
+}
+
 int stack_command(struct stack *st, const char *phase, const char *command, long timeout)
 {
 	char err[ERR_MAX];
@@ -65,17 +123,24 @@ int stack_command(struct stack *st, const char *phase, const char *command, long
 		return 0;
 	stack_setenv(st, "AUTODEPLOY_PHASE", "%s", phase);
 	struct proc_opts o = {
-		.cwd = st->s->compose_dir,
+		.cwd = st->cwd,
 		.env = (const char *const *)st->env,
 		.timeout = timeout,
 		.null_stdin = 1,
+		.cancel = st->cancel,
+		.started = record_group,
+		.started_arg = st,
 	};
 	log_info("%s: running '%s'", phase, command);
-	if (proc_shell(&status, command, &o, err) < 0) {
+	int rc = proc_shell(&status, command, &o, err);
+	unlink(st->group_file);
+	if (rc < 0) {
 		log_error("%s: %s", phase, err);
 		return status ? status : 127;
 	}
-	if (status == PROC_TIMEOUT)
+	if (status == PROC_CANCELLED)
+		log_error("%s: '%s' was ended: run-deploy was asked to stop", phase, command);
+	else if (status == PROC_TIMEOUT)
 		log_error("%s: '%s' did not finish within %ld s and was killed", phase, command, timeout);
 	else if (status != 0)
 		log_error("%s: '%s' exited %d", phase, command, status);
@@ -96,7 +161,7 @@ int stack_start(struct stack *st, const char *phase)
 	size_t plen = strlen(phase);
 	int status;
 
-	if (stack_command(st, phase, s->start_command, 0) != 0)
+	if (stack_command(st, phase, s->start_command, s->command_timeout) != 0)
 		return -1;
 	if (!s->healthcheck_command || !*s->healthcheck_command)
 		return 0;
@@ -112,11 +177,16 @@ int stack_start(struct stack *st, const char *phase)
 			log_info("%s: healthy after %d attempt(s)", health_phase, attempt);
 			return 0;
 		}
+		if (st->cancel && *st->cancel)
+			return -1;
 		if (now() + (double)s->healthcheck_interval > deadline) {
 			log_error("%s: still unhealthy after %ld s (%d attempts)", health_phase,
 			          s->healthcheck_timeout, attempt);
 			return -1;
 		}
+		/* a signal cuts the sleep short (no SA_RESTART) */
 		sleep((unsigned)s->healthcheck_interval);
+		if (st->cancel && *st->cancel)
+			return -1;
 	}
 }

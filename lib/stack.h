@@ -18,10 +18,18 @@
 
 struct settings;
 
+#include <signal.h>
+
 struct stack {
 	const struct settings *s;
 	char **env;        /* "KEY=VALUE", NULL-terminated */
 	size_t n, cap;
+	const char *cwd;   /* where commands run: the compose dir unless set */
+	volatile sig_atomic_t *cancel; /* NULL, or the flag SIGTERM/SIGINT set:
+	                      a running command is ended (PROC_CANCELLED) */
+	char *group_file;  /* STATE_DIR/children: the process group of the
+	                      command running now, for the next run to kill
+	                      if this one is killed */
 };
 
 void stack_init(struct stack *st, const struct settings *s);
@@ -30,6 +38,15 @@ void stack_free(struct stack *st);
 /* Set (or replace) KEY in the commands' environment. */
 void stack_setenv(struct stack *st, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* A command of a run that was killed may still be running (the process
+ * group recorded in STATE_DIR/children): kill it and wait until it is
+ * gone, so it cannot stop the stack after this run started it. */
+void stack_kill_orphans(struct stack *st);
+
+/* "docker compose" when the compose v2 plugin answers, else
+ * "docker-compose" (Debian's docker.io hosts have only that). */
+const char *stack_detect_compose(void);
 
 /* Run `command` for `phase` (given as AUTODEPLOY_PHASE), with a time limit
  * in seconds (0: none).  Returns the exit status (0: success), logging a

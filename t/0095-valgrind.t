@@ -33,6 +33,7 @@ test_expect_success 'setup: a remote that moved, notebooks, a log to rotate' '
 	write_config "$TRASH/compose" &&
 	config_add AUTODEPLOY_STOP_COMMAND true &&
 	config_add AUTODEPLOY_START_COMMAND true &&
+	config_add AUTODEPLOY_PREPARE_COMMAND true &&
 	config_add AUTODEPLOY_HEALTHCHECK_COMMAND true &&
 	config_add AUTODEPLOY_METRICS_FILE "$TRASH/metrics.prom" &&
 	git init -q nb && mkdir nb/sub &&

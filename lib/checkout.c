@@ -1,0 +1,333 @@
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkout.h"
+#include "repo.h"
+#include "util.h"
+
+struct co_ctx {
+	const char *workdir;            /* with its trailing '/' */
+	const struct checkout_owner *own;
+	int failed;                     /* errno of the first chown that failed */
+	char failed_path[512];
+	char conflict[512];             /* the first local file that would be overwritten */
+};
+
+/* Remember the first conflicting path, so the refusal can name it. */
+static int note_conflict(git_checkout_notify_t why, const char *path, const git_diff_file *baseline,
+                         const git_diff_file *target, const git_diff_file *workdir, void *payload)
+{
+	struct co_ctx *c = payload;
+	(void)baseline;
+	(void)target;
+	(void)workdir;
+	if (why == GIT_CHECKOUT_NOTIFY_CONFLICT && path && !c->conflict[0])
+		snprintf(c->conflict, sizeof c->conflict, "%s", path);
+	return 0;
+}
+
+/* Called by libgit2 for every file it writes: give it the configured
+ * owner, so a checkout run as root leaves files the stack's user can use. */
+static void chown_progress(const char *path, size_t done, size_t total, void *payload)
+{
+	struct co_ctx *c = payload;
+	(void)done;
+	(void)total;
+	if (!path)
+		return;
+	char *full = xasprintf("%s%s", c->workdir, path);
+	if (lchown(full, c->own->uid, c->own->gid) < 0 && errno != ENOENT && !c->failed) {
+		c->failed = errno;
+		snprintf(c->failed_path, sizeof c->failed_path, "%s", full);
+	}
+	free(full);
+}
+
+static void co_options(git_checkout_options *co, struct co_ctx *c, unsigned strategy)
+{
+	git_checkout_options_init(co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co->checkout_strategy = strategy;
+	co->notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT;
+	co->notify_cb = note_conflict;
+	co->notify_payload = c;
+	if (c->own && c->own->set) {
+		co->progress_cb = chown_progress;
+		co->progress_payload = c;
+	}
+}
+
+/*
+ * Is there anything under the work tree folder `rel` that `head` does
+ * not track?  Such files (ignored ones included) would keep the folder
+ * alive when the new commit wants a file there, and libgit2's dry run
+ * does not see that: the checkout would fail half-way, in the downtime
+ * window.  The first such path goes into `first`.
+ */
+static int holds_untracked(const char *workdir, const char *rel, git_tree *head, char *first, size_t len)
+{
+	char *full = xasprintf("%s%s", workdir, rel);
+	DIR *d = opendir(full);
+	struct dirent *de;
+	int found = 0;
+	free(full);
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *sub = xasprintf("%s/%s", rel, de->d_name);
+		char *subfull = xasprintf("%s%s", workdir, sub);
+		struct stat st;
+		if (lstat(subfull, &st) == 0 && S_ISDIR(st.st_mode)) {
+			found = holds_untracked(workdir, sub, head, first, len);
+		} else {
+			git_tree_entry *e = NULL;
+			if (git_tree_entry_bypath(&e, head, sub) != 0) {
+				snprintf(first, len, "%s", sub);
+				found = 1;
+			}
+			git_tree_entry_free(e);
+		}
+		free(subfull);
+		free(sub);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The trees of `from` and `to` and the diff between them. */
+static int trees_diff(git_tree **a, git_tree **b, git_diff **diff, git_repository *r,
+                      const git_oid *from, const git_oid *to, char *err)
+{
+	*a = *b = NULL;
+	*diff = NULL;
+	if (repo_commit_tree(a, r, from, err) < 0 || repo_commit_tree(b, r, to, err) < 0)
+		return -1;
+	if (git_diff_tree_to_tree(diff, r, *a, *b, NULL) < 0)
+		return repo_git_err(err, "cannot compare trees in '%s'", git_repository_workdir(r));
+	return 0;
+}
+
+/* A path the new tree adds as a file where the work tree has a folder
+ * holding files HEAD does not track: named in `first`. */
+static int folder_to_file_conflict(git_repository *r, const git_oid *head_id, const git_oid *target,
+                                   char *first, size_t len, char *err)
+{
+	git_tree *a, *b;
+	git_diff *diff;
+	int ret = -1;
+	const char *wd = git_repository_workdir(r);
+
+	first[0] = '\0';
+	if (trees_diff(&a, &b, &diff, r, head_id, target, err) < 0)
+		goto out;
+	for (size_t i = 0; i < git_diff_num_deltas(diff) && !first[0]; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		if (d->status != GIT_DELTA_ADDED)
+			continue;
+		char *full = xasprintf("%s%s", wd, d->new_file.path);
+		struct stat st;
+		if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode))
+			holds_untracked(wd, d->new_file.path, a, first, len);
+		free(full);
+	}
+	ret = 0;
+out:
+	git_diff_free(diff);
+	git_tree_free(a);
+	git_tree_free(b);
+	return ret;
+}
+
+/* Point the checked-out branch (or a detached HEAD) at `target`, unless
+ * it is there already (a held refs/heads/X.lock must not fail a restore
+ * that has nothing to move). */
+static int point_head(git_repository *r, const git_oid *target, char *err)
+{
+	git_reference *head = NULL, *moved = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	int ret = -1;
+	const char *wd = git_repository_workdir(r);
+
+	git_oid_tostr(hex, sizeof hex, target);
+	if (git_repository_head(&head, r) == 0 && git_reference_is_branch(head)) {
+		const git_oid *now = git_reference_target(head);
+		if (now && git_oid_equal(now, target))
+			ret = 0;
+		else if (git_reference_set_target(&moved, head, target, "autodeploy: deploy") < 0)
+			repo_git_err(err, "cannot move branch '%s' of '%s' to %s",
+			             git_reference_shorthand(head), wd, hex);
+		else
+			ret = 0;
+	} else if (git_repository_set_head_detached(r, target) < 0) {
+		repo_git_err(err, "cannot move HEAD of '%s' to %s", wd, hex);
+	} else {
+		ret = 0;
+	}
+	git_reference_free(moved);
+	git_reference_free(head);
+	return ret;
+}
+
+static int checkout_failed(char *err, const struct co_ctx *c, const char *hex)
+{
+	const git_error *e = git_error_last();
+	if (c->conflict[0])
+		return err_set(err, "cannot check out %s in '%s': the local file '%s' would be overwritten "
+		               "(local files never are: commit, stash or remove it)", hex, c->workdir, c->conflict);
+	return err_set(err, "cannot check out %s in '%s': %s", hex, c->workdir,
+	               e && e->message ? e->message : "unknown error");
+}
+
+int checkout_move(git_repository *r, const git_oid *target, enum checkout_how how,
+                  const struct checkout_owner *own, char *err)
+{
+	git_commit *commit = NULL;
+	git_checkout_options co;
+	struct co_ctx c = { .workdir = git_repository_workdir(r), .own = own };
+	char hex[GIT_OID_HEXSZ + 1], blocked[512];
+	git_oid head_id;
+	int ret = -1, rc;
+
+	git_oid_tostr(hex, sizeof hex, target);
+	if (git_commit_lookup(&commit, r, target) < 0)
+		return repo_git_err(err, "cannot find commit %s in '%s'", hex, c.workdir);
+	if (repo_head_commit(&head_id, r, err) < 0 ||
+	    folder_to_file_conflict(r, &head_id, target, blocked, sizeof blocked, err) < 0)
+		goto out;
+	if (blocked[0]) {
+		err_set(err, "cannot check out %s in '%s': the local file '%s' is in a folder that the new "
+		        "commit replaces with a file (local files never are removed: move or remove it)",
+		        hex, c.workdir, blocked);
+		ret = CHECKOUT_UNTOUCHED;
+		goto out;
+	}
+	/* libgit2's SAFE still overwrites ignored files: a local file that the
+	 * new commit starts tracking would be lost without DONT_OVERWRITE_IGNORED */
+	co_options(&co, &c, GIT_CHECKOUT_SAFE | GIT_CHECKOUT_DONT_OVERWRITE_IGNORED |
+	           (how == CHECKOUT_CHECK ? GIT_CHECKOUT_DRY_RUN : 0));
+	if ((rc = git_checkout_tree(r, (const git_object *)commit, &co)) < 0) {
+		checkout_failed(err, &c, hex);
+		/* libgit2 finds conflicts before it writes anything */
+		if (rc == GIT_ECONFLICT || c.conflict[0])
+			ret = CHECKOUT_UNTOUCHED;
+		goto out;
+	}
+	if (how == CHECKOUT_CHECK) {
+		ret = 0;
+		goto out;
+	}
+	if (point_head(r, target, err) < 0)
+		goto out;
+	if (c.failed) {
+		err_set(err, "cannot give '%s' to %u:%u: %s", c.failed_path, own->uid, own->gid, strerror(c.failed));
+		goto out;
+	}
+	ret = 0;
+out:
+	git_commit_free(commit);
+	return ret;
+}
+
+/* Remove `rel` (not a folder) and then its parents while they are empty,
+ * up to the work tree's top. */
+static void remove_path(const char *workdir, const char *rel)
+{
+	char *full = xasprintf("%s%s", workdir, rel);
+	struct stat st;
+	if (lstat(full, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(full) == 0) {
+		size_t top = strlen(workdir);
+		for (char *slash = strrchr(full, '/'); slash && (size_t)(slash - full) >= top; slash = strrchr(full, '/')) {
+			*slash = '\0';
+			if (strlen(full) < top || rmdir(full) < 0)
+				break;
+		}
+	}
+	free(full);
+}
+
+int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
+                     const struct checkout_owner *own, char *err)
+{
+	git_tree *a = NULL, *b = NULL;
+	git_diff *diff = NULL;
+	git_checkout_options co;
+	struct co_ctx c = { .workdir = git_repository_workdir(r), .own = own };
+	char hex[GIT_OID_HEXSZ + 1], first[512];
+	git_oid now;
+	int ret = -1, clean;
+
+	git_oid_tostr(hex, sizeof hex, old);
+	if (trees_diff(&a, &b, &diff, r, old, new, err) < 0)
+		goto out;
+	/* The work tree may hold anything between the two trees.  With the
+	 * new tree as baseline, FORCE rewrites what `old` tracks and deletes
+	 * what only `new` tracks, wherever the move stopped. */
+	co_options(&co, &c, GIT_CHECKOUT_FORCE);
+	co.baseline = b;
+	if (git_checkout_tree(r, (const git_object *)a, &co) < 0) {
+		checkout_failed(err, &c, hex);
+		goto out;
+	}
+	/* What libgit2 left of the new tree (a path the old tree ignores is
+	 * not deleted by a checkout): the pre-deploy check made sure no local
+	 * file lived at any of these paths. */
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		if (d->status == GIT_DELTA_ADDED)
+			remove_path(c.workdir, d->new_file.path);
+	}
+	if (point_head(r, old, err) < 0)
+		goto out;
+	if (c.failed) {
+		err_set(err, "cannot give '%s' to %u:%u: %s", c.failed_path, own->uid, own->gid, strerror(c.failed));
+		goto out;
+	}
+	/* Trust nothing: say exactly what is not as it was. */
+	if (repo_head_commit(&now, r, err) < 0 || repo_is_clean(&clean, first, sizeof first, r, err) < 0)
+		goto out;
+	if (!git_oid_equal(&now, old)) {
+		err_set(err, "'%s' is not at %s after the restore", c.workdir, hex);
+		goto out;
+	}
+	if (!clean) {
+		err_set(err, "'%s' differs from %s after the restore: '%s'", c.workdir, hex, first);
+		goto out;
+	}
+	ret = 0;
+out:
+	git_diff_free(diff);
+	git_tree_free(a);
+	git_tree_free(b);
+	return ret;
+}
+
+int checkout_stage(git_repository *r, const git_oid *commit, const char *dir, char *err)
+{
+	git_tree *t = NULL;
+	git_checkout_options co;
+	int ret = -1;
+
+	if (repo_commit_tree(&t, r, commit, err) < 0)
+		return -1;
+	if (mkdir(dir, 0700) < 0) {
+		err_set(err, "cannot create '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+	co.target_directory = dir;
+	if (git_checkout_tree(r, (const git_object *)t, &co) < 0) {
+		repo_git_err(err, "cannot write the tree into '%s'", dir);
+		goto out;
+	}
+	ret = 0;
+out:
+	git_tree_free(t);
+	return ret;
+}

@@ -1,0 +1,57 @@
+/*
+ * checkout: the only code that writes a checkout's work tree.  A deploy
+ * moves a checkout forward (checkout_move), and when that or anything
+ * after it fails, puts back exactly the old tree (checkout_restore), even
+ * when the move stopped half-way or was killed.  checkout_stage writes a
+ * commit's tree into a separate folder (the "recreate" strategy prepares
+ * the new commits there while the stack still runs on the old ones).
+ *
+ *   struct checkout_owner own = { .set = 1, .uid = 1000, .gid = 1000 };
+ *   if (checkout_move(r, &new, CHECKOUT_CHECK, &own, err) < 0) refuse
+ *   ... journal: touched ...
+ *   if (checkout_move(r, &new, CHECKOUT_SAFE, &own, err) < 0)
+ *       checkout_restore(r, &old, &new, &own, err);
+ */
+#ifndef AUTODEPLOY_CHECKOUT_H
+#define AUTODEPLOY_CHECKOUT_H
+
+#include <git2.h>
+
+struct checkout_owner {
+	int set;             /* 0: files keep the running user's ownership */
+	unsigned uid, gid;
+};
+
+enum checkout_how {
+	CHECKOUT_CHECK,  /* only say whether CHECKOUT_SAFE would succeed: write nothing */
+	CHECKOUT_SAFE    /* never overwrite a local change, not even an ignored file */
+};
+
+/*
+ * Move the checkout from its HEAD to commit `target`: check out the tree
+ * with libgit2 (updating the index), then point the checked-out branch
+ * (or a detached HEAD) at it.  Refused before any file is written when a
+ * local file would be overwritten or removed, including files left in a
+ * folder that the new commit replaces with a file; the message names it.
+ * Returns 0, CHECKOUT_UNTOUCHED when it refused before writing anything,
+ * or -1 when the work tree may have changed.
+ */
+#define CHECKOUT_UNTOUCHED (-2)
+int checkout_move(git_repository *r, const git_oid *target, enum checkout_how how,
+                  const struct checkout_owner *own, char *err);
+
+/*
+ * Put the checkout back at `old` after a move towards `new` that may have
+ * stopped anywhere: every file `old` tracks is rewritten, every path that
+ * only `new` has is removed (tracked, untracked or ignored), the branch
+ * points at `old`.  Then verified: HEAD is `old` and the tree is clean;
+ * if not, -1 with the offending path named.
+ */
+int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
+                     const struct checkout_owner *own, char *err);
+
+/* Write the tree of `commit` into the folder `dir` (created, must not
+ * exist), leaving the repository, its index and its work tree alone. */
+int checkout_stage(git_repository *r, const git_oid *commit, const char *dir, char *err);
+
+#endif

@@ -1,0 +1,112 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "plan.h"
+#include "repo.h"
+#include "settings.h"
+#include "util.h"
+
+#define MAX_THREADS 4
+
+void plan_make(struct plan *p, const struct settings *s, int force)
+{
+	struct drift_opts o = { .settings = s, .fetch = 1, .max_threads = MAX_THREADS };
+
+	memset(p, 0, sizeof *p);
+	p->restart = force;
+	p->d = drift_check_stack(&p->n, &o);
+	p->e = xcalloc(p->n ? p->n : 1, sizeof *p->e);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct drift *d = &p->d[i];
+		p->e[i].path = d->path;
+		if (d->have_local)
+			git_oid_cpy(&p->e[i].old, &d->local);
+		git_oid_cpy(&p->e[i].new, &p->e[i].old);
+		p->due |= drift_is_due(d);
+		switch (d->decision) {
+		case DRIFT_DEPLOY:
+			p->restart = 1;
+			/* fall through */
+		case DRIFT_PULL_ONLY:
+			git_oid_cpy(&p->e[i].new, &d->target);
+			p->moving = 1;
+			log_info("'%s': %s: %s", d->path, drift_decision_name(d->decision), d->reason);
+			break;
+		case DRIFT_UNCLEAN:
+		case DRIFT_DIVERGED:
+			log_error("'%s': refusing to deploy: %s", d->path, d->reason);
+			p->refuse = 1;
+			break;
+		case DRIFT_ERROR:
+			log_error("'%s': %s", d->path, d->reason);
+			if (!p->error_code)
+				p->error_code = d->exit_code;
+			break;
+		case DRIFT_MISSING:
+		case DRIFT_NO_UPSTREAM:
+			log_warn("'%s': skipped: %s", d->path, d->reason);
+			break;
+		default:
+			log_info("'%s': %s", d->path, d->reason);
+		}
+	}
+}
+
+static void print_checkout(const struct drift *d, const struct journal_entry *e, FILE *out)
+{
+	char o[GIT_OID_HEXSZ + 1], w[GIT_OID_HEXSZ + 1], err[ERR_MAX], name[4096];
+	char **paths = NULL;
+	size_t np = 0;
+	git_repository *r = NULL;
+
+	log_escape(name, sizeof name, d->path);
+	if (d->decision != DRIFT_DEPLOY && d->decision != DRIFT_PULL_ONLY) {
+		fprintf(out, "%s: %s, not moved\n", name, drift_decision_name(d->decision));
+		return;
+	}
+	git_oid_tostr(o, sizeof o, &e->old);
+	git_oid_tostr(w, sizeof w, &e->new);
+	if (repo_open(&r, d->path, err) < 0 ||
+	    repo_changed_paths(&paths, &np, r, &e->old, &e->new, err) < 0) {
+		fprintf(out, "%s: %s -> %s (changed files unknown: %s)\n", name, o, w, err);
+	} else {
+		fprintf(out, "%s: %s -> %s (%zu files changed)%s\n", name, o, w, np,
+		        d->decision == DRIFT_PULL_ONLY ? " pull-only" : "");
+		for (size_t k = 0; k < np; k++) {
+			log_escape(name, sizeof name, paths[k]);
+			fprintf(out, "    %s\n", name);
+		}
+	}
+	repo_paths_free(paths);
+	git_repository_free(r);
+}
+
+void plan_print(const struct plan *p, const struct settings *s, FILE *out)
+{
+	for (size_t i = 0; i < p->n; i++)
+		print_checkout(&p->d[i], &p->e[i], out);
+	if (s->pre_deploy_command)
+		fprintf(out, "would run: %s\n", s->pre_deploy_command);
+	if (!p->restart) {
+		fprintf(out, "no restart\n");
+		return;
+	}
+	fprintf(out, "strategy: %s\n", s->strategy == STRATEGY_RESTART ? "restart" : "recreate");
+	if (s->strategy == STRATEGY_RESTART)
+		fprintf(out, "would run: %s\n", s->stop_command);
+	else
+		fprintf(out, "would run: %s (in a staged checkout of the new commits)\n", s->prepare_command);
+	fprintf(out, "would run: %s\n", s->start_command);
+	if (s->healthcheck_command)
+		fprintf(out, "would run: %s (every %ld s, up to %ld s)\n", s->healthcheck_command,
+		        s->healthcheck_interval, s->healthcheck_timeout);
+}
+
+void plan_free(struct plan *p)
+{
+	drift_free_all(p->d, p->n);
+	free(p->e);
+	memset(p, 0, sizeof *p);
+}
