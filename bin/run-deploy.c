@@ -9,6 +9,7 @@
 #include <string.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -27,7 +28,7 @@
 #include "stack.h"
 #include "util.h"
 
-static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart;
+static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart, opt_requeue;
 static long opt_wait;
 
 static struct poptOption options[] = {
@@ -36,6 +37,9 @@ static struct poptOption options[] = {
 	{ "force", 'f', POPT_ARG_NONE, &opt_force, 0, "restart the stack even when no checkout moved", NULL },
 	{ "no-restart", 0, POPT_ARG_NONE, &opt_no_restart, 0, "move the checkouts without stopping or starting anything", NULL },
 	{ "wait", 'w', POPT_ARG_LONG, &opt_wait, 0, "wait up to SECONDS for the lock (default 0)", "SECONDS" },
+	{ "requeue", 0, POPT_ARG_NONE, &opt_requeue, 0,
+	  "(the service's ExecStopPost=) start autodeploy.service again if a push arrived while it ran "
+	  "or the run was killed", NULL },
 	POPT_TABLEEND
 };
 
@@ -353,6 +357,41 @@ rollback:
 	return EXIT_ROLLED_BACK;
 }
 
+/*
+ * --requeue, the service's ExecStopPost=: systemd's path unit drops the
+ * trigger's events while the service is active, so a push that arrived
+ * during the run would wait for the next timer; a run killed by its
+ * timeout may have left the stack down.  Either way, start the service
+ * once more, now.  A run that failed on its own (SERVICE_RESULT=exit-code)
+ * is not retried at once: that would loop.
+ */
+static int requeue(const struct settings *s)
+{
+	char *trigger = xasprintf("%s/trigger", s->state_dir), err[ERR_MAX];
+	const char *result = getenv("SERVICE_RESULT");
+	const char *argv[] = { "systemctl", "--no-block", "start", "autodeploy.service", NULL };
+	struct proc_opts o = { .null_stdin = 1, .timeout = 60 };
+	struct stat st;
+	int status, code = EXIT_OK, why = 0;
+
+	if (stat(trigger, &st) == 0 && st.st_size > 0)
+		why = 1;
+	else if (result && strcmp(result, "success") != 0 && strcmp(result, "exit-code") != 0 &&
+	         journal_exists(s->state_dir, err) == 1)
+		why = 2;
+	if (why == 1)
+		log_info("a push arrived while the deploy ran ('%s' was written): starting autodeploy.service again", trigger);
+	else if (why == 2)
+		log_warn("the run was ended (SERVICE_RESULT=%s) and left its journal: starting autodeploy.service "
+		         "again to recover", result);
+	if (why && (proc_run(&status, argv, &o, err) < 0 || status != 0)) {
+		log_error("cannot start autodeploy.service again: %s", status ? "systemctl failed" : err);
+		code = EXIT_IOERR;
+	}
+	free(trigger);
+	return code;
+}
+
 /* AUTODEPLOY_SELF_UPDATE: the suite's own checkout moved; rebuild first
  * and install only a good build, so a failed build changes nothing. */
 static void self_update(const struct settings *s, const char *config, const struct journal_entry *e, size_t n)
@@ -396,14 +435,20 @@ int main(int argc, const char **argv)
 	memset(&rn, 0, sizeof rn);
 	app_init(&a);
 	if (cli_parse(argc, argv, options,
-	              "[--if-drift] [--dry-run] [--force] [--no-restart] [--wait SECONDS]", &code) < 0)
+	              "[--if-drift] [--dry-run] [--force] [--no-restart] [--wait SECONDS] [--requeue]", &code) < 0)
 		return code;
 	repo_global_init();
-	if ((code = app_begin(&a, "autodeploy.log")) != EXIT_OK)
+	/* --requeue runs after every run of the service: its lines go to the
+	 * journal only, not to autodeploy.log */
+	if ((code = app_begin(&a, opt_requeue ? NULL : "autodeploy.log")) != EXIT_OK)
 		goto out;
 	struct settings *s = &a.s;
 	if ((code = app_need_compose_dir(&a)) != EXIT_OK)
 		goto out;
+	if (opt_requeue) {
+		code = requeue(s);
+		goto out;
+	}
 	if (s->commands_defaulted)
 		settings_compose_cli(s, stack_detect_compose());
 	rn.s = s;
@@ -501,7 +546,7 @@ out:
 		stack_setenv(&rn.st, "AUTODEPLOY_RESULT_TEXT", "%s", exit_meaning(code));
 		stack_command(&rn.st, "notify", a.s.notify_command, a.s.notify_timeout);
 	}
-	if (a.started && !opt_dry_run) {
+	if (a.started && !opt_dry_run && !opt_requeue) {
 		struct outcome oc = { .start = t0, .end = time(NULL), .result = code, .attempted = attempted,
 		                      .drift = p.d, .plan = p.e, .n = planned ? p.n : 0 };
 		if (outcome_record(&a.s, &oc, err) < 0)

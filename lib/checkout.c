@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 struct co_ctx {
 	const char *workdir;            /* with its trailing '/' */
 	const struct checkout_owner *own;
+	long kill_after;                /* test only: SIGKILL after this many files */
 	int failed;                     /* errno of the first chown that failed */
 	char failed_path[512];
 	char conflict[512];             /* the first local file that would be overwritten */
@@ -36,9 +38,10 @@ static int note_conflict(git_checkout_notify_t why, const char *path, const git_
 static void chown_progress(const char *path, size_t done, size_t total, void *payload)
 {
 	struct co_ctx *c = payload;
-	(void)done;
 	(void)total;
-	if (!path)
+	if (c->kill_after > 0 && done >= (size_t)c->kill_after)
+		raise(SIGKILL);
+	if (!path || !c->own || !c->own->set)
 		return;
 	char *full = xasprintf("%s%s", c->workdir, path);
 	if (lchown(full, c->own->uid, c->own->gid) < 0 && errno != ENOENT && !c->failed) {
@@ -55,7 +58,12 @@ static void co_options(git_checkout_options *co, struct co_ctx *c, unsigned stra
 	co->notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT;
 	co->notify_cb = note_conflict;
 	co->notify_payload = c;
-	if (c->own && c->own->set) {
+	/* Test-only fault injection (run-deploy(1)): die half-way through a
+	 * checkout, after N files, as a kill in the downtime window would. */
+	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
+	if (at && strncmp(at, "checkout-file-", 14) == 0)
+		c->kill_after = strtol(at + 14, NULL, 10);
+	if ((c->own && c->own->set) || c->kill_after > 0) {
 		co->progress_cb = chown_progress;
 		co->progress_payload = c;
 	}

@@ -192,7 +192,7 @@ static char *parent_of(const char *path)
 static int plan_autodeploy(struct units *u, const char *config, const char *bindir, char *err)
 {
 	const struct settings *s = u->s;
-	char *sched = NULL, *rw = NULL, *trigger_in = NULL, *trigger = NULL, *timeout = NULL;
+	char *sched = NULL, *rw = NULL, *trigger_in = NULL, *trigger = NULL, *timeout = NULL, *stop_timeout = NULL;
 	int ret = -1;
 
 	if (!s->compose_dir) {
@@ -232,12 +232,14 @@ static int plan_autodeploy(struct units *u, const char *config, const char *bind
 	trigger_in = xasprintf("%s/trigger", s->state_dir);
 	if (!(trigger = tpl_unit_path("AUTODEPLOY_STATE_DIR", trigger_in, err)))
 		goto out;
-	/* Fetch, stop, start and a health check, then possibly the rollback's
-	 * start and health check: twice the health check timeout plus half an
-	 * hour for the rest. */
-	timeout = xasprintf("%lds", 1800 + 2 * s->healthcheck_timeout);
+	/* Fetching (ten minutes), then pre-deploy, prepare, stop and start,
+	 * each bounded by COMMAND_TIMEOUT, and the health check.  After a
+	 * SIGTERM the rollback needs a stop, a start and a health check. */
+	timeout = xasprintf("%lds", 600 + 4 * s->command_timeout + s->healthcheck_timeout);
+	stop_timeout = xasprintf("%lds", 60 + 2 * s->command_timeout + s->healthcheck_timeout);
 	const char *vars[] = { "CONFIG", config, "BINDIR", bindir, "TRIGGER", trigger,
-	                       "TIMEOUT", timeout, "READ_WRITE_PATHS", rw, "SCHEDULE", sched,
+	                       "TIMEOUT", timeout, "STOP_TIMEOUT", stop_timeout,
+	                       "READ_WRITE_PATHS", rw, "SCHEDULE", sched,
 	                       "FREQUENCY", s->platform_frequency, NULL };
 	if (render_unit(u, "autodeploy.service", "autodeploy", "autodeploy.service", vars, err) < 0 ||
 	    render_unit(u, "autodeploy.timer", "autodeploy", "autodeploy.timer", vars, err) < 0 ||
@@ -245,6 +247,7 @@ static int plan_autodeploy(struct units *u, const char *config, const char *bind
 		goto out;
 	ret = 0;
 out:
+	free(stop_timeout);
 	free(timeout);
 	free(trigger);
 	free(trigger_in);

@@ -92,8 +92,12 @@ test_expect_success 'services are sandboxed oneshots with a start timeout, runni
 		test_grep "^ProtectSystem=" $f &&
 		test_grep "^Environment=AUTODEPLOY_CONFIG=$TRASH/env.local$" $f || return 1
 	done &&
-	test_grep "^ExecCondition=$P/bin/check-drift --condition$" r1/$U/autodeploy.service &&
-	test_grep "^ExecStart=$P/bin/run-deploy$" r1/$U/autodeploy.service &&
+	test_grep ! "^ExecCondition=" r1/$U/autodeploy.service &&
+	test_grep "^ExecStart=$P/bin/run-deploy --if-drift$" r1/$U/autodeploy.service &&
+	test_grep "^ExecStopPost=$P/bin/run-deploy --requeue$" r1/$U/autodeploy.service &&
+	test_grep "^KillMode=mixed$" r1/$U/autodeploy.service &&
+	test_grep "^TimeoutStartSec=4500s$" r1/$U/autodeploy.service &&
+	test_grep "^TimeoutStopSec=2160s$" r1/$U/autodeploy.service &&
 	test_grep "^ReadWritePaths=-$TRASH/stack -$TRASH/log -$TRASH/state" r1/$U/autodeploy.service &&
 	test_grep "^ReadWritePaths=-$TRASH/jupyter -$TRASH/log -$TRASH/state$" r1/$U/notebookdeploy.service &&
 	test_grep "^PathChanged=$TRASH/state/trigger$" r1/$U/autodeploy.path &&

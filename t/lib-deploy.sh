@@ -21,7 +21,8 @@
 # It writes the "stack" state to $STACK_STATE: stop -> stopped, a start that
 # succeeds -> running, a start that fails -> failed.  It also saves its
 # environment (AUTODEPLOY_* only) to $TRASH/env-PHASE and its cwd to
-# $TRASH/cwd-PHASE.
+# $TRASH/cwd-PHASE, and what `git status --porcelain --ignored` says of
+# each checkout to $TRASH/status-PHASE.
 # A call fails (exit 1) when $TRASH/fail-ROLE exists, or when the compose
 # checkout's HEAD holds a file broken-ROLE; the healthcheck also fails when
 # HEAD holds a file named "broken" (a push that breaks the health check).
@@ -52,6 +53,9 @@ done
 journal=0
 [ -e "$JOURNAL" ] && journal=1
 env | grep '^AUTODEPLOY_' | sort >"$TRASH/env-\$phase"
+for c in $CHECKOUTS; do
+	git -C "\$c" status --porcelain --ignored 2>&1 | sed "s|^|\$c: |"
+done >"$TRASH/status-\$phase"
 pwd -P >"$TRASH/cwd-\$phase"
 rc=0
 [ -e "$TRASH/fail-\$role" ] && rc=1
