@@ -96,12 +96,16 @@ static int save_journal(struct run *rn)
 	return 0;
 }
 
+/* Said once, where the run turns back (rollback, or nothing started). */
 static int stopping(void)
 {
-	if (!stop_signal)
-		return 0;
-	log_error("interrupted by signal %d", (int)stop_signal);
-	return 1;
+	return stop_signal != 0;
+}
+
+static void say_interrupted(void)
+{
+	if (stop_signal)
+		log_error("interrupted by signal %d", (int)stop_signal);
 }
 
 /*
@@ -332,6 +336,7 @@ static int deploy(struct run *rn, int restart)
 rollback:
 	/* The rollback runs to its end whatever else arrives: systemd gives
 	 * it TimeoutStopSec before its SIGKILL. */
+	say_interrupted();
 	rn->st.cancel = NULL;
 	if (started && !s->rollback) {
 		rn->j.state = JOURNAL_START_ONLY;
@@ -524,11 +529,13 @@ int main(int argc, const char **argv)
 	export_commits(&rn.st, &rn.j);
 	if (stopping() ||
 	    stack_command(&rn.st, "pre-deploy", s->pre_deploy_command, s->command_timeout) != 0) {
+		say_interrupted();
 		log_error("the pre-deploy command failed: nothing was stopped or moved");
 		code = EXIT_ROLLED_BACK;
 		goto out;
 	}
 	if (restart && s->strategy == STRATEGY_RECREATE && (stopping() || prepare(&rn) < 0)) {
+		say_interrupted();
 		log_error("preparing the new commits failed: nothing was stopped or moved");
 		code = EXIT_ROLLED_BACK;
 		goto out;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -118,16 +119,72 @@ _Noreturn static void child_fail(int fd, int stage, int err)
 	_exit(127);
 }
 
+/* The supervisor's parent died: end the whole group, itself included. */
+static void on_parent_death(int sig)
+{
+	(void)sig;
+	kill(0, SIGKILL);
+}
+
+/*
+ * The first child is a supervisor, not the command: it leads the group,
+ * forks the command into it and waits.  PR_SET_PDEATHSIG reaches only a
+ * direct child, and `/bin/sh -c script` forks the script, so when the
+ * caller dies (even by SIGKILL) the supervisor kills the whole group:
+ * a stop command must not go on stopping the stack after the run that
+ * asked for it is gone.  It exits as the command did (same code, same
+ * signal), so the caller cannot tell it is there.
+ */
+static void supervise(int report_fd, int null_fd, pid_t parent)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_parent_death;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* the parent may have died before prctl took effect */
+	if (prctl(PR_SET_PDEATHSIG, SIGUSR1) < 0 || getppid() != parent)
+		kill(0, SIGKILL);
+
+	pid_t c = fork();
+	if (c < 0)
+		child_fail(report_fd, STAGE_EXEC, errno);
+	if (c == 0) {
+		prctl(PR_SET_PDEATHSIG, 0);
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGUSR1, &sa, NULL);
+		return;   /* the command */
+	}
+	/* only the command may hold these: the caller reads the report pipe
+	 * until every writer is gone */
+	close(report_fd);
+	if (null_fd >= 0)
+		close(null_fd);
+	int ws;
+	while (waitpid(c, &ws, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	if (WIFEXITED(ws))
+		_exit(WEXITSTATUS(ws));
+	if (WIFSIGNALED(ws)) {
+		int sig = WTERMSIG(ws);
+		struct rlimit no_core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &no_core);   /* the command dumped its own */
+		sa.sa_handler = SIG_DFL;
+		sigaction(sig, &sa, NULL);
+		kill(getpid(), sig);
+	}
+	_exit(127);
+}
+
 _Noreturn static void child(const struct proc_opts *o, int null_fd, int report_fd,
                             char **cands, const char *const argv[], char **envp, pid_t parent)
 {
 	/* Own process group, so a timeout reaches grandchildren too. */
 	setpgid(0, 0);
-	/* Die with the caller: a stop command must not go on stopping the
-	 * stack after the run that asked for it was killed.  The parent may
-	 * have died before prctl took effect: then nobody would send it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(127);
+	supervise(report_fd, null_fd, parent);
 
 	/* Ignored signals and the signal mask survive exec; commands expect
 	 * the defaults (a pipeline relies on SIGPIPE). */
@@ -135,9 +192,6 @@ _Noreturn static void child(const struct proc_opts *o, int null_fd, int report_f
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	if (null_fd >= 0 && dup2(null_fd, STDIN_FILENO) < 0)
 		child_fail(report_fd, STAGE_STDIO, errno);

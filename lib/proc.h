@@ -13,10 +13,11 @@
  * it started), with SIGPIPE at its default and no signal blocked.  No
  * global state and no signal handlers: safe to call from several threads.
  * On a timeout the group gets SIGTERM; once the child itself has exited,
- * or 5 s later, whatever remains of the group gets SIGKILL.  The child
- * gets SIGKILL when the calling thread dies (PR_SET_PDEATHSIG), so a
- * killed caller leaves no command running on its own; what that command
- * started stays in its group, which `started` lets the caller record.
+ * or 5 s later, whatever remains of the group gets SIGKILL.  When the
+ * calling thread dies, even by SIGKILL, the whole group is killed (a small
+ * supervisor process leads it, with PR_SET_PDEATHSIG), so a killed caller
+ * leaves nothing running; `started` lets the caller record the group in
+ * case the supervisor itself is killed.
  */
 #ifndef AUTODEPLOY_PROC_H
 #define AUTODEPLOY_PROC_H

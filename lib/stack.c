@@ -90,8 +90,9 @@ void stack_kill_orphans(struct stack *st)
 		return;
 	}
 	long pgid = strtol(buf, &end, 10);
+	int well_formed = end != buf && *end == '\n';
 	free(buf);
-	if (pgid > 1 && *end == '\n' && kill(-(pid_t)pgid, SIGKILL) == 0) {
+	if (pgid > 1 && well_formed && kill(-(pid_t)pgid, SIGKILL) == 0) {
 		log_warn("killed what was left of an interrupted run's command (process group %ld)", pgid);
 		/* they are not our children: wait until the group is empty */
 		for (int i = 0; i < 500 && kill(-(pid_t)pgid, 0) == 0; i++) {
