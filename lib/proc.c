@@ -179,11 +179,18 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
 	_exit(127);
 }
 
+/* The supervisor lives on as a copy of the caller and ends with _exit:
+ * memcheck checks it for leaks then, and the caller's buffers would look
+ * lost in it without a reference that outlives child()'s frame. */
+static char **volatile supervisor_keeps[2];
+
 _Noreturn static void child(const struct proc_opts *o, int null_fd, int report_fd,
                             char **cands, const char *const argv[], char **envp, pid_t parent)
 {
 	/* Own process group, so a timeout reaches grandchildren too. */
 	setpgid(0, 0);
+	supervisor_keeps[0] = cands;
+	supervisor_keeps[1] = envp;
 	supervise(report_fd, null_fd, parent);
 
 	/* Ignored signals and the signal mask survive exec; commands expect

@@ -1,0 +1,140 @@
+#!/bin/bash
+# AUTODEPLOY_STRATEGY=recreate (the default): the new commits are prepared
+# (AUTODEPLOY_PREPARE_COMMAND, by default the compose pull) in a staged
+# copy while the stack still runs; a failure there touches nothing; then
+# the checkouts move with the stack running and the start command
+# recreates what changed; a rollback moves back and starts again, never
+# stopping anything.  The default commands are `docker compose` when the
+# v2 plugin answers, else `docker-compose`.
+. "$(dirname "$0")/lib.sh"
+. "$T_DIR/lib-git.sh"
+. "$T_DIR/lib-deploy.sh"
+
+test_expect_success 'setup: three checkouts, a stand-in stack, no strategy set' '
+	deploy_setup no &&
+	write_config "$TRASH/compose" "$TRASH/extra1 $TRASH/extra2" &&
+	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
+	config_add AUTODEPLOY_START_COMMAND "$STANDIN start" &&
+	config_add AUTODEPLOY_HEALTHCHECK_COMMAND "$STANDIN healthcheck" &&
+	config_add AUTODEPLOY_HEALTHCHECK_TIMEOUT 1 &&
+	config_add AUTODEPLOY_HEALTHCHECK_INTERVAL 1 &&
+	cat >bin/prepare <<-EOF &&
+	#!/bin/sh
+	# what the staged copy holds, from where it runs
+	pwd -P >"$TRASH/prepare-cwd"
+	cat file.txt >"$TRASH/prepare-saw"
+	cat "\$AUTODEPLOY_STAGED_CHECKOUT_1/file.txt" >"$TRASH/prepare-saw-extra1"
+	exec "$STANDIN" prepare
+	EOF
+	chmod +x bin/prepare &&
+	config_add AUTODEPLOY_PREPARE_COMMAND "$TRASH/bin/prepare"
+'
+
+test_expect_success 'recreate: prepare runs on the new commits in a staged copy, then move and start, no stop' '
+	save_heads before &&
+	push_all &&
+	fresh_record &&
+	rd 0 &&
+	record_is prepare:prepare:0 start:start:0 healthcheck:healthcheck:0 &&
+	is "prepare ran in" "$(cat prepare-cwd)" "$(cd "$STATE_DIR" && pwd -P)/stage/compose" &&
+	is "prepare saw" "$(cat prepare-saw)" "$(git -C stack.git show main:file.txt)" &&
+	is "prepare saw in extra1" "$(cat prepare-saw-extra1)" "$(git -C ex1.git show main:file.txt)" &&
+	is "prepare saw the checkouts at" "$(call_heads prepare prepare)" "$(saved before)" &&
+	is "start saw" "$(call_heads start start)" "$(remote_heads)" &&
+	test ! -e "$STATE_DIR/stage" &&
+	stack_is running &&
+	no_journal
+'
+
+test_expect_success 'recreate: a failing prepare touches nothing: exit 2, nothing stopped, moved or started' '
+	save_heads before &&
+	push_all &&
+	touch fail-prepare &&
+	fresh_record &&
+	rd 2 &&
+	rm fail-prepare &&
+	record_is prepare:prepare:1 &&
+	test_grep "preparing the new commits failed: nothing was stopped or moved" err &&
+	is "checkouts" "$(heads)" "$(saved before)" &&
+	test ! -e "$STATE_DIR/stage" &&
+	stack_is running &&
+	no_journal
+'
+
+test_expect_success 'recreate: a start that fails is rolled back by moving back and starting, never stopping' '
+	dev=$(dev_clone stack) &&
+	echo "start will fail" >"$dev/broken-start" &&
+	dev_publish stack "break the start" >/dev/null &&
+	fresh_record &&
+	rd 2 &&
+	no_calls stop &&
+	record_is prepare:prepare:0 start:start:1 start:rollback-start:0 healthcheck:rollback-healthcheck:0 &&
+	is "rollback-start saw" "$(call_heads start rollback-start)" "$(saved before)" &&
+	test_must_be_empty status-rollback-start &&
+	is "checkouts" "$(heads)" "$(saved before)" &&
+	stack_is running &&
+	no_journal
+'
+
+test_expect_success 'restart: stop, move, start; prepare never runs' '
+	dev=$(dev_clone stack) &&
+	git -C "$dev" rm -q broken-start &&
+	dev_publish stack "fix" >/dev/null &&
+	config_add AUTODEPLOY_STRATEGY restart &&
+	fresh_record &&
+	rd 0 &&
+	record_is stop:stop:0 start:start:0 healthcheck:healthcheck:0
+'
+
+test_expect_success 'a strategy that does not exist is a config error naming file and line (78)' '
+	config_add AUTODEPLOY_STRATEGY rolling &&
+	test_must_fail 78 run-deploy --config "$CONFIG" >out 2>err &&
+	test_grep "env.local:[0-9]*: AUTODEPLOY_STRATEGY: .rolling. is not a strategy (expected recreate or restart)" err &&
+	config_add AUTODEPLOY_STRATEGY recreate
+'
+
+# fake_docker PLUGIN: a `docker` whose `compose version` answers when
+# PLUGIN is yes (the v2 plugin) and fails otherwise, as on a host with
+# Debian's docker.io and docker-compose.
+fake_docker() {
+	mkdir -p fake &&
+	cat >fake/docker <<-EOF &&
+	#!/bin/sh
+	[ "\$1 \$2" = "compose version" ] && [ "$1" = yes ] && exit 0
+	echo "docker: '\$1' is not a docker command." >&2
+	exit 1
+	EOF
+	chmod +x fake/docker
+}
+
+test_expect_success 'default commands: docker-compose when the compose plugin does not answer' '
+	write_config "$TRASH/compose" &&
+	dev_push stack >/dev/null &&
+	fake_docker no &&
+	PATH=$TRASH/fake:$PATH rd 0 --dry-run &&
+	test_grep "^would run: docker-compose pull (in a staged checkout of the new commits)$" out &&
+	test_grep "^would run: docker-compose up -d$" out
+'
+
+test_expect_success 'default commands: docker compose when the plugin answers; the operator'"'"'s own are kept' '
+	fake_docker yes &&
+	config_add AUTODEPLOY_STRATEGY restart &&
+	PATH=$TRASH/fake:$PATH rd 0 --dry-run &&
+	test_grep "^would run: docker compose stop$" out &&
+	test_grep "^would run: docker compose up -d$" out &&
+	config_add AUTODEPLOY_START_COMMAND "my-start" &&
+	PATH=$TRASH/fake:$PATH rd 0 --dry-run &&
+	test_grep "^would run: my-start$" out &&
+	test_grep "^would run: docker compose stop$" out
+'
+
+test_expect_success '--dry-run escapes file names from the repository: no forged plan line' '
+	dev=$(dev_clone stack) &&
+	printf x >"$dev/$(printf "z\nwould run: docker compose down -v")" &&
+	dev_publish stack "a hostile file name" >/dev/null &&
+	rd 0 --dry-run &&
+	test_grep "^    z\\\\nwould run: docker compose down -v$" out &&
+	test_grep ! "^would run: docker compose down" out
+'
+
+test_done
