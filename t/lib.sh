@@ -36,9 +36,14 @@ git config --global advice.detachedHead false
 test_count=0
 test_failed=0
 test_skipped=0
+# at_exit COMMAND: run COMMAND (eval'ed) when the script ends, before the
+# scratch folder is removed; the last one added runs first.
+T_AT_EXIT=
+at_exit() { T_AT_EXIT="$1; $T_AT_EXIT"; }
 _t_cleanup() {
 	status=$?
 	cd /
+	[ -n "$T_AT_EXIT" ] && eval "$T_AT_EXIT" >/dev/null 2>&1
 	if [ "$test_failed" -gt 0 ] && [ -n "${AUTODEPLOY_KEEP_TRASH:-}" ]; then
 		echo "# kept scratch folder $TRASH" >&2
 	else
