@@ -2,7 +2,7 @@
 # bench/run.sh — autodeploy against the shell and cron way, side by side.
 # Run through `make bench` (or: AUTODEPLOY_BUILD=$PWD/build sh bench/run.sh).
 # QUICK=1 in the environment: smaller sizes and fewer runs (under a minute).
-# BENCH_CASES="1 2 3 4 5" picks cases; BENCH_SSH=no skips the ssh rows.
+# BENCH_CASES="1 2 3 4 5 6" picks cases (6: downtime, real engine, as root); BENCH_SSH=no skips the ssh rows.
 # Everything is built in a temporary folder ($W below), removed at the end.
 # The output is Markdown: bench/RESULTS.md is one run of it.
 set -eu
@@ -11,7 +11,7 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 BUILD=${AUTODEPLOY_BUILD:-$ROOT/build}
 QUICK=${QUICK:-}
-CASES=${BENCH_CASES:-1 2 3 4 5}
+CASES=${BENCH_CASES:-1 2 3 4 5 6}
 BENCH_SSH=${BENCH_SSH:-yes}
 
 for p in bin/check-drift bin/run-deploy bin/rotate-logs bin/deploy-notebooks hooks/post-receive; do
@@ -24,9 +24,11 @@ done
 LOGROTATE=$(command -v logrotate || echo /usr/sbin/logrotate)
 
 if [ -n "$QUICK" ]; then
+	DT_RUNS=1
 	RUNS=3 BIG_RUNS=2 HIST=200 REPOS="1 10" SSH_REPOS="1" SSH_RUNS=3
 	BIG_MIB=16 MANY_N=10 MANY_MIB=1 NOTEBOOKS=100 HOOK_RUNS=10 ONE_CORE=${BENCH_ONE_CORE:-yes}
 else
+	DT_RUNS=3
 	RUNS=5 BIG_RUNS=2 HIST=1000 REPOS="1 10 50" SSH_REPOS="1 10" SSH_RUNS=3
 	BIG_MIB=1024 MANY_N=100 MANY_MIB=10 NOTEBOOKS=500 HOOK_RUNS=30 ONE_CORE=${BENCH_ONE_CORE:-no}
 fi
@@ -487,6 +489,7 @@ _t0=$(date +%s)
 for c in $CASES; do
 	case $c in
 	1) case1 ;; 2) case2 ;; 3) case3 ;; 4) case4 ;; 5) case5 ;;
+	6) sh "$BENCH_DIR/downtime.sh" "$W" "$BUILD" "$DT_RUNS" ;;
 	*) echo "bench: no case $c" >&2; exit 64 ;;
 	esac
 done
