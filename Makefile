@@ -16,7 +16,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 SAN     ?=
 WARN     = -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wwrite-strings
-PKGS     = libgit2 popt zlib
+PKGS     = libgit2 popt zlib json-c
 # Recursively expanded on purpose: pkg-config must run only after `deps`
 # has had its chance to install the -dev packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))

@@ -15,6 +15,7 @@
 #include "app.h"
 #include "cfg.h"
 #include "cli.h"
+#include "binds.h"
 #include "checkout.h"
 #include "drift.h"
 #include "journal.h"
@@ -80,11 +81,127 @@ static void hex(char out[GIT_OID_HEXSZ + 1], const git_oid *id)
 
 /* What one deploy works with. */
 struct run {
-	const struct settings *s;
+	struct settings *s;
 	struct stack st;
 	struct journal j;         /* j.e borrowed from the plan, or read back */
 	struct checkout_owner own;
+	const char *cli;          /* "docker compose" or "docker-compose", once asked */
+	char **changed;           /* recreate: absolute paths the deploy changes */
+	size_t nchanged;
 };
+
+/* The compose CLI, asked only when a deploy is to happen: the default
+ * commands use it, and recreate asks it which services run. */
+static void need_cli(struct run *rn)
+{
+	if (rn->cli)
+		return;
+	rn->cli = stack_detect_compose();
+	if (rn->s->commands_defaulted)
+		settings_compose_cli(rn->s, rn->cli);
+}
+
+/* recreate: every path the move changes, absolute and real (docker
+ * reports bind mount sources that way). */
+static void collect_changed(struct run *rn)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < rn->j.n; i++) {
+		struct journal_entry *e = &rn->j.e[i];
+		git_repository *r = NULL;
+		char **paths = NULL, err[ERR_MAX], *top;
+		size_t np = 0;
+		if (git_oid_equal(&e->old, &e->new) || !(top = realpath(e->path, NULL)))
+			continue;
+		if (repo_open(&r, e->path, err) < 0 || repo_changed_paths(&paths, &np, r, &e->old, &e->new, err) < 0)
+			log_warn("'%s': cannot list the changed files (%s): services that bind-mount them "
+			         "are not recreated", e->path, err);
+		for (size_t k = 0; k < np; k++) {
+			if (rn->nchanged == cap) {
+				cap = cap ? cap * 2 : 64;
+				rn->changed = xrealloc(rn->changed, cap * sizeof *rn->changed);
+			}
+			rn->changed[rn->nchanged++] = xasprintf("%s/%s", top, paths[k]);
+		}
+		repo_paths_free(paths);
+		git_repository_free(r);
+		free(top);
+	}
+}
+
+/*
+ * recreate: `up -d` leaves a service whose compose config is unchanged
+ * alone, even when a file it bind-mounts changed (a config it reads at
+ * start).  Those that the start command did not recreate (same container
+ * as before it) are recreated now.
+ */
+static int recreate_bound(struct run *rn, const struct binds *before, const char *phase)
+{
+	struct binds now;
+	char err[ERR_MAX];
+	const char *argv[64];
+	size_t n = 0, first;
+	int status, ret = 0;
+
+	if (binds_scan(&now, rn->cli, rn->s->compose_dir, NULL, 0, err) < 0) {
+		log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
+		         "changed are not recreated", phase, err);
+		return 0;
+	}
+	if (strcmp(rn->cli, "docker compose") == 0) {
+		argv[n++] = "docker";
+		argv[n++] = "compose";
+	} else {
+		argv[n++] = rn->cli;
+	}
+	argv[n++] = "up";
+	argv[n++] = "-d";
+	argv[n++] = "--no-deps";
+	argv[n++] = "--force-recreate";
+	first = n;
+	for (size_t i = 0; i < before->n && n < sizeof argv / sizeof *argv - 1; i++) {
+		const char *id = binds_id(&now, before->service[i]);
+		if (!before->path[i][0] || !id || strcmp(id, before->id[i]) != 0)
+			continue;
+		log_info("%s: recreating '%s': its bind-mounted '%s' changed", phase, before->service[i],
+		         before->path[i]);
+		argv[n++] = before->service[i];
+	}
+	argv[n] = NULL;
+	if (n > first) {
+		struct proc_opts o = { .cwd = rn->s->compose_dir, .null_stdin = 1,
+		                       .timeout = rn->s->command_timeout, .cancel = rn->st.cancel };
+		if (proc_run(&status, argv, &o, err) < 0 || status != 0) {
+			log_error("%s: recreating the services failed: %s", phase, status ? "see above" : err);
+			ret = -1;
+		}
+	}
+	binds_free(&now);
+	return ret;
+}
+
+/* Start (and health-check) the stack; recreate also recreates what
+ * bind-mounts changed files. */
+static int start_stack(struct run *rn, const char *phase)
+{
+	struct binds before;
+	char err[ERR_MAX];
+	int ret = -1, scanned = 0;
+
+	if (rn->s->strategy != STRATEGY_RECREATE || rn->nchanged == 0)
+		return stack_start(&rn->st, phase);
+	if (binds_scan(&before, rn->cli, rn->s->compose_dir, (const char *const *)rn->changed, rn->nchanged, err) == 0)
+		scanned = 1;
+	else
+		log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
+		         "changed are not recreated", phase, err);
+	if (stack_command(&rn->st, phase, rn->s->start_command, rn->s->command_timeout) == 0 &&
+	    (!scanned || recreate_bound(rn, &before, phase) == 0))
+		ret = stack_healthcheck(&rn->st, phase);
+	if (scanned)
+		binds_free(&before);
+	return ret;
+}
 
 static int save_journal(struct run *rn)
 {
@@ -322,7 +439,7 @@ static int deploy(struct run *rn, int restart)
 	if (move_forward(rn) < 0)
 		goto rollback;
 	started = 1;
-	if (restart && (stopping() || stack_start(&rn->st, "start") != 0))
+	if (restart && (stopping() || start_stack(rn, "start") != 0))
 		goto rollback;
 	if (stopping())
 		goto rollback;
@@ -352,7 +469,7 @@ rollback:
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
-	if ((stop_first || started) && restart && stack_start(&rn->st, "rollback-start") != 0) {
+	if ((stop_first || started) && restart && start_stack(rn, "rollback-start") != 0) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
@@ -454,8 +571,6 @@ int main(int argc, const char **argv)
 		code = requeue(s);
 		goto out;
 	}
-	if (s->commands_defaulted)
-		settings_compose_cli(s, stack_detect_compose());
 	rn.s = s;
 	rn.own = (struct checkout_owner){ s->code_owner_set, s->code_uid, s->code_gid };
 	stack_init(&rn.st, s);
@@ -477,6 +592,7 @@ int main(int argc, const char **argv)
 		if (jr == 1) {
 			int keep_on;
 			attempted = 1;
+			need_cli(&rn);
 			rn.st.cancel = NULL;
 			if ((code = recover(&rn, &keep_on)) != EXIT_OK && !keep_on)
 				goto out;
@@ -508,6 +624,7 @@ int main(int argc, const char **argv)
 		goto out;
 	}
 
+	need_cli(&rn);
 	/* 3. the plan, when that is all that was asked */
 	if (opt_dry_run) {
 		plan_print(&p, s, stdout);
@@ -526,6 +643,8 @@ int main(int argc, const char **argv)
 
 	attempted = 1;
 	rn.st.cancel = &stop_signal;
+	if (restart && s->strategy == STRATEGY_RECREATE)
+		collect_changed(&rn);
 	export_commits(&rn.st, &rn.j);
 	if (stopping() ||
 	    stack_command(&rn.st, "pre-deploy", s->pre_deploy_command, s->command_timeout) != 0) {
@@ -561,6 +680,9 @@ out:
 	}
 	if (have_stack)
 		stack_free(&rn.st);
+	for (size_t i = 0; i < rn.nchanged; i++)
+		free(rn.changed[i]);
+	free(rn.changed);
 	plan_free(&p);
 	code = app_end(&a, code);
 	repo_global_shutdown();

@@ -157,13 +157,18 @@ static double now(void)
 
 int stack_start(struct stack *st, const char *phase)
 {
+	if (stack_command(st, phase, st->s->start_command, st->s->command_timeout) != 0)
+		return -1;
+	return stack_healthcheck(st, phase);
+}
+
+int stack_healthcheck(struct stack *st, const char *phase)
+{
 	const struct settings *s = st->s;
 	char health_phase[64];
 	size_t plen = strlen(phase);
 	int status;
 
-	if (stack_command(st, phase, s->start_command, s->command_timeout) != 0)
-		return -1;
 	if (!s->healthcheck_command || !*s->healthcheck_command)
 		return 0;
 	/* "start" -> "healthcheck", "rollback-start" -> "rollback-healthcheck" */

@@ -59,4 +59,7 @@ int stack_command(struct stack *st, const char *phase, const char *command, long
  * check runs as "<phase minus start>healthcheck".  Returns 0 when healthy. */
 int stack_start(struct stack *st, const char *phase);
 
+/* The health check part of stack_start alone, named after `phase`. */
+int stack_healthcheck(struct stack *st, const char *phase);
+
 #endif

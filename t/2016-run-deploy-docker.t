@@ -17,8 +17,10 @@ PROJECT=adt$$
 CHECKOUT=$TRASH/$PROJECT
 at_exit "cd '$CHECKOUT' && docker-compose down -t 1"
 
-# write_stack DIR VERSION HEALTHY: the stack's files for VERSION; the
-# health URL exists only when HEALTHY is yes.
+# write_stack DIR VERSION HEALTHY [PAGE]: the stack's files for VERSION;
+# the health URL exists only when HEALTHY is yes.  The service `conf`
+# reads conf/page.html (default "page1") once, at its start, and serves
+# that copy on $PORT + 1: as a web server reads its config.
 write_stack() {
 	mkdir -p "$1/www" &&
 	cat >"$1/docker-compose.yml" <<-EOF &&
@@ -40,15 +42,26 @@ write_stack() {
 	    command: ["/bin/sleep", "1000000"]
 	    labels:
 	      autodeploy.version: "idle"
+	  conf:
+	    image: $IMAGE
+	    network_mode: host
+	    init: true
+	    command: ["/bin/sh", "-c", "cat /conf/page.html >/tmp/index.html && exec httpd -f -p 127.0.0.1:$((PORT + 1)) -h /tmp"]
+	    volumes:
+	      - ./conf:/conf:ro
+	    labels:
+	      autodeploy.version: "conf"
 	EOF
+	mkdir -p "$1/conf" &&
+	echo "${4:-page1}" >"$1/conf/page.html" &&
 	echo "$2" >"$1/www/index.html" &&
 	if [ "$3" = yes ]; then echo ok >"$1/www/health"; else rm -f "$1/www/health"; fi
 }
 
-# release VERSION HEALTHY: commit that version to the remote.
+# release VERSION HEALTHY [PAGE]: commit that version to the remote.
 release() {
 	_dev=$(dev_clone stack) &&
-	write_stack "$_dev" "$1" "$2" &&
+	write_stack "$_dev" "$1" "$2" "${3:-}" &&
 	dev_publish stack "release $1" >/dev/null
 }
 
@@ -92,7 +105,7 @@ test_expect_success 'recreate (default): v2 deploys, the changed service is recr
 	test_grep "prepare: running .docker-compose config -q." err &&
 	test_grep ! "stop: running" err &&
 	is "served" "$(web_version)" v2 &&
-	is "running" "$(running_label $PROJECT | tr "\n" " ")" "idle v2 " &&
+	is "running" "$(running_label $PROJECT | tr "\n" " ")" "conf idle v2 " &&
 	is "the idle container" "$(started_at idle)" "$idle_before" &&
 	is "checkout" "$(git -C "$CHECKOUT" rev-parse HEAD)" "$(git -C stack.git rev-parse main)"
 '
@@ -103,9 +116,24 @@ test_expect_success 'a release that fails its health check is rolled back: exit 
 	rd 2 &&
 	test_grep "rolled back: the old commits are running" err &&
 	is "served" "$(web_version)" v2 &&
-	is "running" "$(running_label $PROJECT | tr "\n" " ")" "idle v2 " &&
+	is "running" "$(running_label $PROJECT | tr "\n" " ")" "conf idle v2 " &&
 	is "checkout" "$(git -C "$CHECKOUT" rev-parse HEAD)" "$good" &&
 	test -z "$(git -C "$CHECKOUT" status --porcelain)"
+'
+
+conf_page() { busybox wget -q -O - "http://127.0.0.1:$((PORT + 1))/" 2>/dev/null || echo down; }
+
+test_expect_success 'recreate: only a file that a service bind-mounts changed: that service is recreated, the others untouched' '
+	is "conf serves" "$(conf_page)" page1 &&
+	web_before=$(started_at web) &&
+	conf_before=$(started_at conf) &&
+	release v2 yes page2 &&
+	rd 0 &&
+	test_grep "recreating .conf.: its bind-mounted .*/conf/page.html. changed" err &&
+	is "conf serves" "$(conf_page)" page2 &&
+	test "$(started_at conf)" != "$conf_before" &&
+	is "the web container" "$(started_at web)" "$web_before" &&
+	is "served" "$(web_version)" v2
 '
 
 test_expect_success 'restart: a run killed while the stack is stopped leaves it down; check-drift says so' '
@@ -121,7 +149,7 @@ test_expect_success 'the next run recovers the stack, then deploys v4: 0, both s
 	rd 0 --if-drift &&
 	test_grep "recovered: the stack runs again" err &&
 	is "served" "$(web_version)" v4 &&
-	is "running" "$(running_label $PROJECT | tr "\n" " ")" "idle v4 " &&
+	is "running" "$(running_label $PROJECT | tr "\n" " ")" "conf idle v4 " &&
 	is "checkout" "$(git -C "$CHECKOUT" rev-parse HEAD)" "$(git -C stack.git rev-parse main)" &&
 	test ! -e "$STATE_DIR/deploy.journal"
 '
