@@ -148,8 +148,54 @@ out:
 	return ret;
 }
 
+/*
+ * msg (ERR_MAX bytes) with every occurrence of `needle` replaced by ***,
+ * in one pass from left to right into a fresh buffer: the output is never
+ * scanned again (a password "*" would match its own mask forever) and
+ * never grows past ERR_MAX (a 1-byte password turns into 3 bytes).
+ */
+static void mask_all(char *msg, const char *needle)
+{
+	char out[ERR_MAX];
+	size_t nlen = strlen(needle), o = 0;
+	const char *p = msg;
+
+	if (nlen == 0)
+		return;
+	while (*p && o + 1 < sizeof out) {
+		if (strncmp(p, needle, nlen) == 0) {
+			for (int k = 0; k < 3 && o + 1 < sizeof out; k++)
+				out[o++] = '*';
+			p += nlen;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	memcpy(msg, out, o + 1);
+}
+
+/* `s` with %XX sequences decoded (libgit2 decodes the userinfo and may
+ * quote it that way), malloc'd. */
+static char *url_decoded(const char *s)
+{
+	static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+	for (; *s; s++) {
+		const char *h1, *h2;
+		if (s[0] == '%' && s[1] && s[2] && (h1 = strchr(hex, s[1])) && (h2 = strchr(hex, s[2]))) {
+			*o++ = (char)((((h1 - hex) & 15) << 4) | ((h2 - hex) & 15));
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /* libgit2's messages sometimes quote the URL: make sure a password or
- * token from it can never reach an error message. */
+ * token from it can never reach an error message, as written or decoded. */
 static void scrub_secret(char *msg, const char *url)
 {
 	const char *scheme = url ? strstr(url, "://") : NULL;
@@ -164,35 +210,32 @@ static void scrub_secret(char *msg, const char *url)
 	if (!at || at == host)
 		return;
 	size_t slen = (size_t)(at - host);
-	char *secret = xmalloc(slen + 1);
-	memcpy(secret, host, slen);
-	secret[slen] = '\0';
-	char *hit;
-	while ((hit = strstr(msg, secret)) != NULL) {
-		memcpy(hit, "***", 3);
-		memmove(hit + 3, hit + slen, strlen(hit + slen) + 1);
+	char *forms[2];
+	forms[0] = xmalloc(slen + 1);
+	memcpy(forms[0], host, slen);
+	forms[0][slen] = '\0';
+	forms[1] = url_decoded(forms[0]);
+	for (int f = 0; f < 2; f++) {
+		mask_all(msg, forms[f]);
+		/* a password alone (after ':') may be quoted too */
+		char *colon = strchr(forms[f], ':');
+		if (colon && colon[1])
+			mask_all(msg, colon + 1);
 	}
-	/* a password alone (after ':') may be quoted too */
-	char *colon = strchr(secret, ':');
-	if (colon && colon[1]) {
-		size_t plen = strlen(colon + 1);
-		while ((hit = strstr(msg, colon + 1)) != NULL) {
-			memcpy(hit, "***", 3);
-			memmove(hit + 3, hit + plen, strlen(hit + plen) + 1);
-		}
-	}
-	free(secret);
+	free(forms[0]);
+	free(forms[1]);
 }
 
 static int remote_err(char *err, git_remote *rem, const char *remote_name, const char *what)
 {
-	char url[512];
+	char url[512], why[ERR_MAX];
 	const git_error *e = git_error_last();
 	log_redact_url(url, sizeof url, rem && git_remote_url(rem) ? git_remote_url(rem) : remote_name);
-	err_set(err, "cannot %s '%s' (%s): %s", what, remote_name, url,
-	        e && e->message ? e->message : "unknown error");
+	/* only libgit2's words can hold the secret: our own are masked already */
+	snprintf(why, sizeof why, "%s", e && e->message ? e->message : "unknown error");
 	if (rem)
-		scrub_secret(err, git_remote_url(rem));
+		scrub_secret(why, git_remote_url(rem));
+	err_set(err, "cannot %s '%s' (%s): %s", what, remote_name, url, why);
 	return REPO_UNREACHABLE;
 }
 
