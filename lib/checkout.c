@@ -182,6 +182,12 @@ static int point_head(git_repository *r, const git_oid *target, char *err)
 	return ret;
 }
 
+static int owner_failed(char *err, const struct co_ctx *c)
+{
+	return err_set(err, "cannot give '%s' to %u:%u: %s", c->failed_path, c->own->uid, c->own->gid,
+	               strerror(c->failed));
+}
+
 static int checkout_failed(char *err, const struct co_ctx *c, const char *hex)
 {
 	const git_error *e = git_error_last();
@@ -233,7 +239,7 @@ int checkout_move(git_repository *r, const git_oid *target, enum checkout_how ho
 	if (point_head(r, target, err) < 0)
 		goto out;
 	if (c.failed) {
-		err_set(err, "cannot give '%s' to %u:%u: %s", c.failed_path, own->uid, own->gid, strerror(c.failed));
+		owner_failed(err, &c);
 		goto out;
 	}
 	ret = 0;
@@ -293,7 +299,7 @@ int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
 	if (point_head(r, old, err) < 0)
 		goto out;
 	if (c.failed) {
-		err_set(err, "cannot give '%s' to %u:%u: %s", c.failed_path, own->uid, own->gid, strerror(c.failed));
+		owner_failed(err, &c);
 		goto out;
 	}
 	/* Trust nothing: say exactly what is not as it was. */

@@ -129,6 +129,38 @@ test_expect_success 'killed after the journal marked a checkout touched but befo
 	clean_at compose "$(git -C stack.git rev-parse main)"
 '
 
+test_expect_success 'a restore that cannot be done (index.lock held): exit 3 naming the checkout, the journal kept' '
+	cat >bin/start-locks <<-EOF &&
+	#!/bin/sh
+	if [ -e "$TRASH/lock-once" ]; then
+		rm "$TRASH/lock-once"
+		: >"$TRASH/compose/.git/index.lock"
+		exit 1
+	fi
+	exec "$STANDIN" start
+	EOF
+	chmod +x bin/start-locks &&
+	config_add AUTODEPLOY_START_COMMAND "$TRASH/bin/start-locks" &&
+	old=$(git -C compose rev-parse HEAD) &&
+	dev_push stack >/dev/null &&
+	touch lock-once &&
+	rd 3 &&
+	test_grep "cannot restore .$TRASH/compose. to $old: .*the index is locked" err &&
+	test_grep "rollback failed: the journal is kept" err &&
+	test -e "$JOURNAL"
+'
+
+test_expect_success 'with the lock gone, the next run restores, starts, deploys again (0)' '
+	rm compose/.git/index.lock &&
+	fresh_record &&
+	rd 0 &&
+	test_grep "restored to" err &&
+	is "checkouts" "$(heads)" "$(remote_heads)" &&
+	clean_at compose "$(git -C stack.git rev-parse main)" &&
+	no_journal &&
+	config_add AUTODEPLOY_START_COMMAND "$STANDIN start"
+'
+
 if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && losetup -f >/dev/null 2>&1; then
 	test_expect_success 'setup: the compose work tree on a 16 MiB ext4 image (its .git elsewhere)' '
 		truncate -s 16M disk.img &&
