@@ -109,11 +109,12 @@ static void collect_changed(struct run *rn)
 	for (size_t i = 0; i < rn->j.n; i++) {
 		struct journal_entry *e = &rn->j.e[i];
 		git_repository *r = NULL;
-		char **paths = NULL, err[ERR_MAX], *top;
+		char **paths = NULL, err[ERR_MAX] = "", *top = NULL;
 		size_t np = 0;
-		if (git_oid_equal(&e->old, &e->new) || !(top = realpath(e->path, NULL)))
+		if (git_oid_equal(&e->old, &e->new))
 			continue;
-		if (repo_open(&r, e->path, err) < 0 || repo_changed_paths(&paths, &np, r, &e->old, &e->new, err) < 0)
+		if (repo_open(&r, e->path, err) < 0 || !(top = realpath(git_repository_workdir(r), NULL)) ||
+		    repo_changed_paths(&paths, &np, r, &e->old, &e->new, err) < 0)
 			log_warn("'%s': cannot list the changed files (%s): services that bind-mount them "
 			         "are not recreated", e->path, err);
 		for (size_t k = 0; k < np; k++) {
@@ -371,47 +372,73 @@ out:
 	return ret;
 }
 
+/* The work tree `wd`'s name (its last component) and where the
+ * configured folder `path` lies inside it ("" for the top, "/birdhouse"
+ * for a subfolder), compared as real paths; both malloc'd. */
+static void stage_names(char **name, char **sub, const char *wd, const char *path)
+{
+	char *rwd = realpath(wd, NULL), *rpath = realpath(path, NULL);
+	size_t wl = rwd ? strlen(rwd) : 0;
+	const char *slash = rwd ? strrchr(rwd, '/') : NULL;
+
+	*name = xstrdup(slash && slash[1] ? slash + 1 : "checkout");
+	if (rwd && rpath && strncmp(rpath, rwd, wl) == 0 && rpath[wl] == '/')
+		*sub = xstrdup(rpath + wl);
+	else
+		*sub = xstrdup("");
+	free(rwd);
+	free(rpath);
+}
+
 /* recreate: the new commits, written beside the state, prepared (images
  * pulled, compose file checked) while the stack still runs the old ones. */
 static int prepare(struct run *rn)
 {
 	char err[ERR_MAX], key[64];
-	char *top = xasprintf("%s/stage", rn->s->state_dir), *compose = NULL;
+	char *stagetop = xasprintf("%s/stage", rn->s->state_dir), *compose = NULL;
 	int ret = -1;
 
-	if (publish_remove_tree(top, err) < 0 || util_mkdir_p(top, 0700, err) < 0) {
+	if (publish_remove_tree(stagetop, err) < 0 || util_mkdir_p(stagetop, 0700, err) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
 	for (size_t i = 0; i < rn->j.n; i++) {
 		struct journal_entry *e = &rn->j.e[i];
 		git_repository *r = NULL;
-		const char *base = strrchr(e->path, '/');
-		/* the checkouts side by side under their own names, as they
-		 * usually are: a compose file may refer to ../other-repo */
-		char *dir = xasprintf("%s/%s", top, base && base[1] ? base + 1 : e->path);
-		int rc = repo_open(&r, e->path, err) < 0 ? -1 : checkout_stage(r, &e->new, dir, err);
+		char *dir = NULL, *sub = NULL, *name = NULL;
+		int rc = repo_open(&r, e->path, err);
+		if (rc == 0) {
+			/* the work trees side by side under their own names, as they
+			 * usually are (a compose file may refer to ../other-repo);
+			 * a configured folder inside one maps to the same folder
+			 * inside its staged copy */
+			stage_names(&name, &sub, git_repository_workdir(r), e->path);
+			dir = xasprintf("%s/%s", stagetop, name);
+			free(name);
+			rc = checkout_stage(r, &e->new, dir, err);
+		}
 		git_repository_free(r);
 		if (rc < 0) {
 			log_error("prepare: %s", err);
 			free(dir);
+			free(sub);
 			goto out;
 		}
 		snprintf(key, sizeof key, "AUTODEPLOY_STAGED_CHECKOUT_%zu", i);
-		stack_setenv(&rn->st, key, "%s", dir);
+		stack_setenv(&rn->st, key, "%s%s", dir, sub);
 		if (i == 0)
-			compose = dir;
-		else
-			free(dir);
+			compose = xasprintf("%s%s", dir, sub);
+		free(dir);
+		free(sub);
 	}
 	rn->st.cwd = compose;
 	ret = stack_command(&rn->st, "prepare", rn->s->prepare_command, rn->s->command_timeout) == 0 ? 0 : -1;
 	rn->st.cwd = rn->s->compose_dir;
 out:
-	if (publish_remove_tree(top, err) < 0)
+	if (publish_remove_tree(stagetop, err) < 0)
 		log_warn("%s", err);
 	free(compose);
-	free(top);
+	free(stagetop);
 	return ret;
 }
 

@@ -15,6 +15,11 @@
 void repo_global_init(void)
 {
 	git_libgit2_init();
+	/* The service runs as root over checkouts an operator owns (uid 1000
+	 * on a birdhouse host); libgit2 1.5 would refuse them and ignores
+	 * git's safe.directory '*'.  The configured paths are the operator's
+	 * own choice, in a root-owned env.local: they are trusted. */
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 }
 
 void repo_global_shutdown(void)
@@ -52,9 +57,10 @@ int repo_open(git_repository **out, const char *path, char *err)
 		err_set(err, "'%s' is not a folder", path);
 		return REPO_NOTFOUND;
 	}
-	int rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	/* any folder inside a work tree: a compose dir is often <repo>/birdhouse */
+	int rc = git_repository_open_ext(out, path, 0, NULL);
 	if (rc == GIT_ENOTFOUND) {
-		err_set(err, "'%s' is not a git checkout", path);
+		err_set(err, "'%s' is a folder but not inside a git work tree (no .git in it or above it)", path);
 		return REPO_NOTFOUND;
 	}
 	if (rc < 0)

@@ -24,7 +24,7 @@
 
 struct settings;
 
-#define REPO_NOTFOUND (-2)   /* folder missing, or not the top of a work tree */
+#define REPO_NOTFOUND (-2)   /* folder missing, or not inside a work tree */
 #define REPO_UNREACHABLE (-3) /* the remote could not be reached or refused us */
 
 void repo_global_init(void);
@@ -33,7 +33,10 @@ void repo_global_shutdown(void);
 /* Fill err with "what: <libgit2's last error>" and return -1. */
 int repo_git_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Open the checkout whose work tree top is `path` (no search upwards). */
+/* Open the checkout whose work tree holds the folder `path` (searching
+ * upwards, as git does; not across file systems).  Checkouts owned by
+ * another user are opened too (repo_global_init turns libgit2's owner
+ * check off). */
 int repo_open(git_repository **out, const char *path, char *err);
 
 /* *clean = 1 when the work tree and index match HEAD and nothing is
