@@ -15,7 +15,6 @@
 #include "app.h"
 #include "cfg.h"
 #include "cli.h"
-#include "binds.h"
 #include "checkout.h"
 #include "drift.h"
 #include "journal.h"
@@ -23,7 +22,7 @@
 #include "outcome.h"
 #include "plan.h"
 #include "proc.h"
-#include "publish.h"
+#include "recreate.h"
 #include "repo.h"
 #include "settings.h"
 #include "stack.h"
@@ -85,123 +84,18 @@ struct run {
 	struct stack st;
 	struct journal j;         /* j.e borrowed from the plan, or read back */
 	struct checkout_owner own;
-	const char *cli;          /* "docker compose" or "docker-compose", once asked */
-	char **changed;           /* recreate: absolute paths the deploy changes */
-	size_t nchanged;
+	struct recreate rc;       /* rc.cli: "docker compose" or "docker-compose", once asked */
 };
 
 /* The compose CLI, asked only when a deploy is to happen: the default
  * commands use it, and recreate asks it which services run. */
 static void need_cli(struct run *rn)
 {
-	if (rn->cli)
+	if (rn->rc.cli)
 		return;
-	rn->cli = stack_detect_compose();
+	rn->rc.cli = stack_detect_compose();
 	if (rn->s->commands_defaulted)
-		settings_compose_cli(rn->s, rn->cli);
-}
-
-/* recreate: every path the move changes, absolute and real (docker
- * reports bind mount sources that way). */
-static void collect_changed(struct run *rn)
-{
-	size_t cap = 0;
-	for (size_t i = 0; i < rn->j.n; i++) {
-		struct journal_entry *e = &rn->j.e[i];
-		git_repository *r = NULL;
-		char **paths = NULL, err[ERR_MAX] = "", *top = NULL;
-		size_t np = 0;
-		if (git_oid_equal(&e->old, &e->new))
-			continue;
-		if (repo_open(&r, e->path, err) < 0 || !(top = realpath(git_repository_workdir(r), NULL)) ||
-		    repo_changed_paths(&paths, &np, r, &e->old, &e->new, err) < 0)
-			log_warn("'%s': cannot list the changed files (%s): services that bind-mount them "
-			         "are not recreated", e->path, err);
-		for (size_t k = 0; k < np; k++) {
-			if (rn->nchanged == cap) {
-				cap = cap ? cap * 2 : 64;
-				rn->changed = xrealloc(rn->changed, cap * sizeof *rn->changed);
-			}
-			rn->changed[rn->nchanged++] = xasprintf("%s/%s", top, paths[k]);
-		}
-		repo_paths_free(paths);
-		git_repository_free(r);
-		free(top);
-	}
-}
-
-/*
- * recreate: `up -d` leaves a service whose compose config is unchanged
- * alone, even when a file it bind-mounts changed (a config it reads at
- * start).  Those that the start command did not recreate (same container
- * as before it) are recreated now.
- */
-static int recreate_bound(struct run *rn, const struct binds *before, const char *phase)
-{
-	struct binds now;
-	char err[ERR_MAX];
-	const char *argv[64];
-	size_t n = 0, first;
-	int status, ret = 0;
-
-	if (binds_scan(&now, rn->cli, rn->s->compose_dir, NULL, 0, err) < 0) {
-		log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
-		         "changed are not recreated", phase, err);
-		return 0;
-	}
-	if (strcmp(rn->cli, "docker compose") == 0) {
-		argv[n++] = "docker";
-		argv[n++] = "compose";
-	} else {
-		argv[n++] = rn->cli;
-	}
-	argv[n++] = "up";
-	argv[n++] = "-d";
-	argv[n++] = "--no-deps";
-	argv[n++] = "--force-recreate";
-	first = n;
-	for (size_t i = 0; i < before->n && n < sizeof argv / sizeof *argv - 1; i++) {
-		const char *id = binds_id(&now, before->service[i]);
-		if (!before->path[i][0] || !id || strcmp(id, before->id[i]) != 0)
-			continue;
-		log_info("%s: recreating '%s': its bind-mounted '%s' changed", phase, before->service[i],
-		         before->path[i]);
-		argv[n++] = before->service[i];
-	}
-	argv[n] = NULL;
-	if (n > first) {
-		struct proc_opts o = { .cwd = rn->s->compose_dir, .null_stdin = 1,
-		                       .timeout = rn->s->command_timeout, .cancel = rn->st.cancel };
-		if (proc_run(&status, argv, &o, err) < 0 || status != 0) {
-			log_error("%s: recreating the services failed: %s", phase, status ? "see above" : err);
-			ret = -1;
-		}
-	}
-	binds_free(&now);
-	return ret;
-}
-
-/* Start (and health-check) the stack; recreate also recreates what
- * bind-mounts changed files. */
-static int start_stack(struct run *rn, const char *phase)
-{
-	struct binds before;
-	char err[ERR_MAX];
-	int ret = -1, scanned = 0;
-
-	if (rn->s->strategy != STRATEGY_RECREATE || rn->nchanged == 0)
-		return stack_start(&rn->st, phase);
-	if (binds_scan(&before, rn->cli, rn->s->compose_dir, (const char *const *)rn->changed, rn->nchanged, err) == 0)
-		scanned = 1;
-	else
-		log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
-		         "changed are not recreated", phase, err);
-	if (stack_command(&rn->st, phase, rn->s->start_command, rn->s->command_timeout) == 0 &&
-	    (!scanned || recreate_bound(rn, &before, phase) == 0))
-		ret = stack_healthcheck(&rn->st, phase);
-	if (scanned)
-		binds_free(&before);
-	return ret;
+		settings_compose_cli(rn->s, rn->rc.cli);
 }
 
 static int save_journal(struct run *rn)
@@ -372,76 +266,6 @@ out:
 	return ret;
 }
 
-/* The work tree `wd`'s name (its last component) and where the
- * configured folder `path` lies inside it ("" for the top, "/birdhouse"
- * for a subfolder), compared as real paths; both malloc'd. */
-static void stage_names(char **name, char **sub, const char *wd, const char *path)
-{
-	char *rwd = realpath(wd, NULL), *rpath = realpath(path, NULL);
-	size_t wl = rwd ? strlen(rwd) : 0;
-	const char *slash = rwd ? strrchr(rwd, '/') : NULL;
-
-	*name = xstrdup(slash && slash[1] ? slash + 1 : "checkout");
-	if (rwd && rpath && strncmp(rpath, rwd, wl) == 0 && rpath[wl] == '/')
-		*sub = xstrdup(rpath + wl);
-	else
-		*sub = xstrdup("");
-	free(rwd);
-	free(rpath);
-}
-
-/* recreate: the new commits, written beside the state, prepared (images
- * pulled, compose file checked) while the stack still runs the old ones. */
-static int prepare(struct run *rn)
-{
-	char err[ERR_MAX], key[64];
-	char *stagetop = xasprintf("%s/stage", rn->s->state_dir), *compose = NULL;
-	int ret = -1;
-
-	if (publish_remove_tree(stagetop, err) < 0 || util_mkdir_p(stagetop, 0700, err) < 0) {
-		log_error("%s", err);
-		goto out;
-	}
-	for (size_t i = 0; i < rn->j.n; i++) {
-		struct journal_entry *e = &rn->j.e[i];
-		git_repository *r = NULL;
-		char *dir = NULL, *sub = NULL, *name = NULL;
-		int rc = repo_open(&r, e->path, err);
-		if (rc == 0) {
-			/* the work trees side by side under their own names, as they
-			 * usually are (a compose file may refer to ../other-repo);
-			 * a configured folder inside one maps to the same folder
-			 * inside its staged copy */
-			stage_names(&name, &sub, git_repository_workdir(r), e->path);
-			dir = xasprintf("%s/%s", stagetop, name);
-			free(name);
-			rc = checkout_stage(r, &e->new, dir, err);
-		}
-		git_repository_free(r);
-		if (rc < 0) {
-			log_error("prepare: %s", err);
-			free(dir);
-			free(sub);
-			goto out;
-		}
-		snprintf(key, sizeof key, "AUTODEPLOY_STAGED_CHECKOUT_%zu", i);
-		stack_setenv(&rn->st, key, "%s%s", dir, sub);
-		if (i == 0)
-			compose = xasprintf("%s%s", dir, sub);
-		free(dir);
-		free(sub);
-	}
-	rn->st.cwd = compose;
-	ret = stack_command(&rn->st, "prepare", rn->s->prepare_command, rn->s->command_timeout) == 0 ? 0 : -1;
-	rn->st.cwd = rn->s->compose_dir;
-out:
-	if (publish_remove_tree(stagetop, err) < 0)
-		log_warn("%s", err);
-	free(compose);
-	free(stagetop);
-	return ret;
-}
-
 /*
  * Steps 4-6: journal, (stop,) move, start, check; on failure restore.
  * restart: the stack is (re)started at all; the strategy says whether it
@@ -466,7 +290,7 @@ static int deploy(struct run *rn, int restart)
 	if (move_forward(rn) < 0)
 		goto rollback;
 	started = 1;
-	if (restart && (stopping() || start_stack(rn, "start") != 0))
+	if (restart && (stopping() || recreate_start(&rn->rc, &rn->st, "start") != 0))
 		goto rollback;
 	if (stopping())
 		goto rollback;
@@ -496,7 +320,7 @@ rollback:
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
-	if ((stop_first || started) && restart && start_stack(rn, "rollback-start") != 0) {
+	if ((stop_first || started) && restart && recreate_start(&rn->rc, &rn->st, "rollback-start") != 0) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
@@ -671,7 +495,7 @@ int main(int argc, const char **argv)
 	attempted = 1;
 	rn.st.cancel = &stop_signal;
 	if (restart && s->strategy == STRATEGY_RECREATE)
-		collect_changed(&rn);
+		recreate_collect(&rn.rc, &rn.j);
 	export_commits(&rn.st, &rn.j);
 	if (stopping() ||
 	    stack_command(&rn.st, "pre-deploy", s->pre_deploy_command, s->command_timeout) != 0) {
@@ -680,7 +504,7 @@ int main(int argc, const char **argv)
 		code = EXIT_ROLLED_BACK;
 		goto out;
 	}
-	if (restart && s->strategy == STRATEGY_RECREATE && (stopping() || prepare(&rn) < 0)) {
+	if (restart && s->strategy == STRATEGY_RECREATE && (stopping() || recreate_prepare(&rn.st, &rn.j) < 0)) {
 		say_interrupted();
 		log_error("preparing the new commits failed: nothing was stopped or moved");
 		code = EXIT_ROLLED_BACK;
@@ -707,9 +531,7 @@ out:
 	}
 	if (have_stack)
 		stack_free(&rn.st);
-	for (size_t i = 0; i < rn.nchanged; i++)
-		free(rn.changed[i]);
-	free(rn.changed);
+	recreate_free(&rn.rc);
 	plan_free(&p);
 	code = app_end(&a, code);
 	repo_global_shutdown();

@@ -129,6 +129,18 @@ out:
 	return ret;
 }
 
+size_t binds_cli_argv(const char **argv, const char *cli)
+{
+	/* "docker compose" is two words: an argument vector, no shell */
+	if (strcmp(cli, "docker compose") == 0) {
+		argv[0] = "docker";
+		argv[1] = "compose";
+		return 2;
+	}
+	argv[0] = cli;
+	return 1;
+}
+
 int binds_scan(struct binds *b, const char *cli, const char *dir,
                const char *const *changed, size_t nchanged, char *err)
 {
@@ -138,13 +150,7 @@ int binds_scan(struct binds *b, const char *cli, const char *dir,
 	int ret = -1;
 
 	memset(b, 0, sizeof *b);
-	/* "docker compose" is two words: an argument vector, no shell */
-	if (strcmp(cli, "docker compose") == 0) {
-		argv[n++] = "docker";
-		argv[n++] = "compose";
-	} else {
-		argv[n++] = cli;
-	}
+	n = binds_cli_argv(argv, cli);
 	argv[n++] = "ps";
 	argv[n++] = "-q";
 	argv[n] = NULL;

@@ -1,0 +1,191 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binds.h"
+#include "checkout.h"
+#include "log.h"
+#include "proc.h"
+#include "publish.h"
+#include "recreate.h"
+#include "repo.h"
+#include "settings.h"
+#include "stack.h"
+#include "util.h"
+
+/* The work tree `wd`'s name (its last component) and where the
+ * configured folder `path` lies inside it ("" for the top, "/birdhouse"
+ * for a subfolder), compared as real paths; both malloc'd. */
+static void stage_names(char **name, char **sub, const char *wd, const char *path)
+{
+	char *rwd = realpath(wd, NULL), *rpath = realpath(path, NULL);
+	size_t wl = rwd ? strlen(rwd) : 0;
+	const char *slash = rwd ? strrchr(rwd, '/') : NULL;
+
+	*name = xstrdup(slash && slash[1] ? slash + 1 : "checkout");
+	if (rwd && rpath && strncmp(rpath, rwd, wl) == 0 && rpath[wl] == '/')
+		*sub = xstrdup(rpath + wl);
+	else
+		*sub = xstrdup("");
+	free(rwd);
+	free(rpath);
+}
+
+/* recreate: the new commits, written beside the state, prepared (images
+ * pulled, compose file checked) while the stack still runs the old ones. */
+int recreate_prepare(struct stack *st, const struct journal *j)
+{
+	char err[ERR_MAX], key[64];
+	char *stagetop = xasprintf("%s/stage", st->s->state_dir), *compose = NULL;
+	int ret = -1;
+
+	if (publish_remove_tree(stagetop, err) < 0 || util_mkdir_p(stagetop, 0700, err) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		struct journal_entry *e = &j->e[i];
+		git_repository *r = NULL;
+		char *dir = NULL, *sub = NULL, *name = NULL;
+		int rc = repo_open(&r, e->path, err);
+		if (rc == 0) {
+			/* the work trees side by side under their own names, as they
+			 * usually are (a compose file may refer to ../other-repo);
+			 * a configured folder inside one maps to the same folder
+			 * inside its staged copy */
+			stage_names(&name, &sub, git_repository_workdir(r), e->path);
+			dir = xasprintf("%s/%s", stagetop, name);
+			free(name);
+			rc = checkout_stage(r, &e->new, dir, err);
+		}
+		git_repository_free(r);
+		if (rc < 0) {
+			log_error("prepare: %s", err);
+			free(dir);
+			free(sub);
+			goto out;
+		}
+		snprintf(key, sizeof key, "AUTODEPLOY_STAGED_CHECKOUT_%zu", i);
+		stack_setenv(st, key, "%s%s", dir, sub);
+		if (i == 0)
+			compose = xasprintf("%s%s", dir, sub);
+		free(dir);
+		free(sub);
+	}
+	st->cwd = compose;
+	ret = stack_command(st, "prepare", st->s->prepare_command, st->s->command_timeout) == 0 ? 0 : -1;
+	st->cwd = st->s->compose_dir;
+out:
+	if (publish_remove_tree(stagetop, err) < 0)
+		log_warn("%s", err);
+	free(compose);
+	free(stagetop);
+	return ret;
+}
+
+/* recreate: every path the move changes, absolute and real (docker
+ * reports bind mount sources that way). */
+void recreate_collect(struct recreate *rc, const struct journal *j)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < j->n; i++) {
+		struct journal_entry *e = &j->e[i];
+		git_repository *r = NULL;
+		char **paths = NULL, err[ERR_MAX] = "", *top = NULL;
+		size_t np = 0;
+		if (git_oid_equal(&e->old, &e->new))
+			continue;
+		if (repo_open(&r, e->path, err) < 0 || !(top = realpath(git_repository_workdir(r), NULL)) ||
+		    repo_changed_paths(&paths, &np, r, &e->old, &e->new, err) < 0)
+			log_warn("'%s': cannot list the changed files (%s): services that bind-mount them "
+			         "are not recreated", e->path, err);
+		for (size_t k = 0; k < np; k++) {
+			if (rc->nchanged == cap) {
+				cap = cap ? cap * 2 : 64;
+				rc->changed = xrealloc(rc->changed, cap * sizeof *rc->changed);
+			}
+			rc->changed[rc->nchanged++] = xasprintf("%s/%s", top, paths[k]);
+		}
+		repo_paths_free(paths);
+		git_repository_free(r);
+		free(top);
+	}
+}
+
+/*
+ * recreate: `up -d` leaves a service whose compose config is unchanged
+ * alone, even when a file it bind-mounts changed (a config it reads at
+ * start).  Those that the start command did not recreate (same container
+ * as before it) are recreated now.
+ */
+static int recreate_bound(struct recreate *rc, struct stack *st, const struct binds *before, const char *phase)
+{
+	struct binds now;
+	char err[ERR_MAX];
+	const char *argv[64];
+	size_t n = 0, first;
+	int status, ret = 0;
+
+	if (binds_scan(&now, rc->cli, st->s->compose_dir, NULL, 0, err) < 0) {
+		log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
+		         "changed are not recreated", phase, err);
+		return 0;
+	}
+	n = binds_cli_argv(argv, rc->cli);
+	argv[n++] = "up";
+	argv[n++] = "-d";
+	argv[n++] = "--no-deps";
+	argv[n++] = "--force-recreate";
+	first = n;
+	for (size_t i = 0; i < before->n && n < sizeof argv / sizeof *argv - 1; i++) {
+		const char *id = binds_id(&now, before->service[i]);
+		if (!before->path[i][0] || !id || strcmp(id, before->id[i]) != 0)
+			continue;
+		log_info("%s: recreating '%s': its bind-mounted '%s' changed", phase, before->service[i],
+		         before->path[i]);
+		argv[n++] = before->service[i];
+	}
+	argv[n] = NULL;
+	if (n > first) {
+		struct proc_opts o = { .cwd = st->s->compose_dir, .null_stdin = 1,
+		                       .timeout = st->s->command_timeout, .cancel = st->cancel };
+		if (proc_run(&status, argv, &o, err) < 0 || status != 0) {
+			log_error("%s: recreating the services failed: %s", phase, status ? "see above" : err);
+			ret = -1;
+		}
+	}
+	binds_free(&now);
+	return ret;
+}
+
+/* Start (and health-check) the stack; recreate also recreates what
+ * bind-mounts changed files. */
+int recreate_start(struct recreate *rc, struct stack *st, const char *phase)
+{
+	struct binds before;
+	char err[ERR_MAX];
+	int ret = -1, scanned = 0;
+
+	if (st->s->strategy != STRATEGY_RECREATE || rc->nchanged == 0)
+		return stack_start(st, phase);
+	if (binds_scan(&before, rc->cli, st->s->compose_dir, (const char *const *)rc->changed, rc->nchanged, err) == 0)
+		scanned = 1;
+	else
+		log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
+		         "changed are not recreated", phase, err);
+	if (stack_command(st, phase, st->s->start_command, st->s->command_timeout) == 0 &&
+	    (!scanned || recreate_bound(rc, st, &before, phase) == 0))
+		ret = stack_healthcheck(st, phase);
+	if (scanned)
+		binds_free(&before);
+	return ret;
+}
+
+void recreate_free(struct recreate *rc)
+{
+	for (size_t i = 0; i < rc->nchanged; i++)
+		free(rc->changed[i]);
+	free(rc->changed);
+	rc->changed = NULL;
+	rc->nchanged = 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * recreate: the steps of AUTODEPLOY_STRATEGY=recreate (run-deploy(1)).
+ * The new commits are written into STATE_DIR/stage and prepared there
+ * (images pulled, compose file checked) while the stack runs; after the
+ * move the start command (`up -d`) recreates what changed, and services
+ * that bind-mount a changed file are recreated too.
+ *
+ *   struct recreate rc = { .cli = "docker-compose" };
+ *   if (recreate_prepare(&st, &journal) < 0) ... nothing was touched
+ *   recreate_collect(&rc, &journal);              the changed paths
+ *   ... move the checkouts ...
+ *   if (recreate_start(&rc, &st, "start") < 0) ... roll back
+ *   recreate_free(&rc);
+ */
+#ifndef AUTODEPLOY_RECREATE_H
+#define AUTODEPLOY_RECREATE_H
+
+#include <stddef.h>
+
+#include "journal.h"
+
+struct stack;
+
+struct recreate {
+	const char *cli;      /* "docker compose" or "docker-compose" */
+	char **changed;       /* absolute real paths the deploy changes */
+	size_t nchanged;
+};
+
+/* Stage the new commit of every checkout in STATE_DIR/stage/NAME (the
+ * work tree's name; a configured subfolder maps into it) and run the
+ * prepare command in the staged compose folder.  0, or -1 after logging. */
+int recreate_prepare(struct stack *st, const struct journal *j);
+
+/* Collect the paths that the moves in j change (logs what it cannot). */
+void recreate_collect(struct recreate *rc, const struct journal *j);
+
+/* The start command, then the services whose bind-mounted files changed,
+ * then the health check: 0 when healthy.  With no changed paths (or the
+ * restart strategy) this is stack_start. */
+int recreate_start(struct recreate *rc, struct stack *st, const char *phase);
+
+void recreate_free(struct recreate *rc);
+
+#endif
