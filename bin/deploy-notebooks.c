@@ -163,8 +163,11 @@ static int collect(struct publish_set *set, struct nbsource *src, size_t n, cons
 static void print_change(const char *what, const char *path, void *ctx)
 {
 	size_t *count = ctx;
+	char shown[4096];
 	(*count)++;
-	printf("%s %s\n", what, path);
+	/* names come from a repository: escaped as the logs escape them */
+	log_escape(shown, sizeof shown, path);
+	printf("%s %s\n", what, shown);
 }
 
 int main(int argc, const char **argv)

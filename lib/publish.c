@@ -35,6 +35,11 @@ const char *publish_name_check(const char *name, size_t len)
 		return "the name '.git'";
 	if (len > NAME_MAX)
 		return "a name longer than NAME_MAX";
+	/* a newline would forge lines in every listing of the folder (and in
+	 * JupyterHub's); escape codes would reach terminals */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return "a name holding a control character (a newline, an escape code...)";
 	return NULL;
 }
 

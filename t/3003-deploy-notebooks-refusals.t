@@ -89,6 +89,19 @@ test_expect_success 'a symlink outside SUBDIR does not matter' '
 	nb
 '
 
+test_expect_success 'a notebook name holding a newline or an escape code is refused' '
+	back_to_good &&
+	printf "{}" >"$W/docs/$(printf "x\nadd forged.ipynb")" &&
+	push "a newline in a name" &&
+	refused "a name holding a control character" &&
+	back_to_good &&
+	printf "{}" >"$W/docs/$(printf "\033[31mred.ipynb")" &&
+	push "an escape code in a name" &&
+	refused "a name holding a control character" &&
+	back_to_good &&
+	nb
+'
+
 test_expect_success 'a submodule (gitlink) under SUBDIR is refused' '
 	back_to_good &&
 	git -C "$W" update-index --add --cacheinfo "160000,$(cat "$TRASH/good"),docs/module" &&

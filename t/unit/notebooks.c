@@ -132,6 +132,9 @@ static void test_names(void)
 	ok(publish_name_check("", 0) != NULL, "an empty name is refused");
 	ok(publish_name_check(".", 1) != NULL, "'.' is refused");
 	ok(publish_name_check("..", 2) != NULL, "'..' is refused");
+	ok(publish_name_check("a\nb.ipynb", 9) != NULL, "a newline is refused");
+	ok(publish_name_check("\033[0m.ipynb", 10) != NULL, "an escape code is refused");
+	ok(publish_name_check("caf\xc3\xa9.ipynb", 11) == NULL, "UTF-8 is fine");
 	ok(publish_name_check(".git", 4) != NULL, "'.git' is refused");
 	ok(publish_name_check(".GiT", 4) != NULL, "'.GiT' is refused (case-insensitive file systems)");
 	ok(publish_name_check("a/b", 3) != NULL, "a name holding '/' is refused");
