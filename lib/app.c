@@ -1,6 +1,9 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "cfg.h"
@@ -32,6 +35,32 @@ int app_begin(struct app *a, const char *log_file)
 	return EXIT_OK;
 }
 
+/*
+ * The lock, the journal and the trigger live in STATE_DIR: a folder that
+ * someone else can replace or write would let them plant a symlink and
+ * have root create files elsewhere.  It must be a real folder, ours (or
+ * root's), written by nobody else.  A missing one is created (0755).
+ */
+static int state_dir_trusted(const char *dir, char *err)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : err_set(err, "cannot check '%s': %s", dir, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return err_set(err, "AUTODEPLOY_STATE_DIR '%s' is a symbolic link: make it a real folder "
+		               "(or point AUTODEPLOY_STATE_DIR at the link's target)", dir);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(err, "AUTODEPLOY_STATE_DIR '%s' is not a folder", dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return err_set(err, "AUTODEPLOY_STATE_DIR '%s' belongs to uid %u: give it to uid %u "
+		               "(chown %u '%s')", dir, (unsigned)st.st_uid, (unsigned)geteuid(),
+		               (unsigned)geteuid(), dir);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(err, "AUTODEPLOY_STATE_DIR '%s' can be written by others (mode %04o): "
+		               "chmod go-w '%s'", dir, (unsigned)(st.st_mode & 07777), dir);
+	return 0;
+}
+
 int app_lock(struct app *a, const char *name, long wait_seconds)
 {
 	char err[ERR_MAX];
@@ -41,6 +70,10 @@ int app_lock(struct app *a, const char *name, long wait_seconds)
 	if (wait_seconds < 0) {
 		log_error("--wait: %ld is not a number of seconds", wait_seconds);
 		return EXIT_USAGE;
+	}
+	if (state_dir_trusted(a->s.state_dir, err) < 0) {
+		log_error("%s", err);
+		return EXIT_CONFIG;
 	}
 	path = xasprintf("%s/%s", a->s.state_dir, name);
 	rc = lock_take(&a->lockfd, path, wait_seconds, err);

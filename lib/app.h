@@ -36,8 +36,10 @@ void app_init(struct app *a);
  * Returns EXIT_OK or the exit code, after logging why. */
 int app_begin(struct app *a, const char *log_file);
 
-/* Take STATE_DIR/name, waiting up to wait_seconds (from --wait).
- * Returns EXIT_OK, EXIT_USAGE (negative wait), EXIT_BUSY or EXIT_IOERR. */
+/* Take STATE_DIR/name, waiting up to wait_seconds (from --wait), once
+ * STATE_DIR is known to be a real folder that only we (or root) own and
+ * write.  Returns EXIT_OK, EXIT_USAGE (negative wait), EXIT_CONFIG (an
+ * untrusted STATE_DIR, saying what to fix), EXIT_BUSY or EXIT_IOERR. */
 int app_lock(struct app *a, const char *name, long wait_seconds);
 
 /* check-drift and run-deploy need AUTODEPLOY_COMPOSE_DIR: EXIT_OK, or
