@@ -10,10 +10,59 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "log.h"
 #include "settings.h"
 #include "util.h"
 
-#define K(name) "AUTODEPLOY_" name
+/*
+ * birdhouse-deploy (2.4 and later) names our keys BIRDHOUSE_AUTODEPLOY_*
+ * and its log folder BIRDHOUSE_LOG_DIR; a host taken over keeps its
+ * env.local, so those are read as aliases.  Ours win when both are set;
+ * settings_load warns when they differ.  The table lives as long as the
+ * program (settings are loaded from main, once).
+ */
+#define MAX_KEYS 64
+static struct key_alias {
+	char name[40];      /* COMPOSE_DIR */
+	char ours[64];      /* AUTODEPLOY_COMPOSE_DIR */
+	char theirs[64];    /* BIRDHOUSE_AUTODEPLOY_COMPOSE_DIR */
+} keys[MAX_KEYS];
+static size_t n_keys;
+
+static const char *key_of(const struct cfg *c, const char *name)
+{
+	size_t i;
+	for (i = 0; i < n_keys && strcmp(keys[i].name, name) != 0; i++)
+		;
+	if (i == n_keys) {
+		if (n_keys == MAX_KEYS)
+			abort();   /* a programming error: more keys than the table */
+		snprintf(keys[i].name, sizeof keys[i].name, "%s", name);
+		snprintf(keys[i].ours, sizeof keys[i].ours, "AUTODEPLOY_%s", name);
+		if (strcmp(name, "LOG_DIR") == 0)
+			snprintf(keys[i].theirs, sizeof keys[i].theirs, "BIRDHOUSE_LOG_DIR");
+		else
+			snprintf(keys[i].theirs, sizeof keys[i].theirs, "BIRDHOUSE_AUTODEPLOY_%s", name);
+		n_keys++;
+	}
+	if (cfg_get(c, keys[i].ours) || !cfg_get(c, keys[i].theirs))
+		return keys[i].ours;
+	return keys[i].theirs;
+}
+
+/* Both names set, to different values: say which lines and which wins. */
+static void warn_conflicts(const struct cfg *c)
+{
+	for (size_t i = 0; i < n_keys; i++) {
+		const char *a = cfg_get(c, keys[i].ours), *b = cfg_get(c, keys[i].theirs);
+		if (a && b && strcmp(a, b) != 0)
+			log_warn("%s:%d: %s and %s:%d: %s differ: %s is used", cfg_name(c),
+			         cfg_line(c, keys[i].ours), keys[i].ours, cfg_name(c), cfg_line(c, keys[i].theirs),
+			         keys[i].theirs, keys[i].ours);
+	}
+}
+
+#define K(name) key_of(c, name)
 
 /* ~/.ssh of the running user: $HOME, else the password database (a
  * service started by systemd may have no HOME). */
@@ -138,7 +187,7 @@ void settings_compose_cli(struct settings *s, const char *cli)
  * unit name and two keys: [A-Za-z0-9_]+, listed once. */
 static int check_jobs(const struct settings *s, const struct cfg *c, char *err)
 {
-	static const char key[] = K("EXTRA_JOBS");
+	static const char key[] = "AUTODEPLOY_EXTRA_JOBS";
 	static const char *const parts[] = { "SCHEDULE", "COMMAND" };
 
 	for (size_t i = 0; i < s->n_extra_jobs; i++) {
@@ -153,7 +202,7 @@ static int check_jobs(const struct settings *s, const struct cfg *c, char *err)
 	}
 	for (size_t i = 0; i < s->n_extra_jobs; i++) {
 		for (size_t p = 0; p < 2; p++) {
-			char *k = xasprintf(K("JOB_%s_%s"), s->extra_jobs[i], parts[p]);
+			char *k = xasprintf("AUTODEPLOY_JOB_%s_%s", s->extra_jobs[i], parts[p]);
 			int missing = cfg_str(c, k, NULL) == NULL;
 			if (missing)
 				cfg_error(c, key, err, "job '%s' has no %s (expected a non-empty %s)",
@@ -189,7 +238,8 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 
 	cfg_list(&s->extra_repos, &s->n_extra_repos, c, K("EXTRA_REPOS"));
 	cfg_list(&s->notebook_sources, &s->n_notebook_sources, c, K("NOTEBOOK_SOURCES"));
-	cfg_list(&s->extra_jobs, &s->n_extra_jobs, c, K("EXTRA_JOBS"));
+	/* not aliased: birdhouse's EXTRA_SCHEDULER_JOBS are another format */
+	cfg_list(&s->extra_jobs, &s->n_extra_jobs, c, "AUTODEPLOY_EXTRA_JOBS");
 
 	if (load_paths(s, c, err) < 0 ||
 	    cfg_bool(&s->strict_host_key, c, K("STRICT_HOST_KEY"), 1, err) < 0 ||
@@ -213,6 +263,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 		          cfg_get(c, K("HEALTHCHECK_INTERVAL")));
 		goto fail;
 	}
+	warn_conflicts(c);
 	return 0;
 fail:
 	settings_free(s);
