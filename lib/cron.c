@@ -175,9 +175,9 @@ static int parse_field(unsigned long long *bits, int *star, int f, const char *w
 			long s = 0;
 			while (isdigit((unsigned char)*p) && s <= 1000)
 				s = s * 10 + (*p++ - '0');
-			if (s < 1 || s > d->hi - d->lo + 1)
-				return err_set(err, "%s: '%s': step %ld is out of range 1-%d",
-				               key, word, s, d->hi - d->lo + 1);
+			/* cron takes a step past the field's end: the first value only */
+			if (s < 1 || s > 1000)
+				return err_set(err, "%s: '%s': step %ld is out of range 1-1000", key, word, s);
 			step = (int)s;
 		}
 		if (b < a && f != F_DOW)
@@ -298,6 +298,39 @@ static int translate_cron(struct cron_sched *out, const char *key, const char *v
 	return 0;
 }
 
+/* "5m", "1h30m", "90s": Go's duration units that make sense for a timer. */
+static int parse_every(struct cron_sched *out, const char *key, const char *d, char *err)
+{
+	long total = 0;
+	const char *p = d;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		return err_set(err, "%s: '@every' needs a duration (e.g. @every 5m, @every 1h30m)", key);
+	while (*p && *p != ' ' && *p != '\t') {
+		long n = 0;
+		if (!isdigit((unsigned char)*p))
+			return err_set(err, "%s: '@every %.20s': expected a number and a unit (h, m, s)", key, d);
+		while (isdigit((unsigned char)*p) && n < 1000000)
+			n = n * 10 + (*p++ - '0');
+		long unit = *p == 'h' ? 3600 : *p == 'm' ? 60 : *p == 's' ? 1 : 0;
+		if (!unit)
+			return err_set(err, "%s: '@every %.20s': expected a unit h, m or s after %ld", key, d, n);
+		p++;
+		total += n * unit;
+		if (total > 366L * 86400)
+			return err_set(err, "%s: '@every %.20s' is longer than a year", key, d);
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p)
+		return err_set(err, "%s: '@every %.20s': one duration only", key, d);
+	if (total < 60)
+		return err_set(err, "%s: '@every %.20s' is shorter than a minute", key, d);
+	out->every = total;
+	return 0;
+}
+
 int cron_translate(struct cron_sched *out, const char *key, const char *value, char *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -312,12 +345,14 @@ int cron_translate(struct cron_sched *out, const char *key, const char *value, c
 		out->boot = 1;
 		return 0;
 	}
+	if (strncmp(value, "@every", 6) == 0 && (value[6] == ' ' || value[6] == '\t'))
+		return parse_every(out, key, value + 7, err);
 	const char *nick = lookup_nickname(value);
 	if (nick)
 		return translate_cron(out, key, nick, err);
 	if (value[0] == '@')
 		return err_set(err, "%s: unknown nickname '%.40s' (expected @hourly, @daily, @weekly, "
-		               "@monthly, @yearly, @annually or @reboot)", key, value);
+		               "@monthly, @yearly, @annually, @reboot or @every DURATION)", key, value);
 	if (cron_is_cron(value))
 		return translate_cron(out, key, value, err);
 	if (strlen(value) >= CRON_CAL_MAX)

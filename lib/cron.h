@@ -22,7 +22,11 @@
  * on the day-of-month OR the day-of-week when both fields are restricted,
  * i.e. neither starts with '*'; systemd ANDs them, so that case gives two
  * OnCalendar= lines.  Day-of-week accepts 0-7 (0 and 7 are Sunday), names,
- * and wrapping ranges such as fri-mon; `N/S` means N-max/S.
+ * and wrapping ranges such as fri-mon; `N/S` means N-max/S.  A step
+ * larger than its field (`*\/120` in the minutes) fires at the first value
+ * only, as cron does.  `@every 5m` (Go durations: h, m, s, e.g. 1h30m; at
+ * least a minute), the form of birdhouse's scheduler, becomes a monotonic
+ * timer (s.every).
  */
 #ifndef AUTODEPLOY_CRON_H
 #define AUTODEPLOY_CRON_H
@@ -36,6 +40,8 @@ struct cron_sched {
 	size_t n;                         /* OnCalendar= values: 0 (@reboot), 1 or 2 */
 	char calendar[2][CRON_CAL_MAX];
 	int boot;                         /* @reboot: OnBootSec=CRON_BOOT_DELAY */
+	long every;                       /* @every DURATION (birdhouse's scheduler): seconds,
+	                                     OnBootSec= and OnUnitActiveSec= that long */
 	int systemd;                      /* not cron syntax: calendar[0] is the value as given */
 };
 

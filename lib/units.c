@@ -150,6 +150,10 @@ static int schedule_lines(char **out, const char *key, const char *value, char *
 		*out = xstrdup("OnBootSec=" CRON_BOOT_DELAY);
 		return 0;
 	}
+	if (cs.every) {
+		*out = xasprintf("OnBootSec=%lds\nOnUnitActiveSec=%lds", cs.every, cs.every);
+		return 0;
+	}
 	*out = cs.n == 2 ? xasprintf("OnCalendar=%s\nOnCalendar=%s", cs.calendar[0], cs.calendar[1])
 	                 : xasprintf("OnCalendar=%s", cs.calendar[0]);
 	for (char *p = *out; *p; p++)

@@ -165,6 +165,17 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	'
 fi
 
+test_expect_success 'birdhouse forms: @every 5m is a monotonic timer, */120 fires at minute 0' '
+	FREQ="@every 5m" write_config &&
+	"$IU" --config env.local --root r-every 2>err &&
+	test_grep "^OnBootSec=300s$" r-every/$U/autodeploy.timer &&
+	test_grep "^OnUnitActiveSec=300s$" r-every/$U/autodeploy.timer &&
+	test_grep ! "^OnCalendar=" r-every/$U/autodeploy.timer &&
+	FREQ="*/120 * * * *" write_config &&
+	"$IU" --config env.local --root r-step 2>err &&
+	test_grep "^OnCalendar=\*-\*-\* \*:0:00$" r-step/$U/autodeploy.timer
+'
+
 test_expect_success '--dry-run prints the units and writes nothing' '
 	write_config &&
 	"$IU" --config env.local --root r3 --dry-run >out 2>err &&

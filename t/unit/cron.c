@@ -62,6 +62,24 @@ int main(int argc, char **argv)
 		return translate_cli(argv[2], argv[3]);
 
 	check("7 5 * * *", "*-*-* 5:7:00", NULL);
+	/* a step past the field's end fires at its first value, as in cron
+	 * (birdhouse's own example: every 120 minutes, i.e. at minute 0) */
+	check("*/120 * * * *", "*-*-* *:0:00", NULL);
+	check("5/90 */30 * * *", "*-*-* 0:5:00", NULL);
+	{
+		struct cron_sched cs;
+		char err[ERR_MAX];
+		is_int(cron_translate(&cs, "K", "@every 5m", err), 0, "@every 5m is accepted");
+		is_int(cs.every, 300, "@every 5m: 300 s");
+		is_int(cron_translate(&cs, "K", "@every 1h30m", err), 0, "@every 1h30m is accepted");
+		is_int(cs.every, 5400, "@every 1h30m: 5400 s");
+		is_int(cs.n, 0, "@every has no OnCalendar= line");
+	}
+	refused("@every 30s", "shorter than a minute");
+	refused("@every", "unknown nickname");
+	refused("@every ", "needs a duration");
+	refused("@every 5x", "expected a unit h, m or s");
+	refused("@every 5m 3m", "one duration only");
 	check("*/20 * * * *", "*-*-* *:0,20,40:00", NULL);
 	check("1-30/10 9-11 * * *", "*-*-* 9,10,11:1,11,21:00", NULL);
 	check("0 0 * * 0", "Sun *-*-* 0:0:00", NULL);
