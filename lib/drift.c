@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "drift.h"
@@ -17,6 +18,7 @@
 
 #define TRIGGER_PATH "autodeploy/conditional-trigger"
 #define TRIGGER_TIMEOUT 300
+#define TRIGGER_LOG_MAX 16384
 
 static const char *const names[] = {
 	[DRIFT_UP_TO_DATE] = "up-to-date",
@@ -343,21 +345,47 @@ static char *join_lines(char **v, size_t n)
 	return s;
 }
 
-/* Run the trigger blob from a private temporary file. */
+/* What the trigger printed (stdout and stderr, at most TRIGGER_LOG_MAX
+ * bytes), into the log line by line: upstream's went to its log, and on
+ * our stdout it would break --json. */
+static void log_output(const struct drift *d, int fd)
+{
+	char buf[TRIGGER_LOG_MAX + 1];
+	ssize_t k = pread(fd, buf, TRIGGER_LOG_MAX, 0);
+	if (k <= 0)
+		return;
+	buf[k] = '\0';
+	for (char *line = buf, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		log_info("'%s': %s: %s", d->path, TRIGGER_PATH, line);
+	}
+}
+
+/* Run the trigger blob from a private temporary file: as a program when
+ * it starts with "#!", else through /bin/sh (upstream's sample has no
+ * shebang), whatever its mode, with a minimal environment. */
 static int run_trigger(int *status, const char *script, size_t len, const struct drift *d,
-                       const char *changed, const struct drift_opts *o, char *err)
+                       const char *status_list, const char *paths, const struct drift_opts *o, char *err)
 {
 	const char *dir = o->settings->state_dir;
 	char *tmpl = xasprintf("%s/conditional-trigger.XXXXXX", dir);
-	char *env_changed = xasprintf("GIT_CHANGED_FILES=%s", changed);
+	char *env_changed = xasprintf("GIT_CHANGED_FILES=%s", status_list);
+	char *env_paths = xasprintf("AUTODEPLOY_CHANGED_PATHS=%s", paths);
 	char old_hex[GIT_OID_HEXSZ + 1], new_hex[GIT_OID_HEXSZ + 1];
 	char *env_old = xasprintf("AUTODEPLOY_OLD_COMMIT=%s", git_oid_tostr(old_hex, sizeof old_hex, &d->local));
 	char *env_new = xasprintf("AUTODEPLOY_NEW_COMMIT=%s", git_oid_tostr(new_hex, sizeof new_hex, &d->target));
-	const char *env[] = { env_changed, env_old, env_new, NULL };
-	const char *argv[] = { tmpl, NULL };
-	struct proc_opts po = { .cwd = d->path, .env = env, .timeout = TRIGGER_TIMEOUT, .null_stdin = 1 };
-	int fd = -1, ret = -1;
+	const char *env[] = { env_changed, env_paths, env_old, env_new, "LC_ALL=C", NULL };
+	const char *direct[] = { tmpl, NULL }, *through_sh[] = { "/bin/sh", tmpl, NULL };
+	int fd = -1, out = memfd_create("trigger-output", MFD_CLOEXEC), ret = -1;
+	struct proc_opts po = { .cwd = d->path, .env = env, .clear_env = 1, .timeout = TRIGGER_TIMEOUT,
+	                        .null_stdin = 1, .stdout_fd = out, .stderr_fd = 1 };
 
+	if (out < 0) {
+		err_set(err, "memfd_create: %s", strerror(errno));
+		goto out;
+	}
 	if (util_mkdir_p(dir, 0755, err) < 0)
 		goto out;
 	fd = mkostemp(tmpl, O_CLOEXEC);
@@ -375,32 +403,62 @@ static int run_trigger(int *status, const char *script, size_t len, const struct
 		goto out;
 	}
 	fd = -1;
-	ret = proc_run(status, argv, &po, err);
+	ret = proc_run(status, len >= 2 && script[0] == '#' && script[1] == '!' ? direct : through_sh, &po, err);
+	log_output(d, out);
 out:
 	if (fd >= 0)
 		close(fd);
+	if (out >= 0)
+		close(out);
 	unlink(tmpl);
 	free(tmpl);
 	free(env_changed);
+	free(env_paths);
 	free(env_old);
 	free(env_new);
 	return ret;
 }
 
-/* For every DRIFT_DEPLOY checkout whose new tree holds an executable
- * autodeploy/conditional-trigger: run it (argument vector, cwd = the
- * checkout, GIT_CHANGED_FILES = changed paths, one per line); non-zero
- * turns the decision into DRIFT_PULL_ONLY.  Serial on purpose: the trigger
- * is written to a temporary file, and a fork in another thread while that
- * file is open for writing would make its exec fail (ETXTBSY). */
+/* The trigger of the new tree: <subdir>/autodeploy/conditional-trigger
+ * where the configured folder is <subdir> of its work tree (upstream
+ * looks it up relative to the configured dir), then at the top. */
+static int read_trigger(char **script, size_t *len, char **where, git_repository *r,
+                        const struct drift *d, char *err)
+{
+	char *sub = repo_subdir(r, d->path);
+	int rc = 0;
+	*where = NULL;
+	if (*sub) {
+		*where = xasprintf("%s/%s", sub, TRIGGER_PATH);
+		rc = repo_read_file(script, len, r, &d->target, *where, err);
+		if (rc == 0) {
+			free(*where);
+			*where = NULL;
+		}
+	}
+	if (rc == 0) {
+		*where = xstrdup(TRIGGER_PATH);
+		rc = repo_read_file(script, len, r, &d->target, TRIGGER_PATH, err);
+	}
+	free(sub);
+	return rc;
+}
+
+/* For every DRIFT_DEPLOY checkout whose new tree holds a conditional
+ * trigger: run it (cwd = the configured folder; GIT_CHANGED_FILES as
+ * `git diff --name-status`, AUTODEPLOY_CHANGED_PATHS the paths alone, one
+ * per line); non-zero turns the decision into DRIFT_PULL_ONLY.  Serial on
+ * purpose: the trigger is written to a temporary file, and a fork in
+ * another thread while that file is open for writing would make its exec
+ * fail (ETXTBSY). */
 static void drift_apply_triggers(struct drift *d, size_t n, const struct drift_opts *o)
 {
 	for (size_t i = 0; i < n; i++) {
 		git_repository *r = NULL;
 		char err[ERR_MAX];
-		char *script = NULL, *changed = NULL;
-		char **paths = NULL;
-		size_t len = 0, npaths = 0;
+		char *script = NULL, *changed = NULL, *statuses = NULL, *where = NULL;
+		char **paths = NULL, **status_list = NULL;
+		size_t len = 0, npaths = 0, nstatus = 0;
 		int status, rc;
 
 		if (d[i].decision != DRIFT_DEPLOY)
@@ -409,34 +467,38 @@ static void drift_apply_triggers(struct drift *d, size_t n, const struct drift_o
 			set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
 			continue;
 		}
-		rc = repo_read_executable(&script, &len, r, &d[i].target, TRIGGER_PATH, err);
+		rc = read_trigger(&script, &len, &where, r, &d[i], err);
 		if (rc <= 0) {
 			if (rc < 0)
 				set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
 			goto next;
 		}
-		if (repo_changed_paths(&paths, &npaths, r, &d[i].local, &d[i].target, err) < 0) {
+		if (repo_changed_paths(&paths, &npaths, r, &d[i].local, &d[i].target, err) < 0 ||
+		    repo_changed_status(&status_list, &nstatus, r, &d[i].local, &d[i].target, err) < 0) {
 			set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
 			goto next;
 		}
 		changed = join_lines(paths, npaths);
-		if (run_trigger(&status, script, len, &d[i], changed, o, err) < 0) {
-			log_warn("'%s': cannot run %s: %s; treating it as 'no deploy'", d[i].path, TRIGGER_PATH, err);
+		statuses = join_lines(status_list, nstatus);
+		if (run_trigger(&status, script, len, &d[i], statuses, changed, o, err) < 0) {
+			log_warn("'%s': cannot run %s: %s; treating it as 'no deploy'", d[i].path, where, err);
 			status = -1;
 		}
-		if (status != 0) {
-			size_t l = strlen(d[i].reason);
+		size_t l = strlen(d[i].reason);
+		if (status != 0)
 			snprintf(d[i].reason + l, sizeof d[i].reason - l,
-			         "; %s exited %d: pull only, no restart", TRIGGER_PATH, status);
+			         "; %s exited %d: pull only, no restart", where, status);
+		else
+			snprintf(d[i].reason + l, sizeof d[i].reason - l, "; %s said deploy", where);
+		if (status != 0)
 			d[i].decision = DRIFT_PULL_ONLY;
-		} else {
-			size_t l = strlen(d[i].reason);
-			snprintf(d[i].reason + l, sizeof d[i].reason - l, "; %s said deploy", TRIGGER_PATH);
-		}
 next:
 		repo_paths_free(paths);
+		repo_paths_free(status_list);
 		free(changed);
+		free(statuses);
 		free(script);
+		free(where);
 		git_repository_free(r);
 	}
 }

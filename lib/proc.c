@@ -45,9 +45,10 @@ static int same_key(const char *a, const char *b)
 	return n == key_len(b) && strncmp(a, b, n) == 0;
 }
 
-/* The inherited environment with the extra entries added or overriding;
+/* The inherited environment (PATH and HOME alone when clear) with the
+ * extra entries added or overriding;
  * an extra entry without '=' removes that key. */
-static char **build_env(const char *const *extra)
+static char **build_env(const char *const *extra, int clear)
 {
 	size_t n = 0, m = 0, k = 0;
 	while (environ && environ[n])
@@ -56,10 +57,12 @@ static char **build_env(const char *const *extra)
 		m++;
 	char **envp = xcalloc(n + m + 1, sizeof *envp);
 	for (size_t i = 0; i < n; i++) {
-		int overridden = 0;
-		for (size_t j = 0; j < m && !overridden; j++)
-			overridden = same_key(environ[i], extra[j]);
-		if (!overridden)
+		/* cleared: only PATH and HOME survive, what a script needs to
+		 * find its tools */
+		int keep = !clear || strncmp(environ[i], "PATH=", 5) == 0 || strncmp(environ[i], "HOME=", 5) == 0;
+		for (size_t j = 0; j < m && keep; j++)
+			keep = !same_key(environ[i], extra[j]);
+		if (keep)
 			envp[k++] = environ[i];
 	}
 	for (size_t j = 0; j < m; j++) {
@@ -313,7 +316,7 @@ int proc_run(int *status, const char *const argv[], const struct proc_opts *o, c
 	*status = 127;
 	if (!argv || !argv[0] || !argv[0][0])
 		return err_set(err, "cannot run '': empty command");
-	envp = build_env(o ? o->env : NULL);
+	envp = build_env(o ? o->env : NULL, o ? o->clear_env : 0);
 	cands = exec_candidates(argv[0], envp);
 
 	if (o && o->null_stdin) {

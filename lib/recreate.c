@@ -13,22 +13,14 @@
 #include "stack.h"
 #include "util.h"
 
-/* The work tree `wd`'s name (its last component) and where the
- * configured folder `path` lies inside it ("" for the top, "/birdhouse"
- * for a subfolder), compared as real paths; both malloc'd. */
-static void stage_names(char **name, char **sub, const char *wd, const char *path)
+/* The last component of the work tree's real path ("checkout" if none). */
+static char *tree_name(git_repository *r)
 {
-	char *rwd = realpath(wd, NULL), *rpath = realpath(path, NULL);
-	size_t wl = rwd ? strlen(rwd) : 0;
+	char *rwd = realpath(git_repository_workdir(r), NULL);
 	const char *slash = rwd ? strrchr(rwd, '/') : NULL;
-
-	*name = xstrdup(slash && slash[1] ? slash + 1 : "checkout");
-	if (rwd && rpath && strncmp(rpath, rwd, wl) == 0 && rpath[wl] == '/')
-		*sub = xstrdup(rpath + wl);
-	else
-		*sub = xstrdup("");
+	char *name = xstrdup(slash && slash[1] ? slash + 1 : "checkout");
 	free(rwd);
-	free(rpath);
+	return name;
 }
 
 /* recreate: the new commits, written beside the state, prepared (images
@@ -53,7 +45,8 @@ int recreate_prepare(struct stack *st, const struct journal *j)
 			 * usually are (a compose file may refer to ../other-repo);
 			 * a configured folder inside one maps to the same folder
 			 * inside its staged copy */
-			stage_names(&name, &sub, git_repository_workdir(r), e->path);
+			name = tree_name(r);
+			sub = repo_subdir(r, e->path);
 			dir = xasprintf("%s/%s", stagetop, name);
 			free(name);
 			rc = checkout_stage(r, &e->new, dir, err);
@@ -66,9 +59,9 @@ int recreate_prepare(struct stack *st, const struct journal *j)
 			goto out;
 		}
 		snprintf(key, sizeof key, "AUTODEPLOY_STAGED_CHECKOUT_%zu", i);
-		stack_setenv(st, key, "%s%s", dir, sub);
+		stack_setenv(st, key, "%s%s%s", dir, *sub ? "/" : "", sub);
 		if (i == 0)
-			compose = xasprintf("%s%s", dir, sub);
+			compose = xasprintf("%s%s%s", dir, *sub ? "/" : "", sub);
 		free(dir);
 		free(sub);
 	}

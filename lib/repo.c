@@ -468,6 +468,41 @@ out:
 	return ret;
 }
 
+int repo_changed_status(char ***out, size_t *n, git_repository *r,
+                        const git_oid *from, const git_oid *to, char *err)
+{
+	git_tree *a = NULL, *b = NULL;
+	git_diff *diff = NULL;
+	struct paths p = { 0 };
+	int ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (repo_commit_tree(&a, r, from, err) < 0 || repo_commit_tree(&b, r, to, err) < 0)
+		goto out;
+	if (git_diff_tree_to_tree(&diff, r, a, b, NULL) < 0) {
+		repo_git_err(err, "cannot compare trees in '%s'", where(r));
+		goto out;
+	}
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		char line[4096];
+		snprintf(line, sizeof line, "%c\t%s", git_diff_status_char(d->status),
+		         d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path);
+		paths_add(&p, line);
+	}
+	if (!p.v)
+		p.v = xcalloc(1, sizeof *p.v);
+	*out = p.v;
+	*n = p.n;
+	ret = 0;
+out:
+	git_diff_free(diff);
+	git_tree_free(a);
+	git_tree_free(b);
+	return ret;
+}
+
 void repo_paths_free(char **paths)
 {
 	if (!paths)
@@ -477,8 +512,8 @@ void repo_paths_free(char **paths)
 	free(paths);
 }
 
-int repo_read_executable(char **data, size_t *len, git_repository *r,
-                         const git_oid *commit, const char *path, char *err)
+int repo_read_file(char **data, size_t *len, git_repository *r,
+                   const git_oid *commit, const char *path, char *err)
 {
 	git_tree *tree = NULL;
 	git_tree_entry *e = NULL;
@@ -490,15 +525,12 @@ int repo_read_executable(char **data, size_t *len, git_repository *r,
 	if (repo_commit_tree(&tree, r, commit, err) < 0)
 		return -1;
 	rc = git_tree_entry_bypath(&e, tree, path);
-	if (rc == GIT_ENOTFOUND || (rc == 0 && git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB_EXECUTABLE)) {
+	if (rc == GIT_ENOTFOUND || (rc == 0 && git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB_EXECUTABLE &&
+	                            git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB)) {
 		ret = 0;
 		goto out;
 	}
-	if (rc < 0) {
-		repo_git_err(err, "cannot read '%s'", path);
-		goto out;
-	}
-	if (git_blob_lookup(&blob, r, git_tree_entry_id(e)) < 0) {
+	if (rc < 0 || git_blob_lookup(&blob, r, git_tree_entry_id(e)) < 0) {
 		repo_git_err(err, "cannot read '%s'", path);
 		goto out;
 	}
@@ -512,6 +544,21 @@ out:
 	git_tree_entry_free(e);
 	git_tree_free(tree);
 	return ret;
+}
+
+char *repo_subdir(git_repository *r, const char *path)
+{
+	const char *wd = git_repository_workdir(r);
+	char *rwd = wd ? realpath(wd, NULL) : NULL, *rpath = realpath(path, NULL), *sub;
+	size_t wl = rwd ? strlen(rwd) : 0;
+
+	if (rwd && rpath && strncmp(rpath, rwd, wl) == 0 && rpath[wl] == '/' && rpath[wl + 1])
+		sub = xstrdup(rpath + wl + 1);
+	else
+		sub = xstrdup("");
+	free(rwd);
+	free(rpath);
+	return sub;
 }
 
 int repo_version_cmp(const char *a, const char *b)

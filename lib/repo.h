@@ -114,11 +114,20 @@ int repo_changed_paths(char ***out, size_t *n, git_repository *r,
                        const git_oid *from, const git_oid *to, char *err);
 void repo_paths_free(char **paths);
 
-/* Read blob at `path` of commit's tree when it is an executable file
- * (mode 100755): returns 1 with *data and *len (malloc'd), 0 when absent or not
- * executable, -1 on error. */
-int repo_read_executable(char **data, size_t *len, git_repository *r,
-                         const git_oid *commit, const char *path, char *err);
+/* `git diff --name-status` of two commits (no rename detection): one
+ * "X<TAB>path" per change, X one of A, D, M, T; free with repo_paths_free. */
+int repo_changed_status(char ***out, size_t *n, git_repository *r,
+                        const git_oid *from, const git_oid *to, char *err);
+
+/* Read the file at `path` of commit's tree (a blob of mode 100644 or
+ * 100755: a symlink or folder is not a file): returns 1 with *data and
+ * *len (malloc'd, NUL-terminated), 0 when absent, -1 on error. */
+int repo_read_file(char **data, size_t *len, git_repository *r,
+                   const git_oid *commit, const char *path, char *err);
+
+/* Where the folder `path` lies inside r's work tree, compared as real
+ * paths: "" for the top, "birdhouse" for <top>/birdhouse; malloc'd. */
+char *repo_subdir(git_repository *r, const char *path);
 
 /* Compare two version strings (1.10.0 > 1.9.3; numbers compared as
  * numbers, other characters as characters): <0, 0, >0. */

@@ -1,8 +1,11 @@
 #!/bin/bash
-# check-drift and the conditional trigger: an executable
-# autodeploy/conditional-trigger in the remote's new tree is run (no shell,
-# cwd = the checkout, GIT_CHANGED_FILES = the changed paths); exit 0 means
-# deploy, anything else pull-only.  Both are work that is due (exit 1).
+# check-drift and the conditional trigger: autodeploy/conditional-trigger
+# in the remote's new tree (relative to the configured folder first, then
+# at the top) is run whatever its mode, as a program when it has a shebang,
+# else through /bin/sh; cwd = the configured folder, a minimal environment,
+# GIT_CHANGED_FILES as `git diff --name-status`, AUTODEPLOY_CHANGED_PATHS
+# the paths; its output goes to the log.  Exit 0 means deploy, anything
+# else pull-only.  Both are work that is due (exit 1).
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/lib-git.sh"
 
@@ -14,8 +17,11 @@ write_trigger() {
 	mkdir -p "$1/autodeploy" &&
 	cat >"$1/$TRIGGER" <<EOF &&
 #!/bin/sh
-printf '%s\n' "\$GIT_CHANGED_FILES" >"$TRASH/trigger-changed"
+printf '%s\n' "\$AUTODEPLOY_CHANGED_PATHS" >"$TRASH/trigger-changed"
+printf '%s\n' "\$GIT_CHANGED_FILES" >"$TRASH/trigger-status"
 pwd -P >"$TRASH/trigger-cwd"
+env >"$TRASH/trigger-env"
+echo "said by the trigger"
 exit $2
 EOF
 	chmod 755 "$1/$TRIGGER"
@@ -69,7 +75,20 @@ test_expect_success 'the trigger says yes (exit 0): deploy (exit 1), and it got 
 	drift_json 1 &&
 	json_is 0 decision deploy &&
 	json_is 0 remote_commit "$new" &&
-	changed_is docs/readme.md src/app.c "$ODD"
+	changed_is docs/readme.md src/app.c "$ODD" &&
+	printf "A\t%s\n" "$ODD" docs/readme.md src/app.c | sort >status.expect &&
+	grep -v "^\$" trigger-status | sort >status.actual &&
+	test_cmp status.expect status.actual
+'
+
+test_expect_success 'its output is in the log, not on stdout (--json stays JSON), its environment minimal' '
+	test_grep "autodeploy/conditional-trigger: said by the trigger" err &&
+	test_grep "autodeploy/conditional-trigger: said by the trigger" "$LOG_DIR/autodeploy.log" &&
+	test_grep ! "said by" out &&
+	SECRET_OF_THE_RUNNER=x drift_json 1 &&
+	test_grep ! SECRET_OF_THE_RUNNER trigger-env &&
+	test_grep "^PATH=" trigger-env &&
+	test_grep "^AUTODEPLOY_NEW_COMMIT=" trigger-env
 '
 
 test_expect_success 'the trigger runs in the checkout, with no shell between' '
@@ -124,7 +143,7 @@ test_expect_success 'a trigger that only the new tree holds is run' '
 	changed_is "$TRIGGER" x.txt
 '
 
-test_expect_success 'a trigger that is not executable (100644) is not run: deploy' '
+test_expect_success 'a trigger that is not executable (100644) is run all the same (upstream chmods it)' '
 	git -C fresh pull -q &&
 	dev=$(dev_clone fresh) &&
 	chmod 644 "$dev/$TRIGGER" &&
@@ -133,8 +152,38 @@ test_expect_success 'a trigger that is not executable (100644) is not run: deplo
 	test "$(git -C fresh.git ls-tree main "$TRIGGER" | cut -c1-6)" = 100644 &&
 	rm -f trigger-changed &&
 	drift_json 1 &&
+	json_is 0 decision pull-only &&
+	changed_is "$TRIGGER" y.txt
+'
+
+test_expect_success 'a trigger without a shebang (upstream sample) runs through sh' '
+	git -C fresh pull -q &&
+	dev=$(dev_clone fresh) &&
+	printf "echo sh ran me >\"%s/sh-ran\"\nexit 0\n" "$TRASH" >"$dev/$TRIGGER" &&
+	echo z >"$dev/z.txt" &&
+	dev_publish fresh "trigger without shebang" >/dev/null &&
+	drift_json 1 &&
 	json_is 0 decision deploy &&
-	not_run
+	test "$(cat sh-ran)" = "sh ran me"
+'
+
+test_expect_success 'the configured folder is inside the repository: its own trigger first, run there' '
+	git -C fresh pull -q &&
+	dev=$(dev_clone fresh) &&
+	mkdir -p "$dev/birdhouse" &&
+	write_trigger "$dev/birdhouse" 1 &&
+	echo w >"$dev/w.txt" &&
+	dev_publish fresh "a trigger in birdhouse/" >/dev/null &&
+	git -C fresh pull -q &&
+	echo v >"$dev/v.txt" &&
+	dev_publish fresh "one more" >/dev/null &&
+	write_config "$TRASH/fresh/birdhouse" &&
+	rm -f trigger-changed &&
+	drift_json 1 &&
+	json_is 0 decision pull-only &&
+	test_grep "birdhouse/autodeploy/conditional-trigger exited 1" err &&
+	changed_is v.txt &&
+	test "$(cat trigger-cwd)" = "$(cd fresh/birdhouse && pwd -P)"
 '
 
 test_done
