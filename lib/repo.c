@@ -221,10 +221,15 @@ static void scrub_secret(char *msg, const char *url)
 	memcpy(forms[0], host, slen);
 	forms[0][slen] = '\0';
 	forms[1] = url_decoded(forms[0]);
+	/* A user name alone is no secret over ssh (git@, the ssh user), and
+	 * masking it everywhere would maim the message ('***hub.com'); over
+	 * http it may be a token (https://TOKEN@host). */
+	int http = strncmp(url, "http", 4) == 0;
 	for (int f = 0; f < 2; f++) {
-		mask_all(msg, forms[f]);
-		/* a password alone (after ':') may be quoted too */
 		char *colon = strchr(forms[f], ':');
+		if (colon || http)
+			mask_all(msg, forms[f]);
+		/* a password alone (after ':') may be quoted too */
 		if (colon && colon[1])
 			mask_all(msg, colon + 1);
 	}

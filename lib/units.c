@@ -22,6 +22,10 @@ static const struct { const char *path, *group; } cron_era[] = {
 	{ "/usr/local/sbin/triggerdeploy.sh", "autodeploy" },
 	{ "/etc/cron.hourly/PAVICS-deploy-notebooks", "notebookdeploy" },
 	{ "/etc/logrotate.d/PAVICS-deploy", "rotate-logs" },
+	/* birdhouse-deploy 2.4 and later renamed them */
+	{ "/etc/cron.d/birdhouse-deploy", "autodeploy" },
+	{ "/etc/cron.hourly/birdhouse-deploy-notebooks", "notebookdeploy" },
+	{ "/etc/logrotate.d/birdhouse-deploy", "rotate-logs" },
 };
 
 static const char *const plain_groups[] = { "autodeploy", "notebookdeploy", "rotate-logs" };

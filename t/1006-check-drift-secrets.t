@@ -25,4 +25,16 @@ for pw in '*' 'a' 'ab' '**' 'a%40TOPSECRET99%2Fb' "$(printf 'x%.0s' $(seq 1 300)
 	'
 done
 
+test_expect_success 'an ssh user name alone is no secret: the message around it is left whole' '
+	git -C compose remote set-url origin "ssh://1@127.0.0.1:1/x.git" &&
+	test_must_fail 69 check-drift --config "$CONFIG" >out 2>err &&
+	test_grep "failed to connect to 127.0.0.1" err
+'
+
+test_expect_success 'over http a user name alone may be a token: masked in libgit2'"'"'s words too' '
+	git -C compose remote set-url origin "http://1@127.0.0.1:1/x.git" &&
+	test_must_fail 69 check-drift --config "$CONFIG" >out 2>err &&
+	test_grep "(http://\*\*\*@127.0.0.1:1/x.git): failed to connect to \*\*\*27.0.0.\*\*\*" err
+'
+
 test_done

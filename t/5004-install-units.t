@@ -216,6 +216,23 @@ test_expect_success '--migrate moves the cron-era files into the state folder an
 	test -e r4/$U/autodeploy.path
 '
 
+test_expect_success 'birdhouse-deploy 2.4 names of the cron-era files block and migrate too' '
+	write_config &&
+	mkdir -p r5/etc/cron.d r5/etc/cron.hourly r5/etc/logrotate.d &&
+	echo "*/5 * * * * root triggerdeploy.sh" >r5/etc/cron.d/birdhouse-deploy &&
+	test_must_fail 78 "$IU" --config env.local --root r5 2>err &&
+	test_grep "/etc/cron.d/birdhouse-deploy" err &&
+	echo old >r5/etc/cron.hourly/birdhouse-deploy-notebooks &&
+	echo old >r5/etc/logrotate.d/birdhouse-deploy &&
+	"$IU" --config env.local --root r5 --migrate 2>err &&
+	B=r5$TRASH/state/cron-backup &&
+	test -e $B/etc-cron.d-birdhouse-deploy &&
+	test -e $B/etc-cron.hourly-birdhouse-deploy-notebooks &&
+	test -e $B/etc-logrotate.d-birdhouse-deploy &&
+	test_must_fail 1 test -e r5/etc/cron.d/birdhouse-deploy &&
+	test -e r5/$U/autodeploy.timer
+'
+
 test_expect_success 'with AUTODEPLOY_ROTATE_WITH=logrotate the rotate-logs units go away' '
 	ROTATE_WITH=logrotate write_config &&
 	"$IU" --config env.local --root r4 2>err &&
