@@ -729,18 +729,20 @@ int cfg_seconds(long *out, const struct cfg *c, const char *key, long def, char 
 int cfg_owner(unsigned *uid, unsigned *gid, int *set, const struct cfg *c, const char *key, char *err)
 {
 	const char *v = cfg_str(c, key, NULL), *end, *end2;
-	uint64_t u, g;
+	uint64_t u, g = 0;
 
 	*set = 0;
 	if (!v)
 		return 0;
-	/* (uid_t)-1 means "unchanged" to chown: refuse it as an owner. */
-	if (parse_u64(&u, v, &end) < 0 || *end != ':' ||
-	    parse_u64(&g, end + 1, &end2) < 0 || *end2 ||
-	    u >= UINT32_MAX || g >= UINT32_MAX)
-		return cfg_error(c, key, err, "'%.60s' is not an owner (expected numeric uid:gid, e.g. 1000:1000)", v);
+	/* (uid_t)-1 means "unchanged" to chown: refuse it as an owner.  A
+	 * uid alone (birdhouse's CODE_OWNERSHIP=1000, as chown -R 1000)
+	 * leaves the group as it is: gid CFG_GID_UNCHANGED. */
+	if (parse_u64(&u, v, &end) < 0 || (*end && *end != ':') || u >= UINT32_MAX ||
+	    (*end == ':' && (parse_u64(&g, end + 1, &end2) < 0 || *end2 || g >= UINT32_MAX)))
+		return cfg_error(c, key, err, "'%.60s' is not an owner (expected a numeric uid or uid:gid, "
+		                 "e.g. 1000 or 1000:1000)", v);
 	*uid = (unsigned)u;
-	*gid = (unsigned)g;
+	*gid = *end == ':' ? (unsigned)g : CFG_GID_UNCHANGED;
 	*set = 1;
 	return 0;
 }

@@ -70,7 +70,10 @@ int cfg_size(uint64_t *out, const struct cfg *c, const char *key, uint64_t def, 
 /* Duration in seconds: plain number (seconds) or with s, m, h, d suffix. */
 int cfg_seconds(long *out, const struct cfg *c, const char *key, long def, char *err);
 
-/* uid:gid (numbers), both returned; unset leaves *set = 0. */
+/* uid:gid or uid alone (numbers); a uid alone gives *gid =
+ * CFG_GID_UNCHANGED, which chown(2) takes as "keep the group"; unset
+ * leaves *set = 0. */
+#define CFG_GID_UNCHANGED 0xffffffffu
 int cfg_owner(unsigned *uid, unsigned *gid, int *set, const struct cfg *c, const char *key, char *err);
 
 /* Whitespace-separated list (spaces, tabs, newlines).  *out is a

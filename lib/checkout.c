@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "checkout.h"
 #include "repo.h"
 #include "util.h"
@@ -33,22 +35,49 @@ static int note_conflict(git_checkout_notify_t why, const char *path, const git_
 	return 0;
 }
 
-/* Called by libgit2 for every file it writes: give it the configured
- * owner, so a checkout run as root leaves files the stack's user can use. */
-static void chown_progress(const char *path, size_t done, size_t total, void *payload)
+/* Called by libgit2 for every file it writes: only the test-only kill
+ * point lives here (ownership is given to the whole tree afterwards). */
+static void progress(const char *path, size_t done, size_t total, void *payload)
 {
 	struct co_ctx *c = payload;
+	(void)path;
 	(void)total;
 	if (c->kill_after > 0 && done >= (size_t)c->kill_after)
 		raise(SIGKILL);
-	if (!path || !c->own || !c->own->set)
-		return;
-	char *full = xasprintf("%s%s", c->workdir, path);
-	if (lchown(full, c->own->uid, c->own->gid) < 0 && errno != ENOENT && !c->failed) {
-		c->failed = errno;
-		snprintf(c->failed_path, sizeof c->failed_path, "%s", full);
+}
+
+/*
+ * AUTODEPLOY_CODE_OWNERSHIP applies to the whole checkout after a move,
+ * .git included, as birdhouse's `chown -R` did: a checkout run as root
+ * must leave files the operator and the stack's user can use, including
+ * those libgit2 did not rewrite.  Symlinks are not followed.
+ */
+static struct co_ctx *walk_ctx;   /* nftw has no payload; main thread only */
+
+static int chown_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)type;
+	(void)f;
+	if ((st->st_uid == walk_ctx->own->uid &&
+	     (walk_ctx->own->gid == CFG_GID_UNCHANGED || st->st_gid == walk_ctx->own->gid)))
+		return 0;
+	if (lchown(path, walk_ctx->own->uid, walk_ctx->own->gid) < 0 && errno != ENOENT && !walk_ctx->failed) {
+		walk_ctx->failed = errno;
+		snprintf(walk_ctx->failed_path, sizeof walk_ctx->failed_path, "%s", path);
 	}
-	free(full);
+	return 0;
+}
+
+static void chown_tree(struct co_ctx *c)
+{
+	if (!c->own || !c->own->set)
+		return;
+	walk_ctx = c;
+	if (nftw(c->workdir, chown_entry, 32, FTW_PHYS) < 0 && !c->failed) {
+		c->failed = errno;
+		snprintf(c->failed_path, sizeof c->failed_path, "%s", c->workdir);
+	}
+	walk_ctx = NULL;
 }
 
 static void co_options(git_checkout_options *co, struct co_ctx *c, unsigned strategy)
@@ -63,8 +92,8 @@ static void co_options(git_checkout_options *co, struct co_ctx *c, unsigned stra
 	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
 	if (at && strncmp(at, "checkout-file-", 14) == 0)
 		c->kill_after = strtol(at + 14, NULL, 10);
-	if ((c->own && c->own->set) || c->kill_after > 0) {
-		co->progress_cb = chown_progress;
+	if (c->kill_after > 0) {
+		co->progress_cb = progress;
 		co->progress_payload = c;
 	}
 }
@@ -184,6 +213,9 @@ static int point_head(git_repository *r, const git_oid *target, char *err)
 
 static int owner_failed(char *err, const struct co_ctx *c)
 {
+	if (c->own->gid == CFG_GID_UNCHANGED)
+		return err_set(err, "cannot give '%s' to uid %u: %s", c->failed_path, c->own->uid,
+		               strerror(c->failed));
 	return err_set(err, "cannot give '%s' to %u:%u: %s", c->failed_path, c->own->uid, c->own->gid,
 	               strerror(c->failed));
 }
@@ -238,6 +270,7 @@ int checkout_move(git_repository *r, const git_oid *target, enum checkout_how ho
 	}
 	if (point_head(r, target, err) < 0)
 		goto out;
+	chown_tree(&c);
 	if (c.failed) {
 		owner_failed(err, &c);
 		goto out;
@@ -298,6 +331,7 @@ int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
 	}
 	if (point_head(r, old, err) < 0)
 		goto out;
+	chown_tree(&c);
 	if (c.failed) {
 		owner_failed(err, &c);
 		goto out;

@@ -33,13 +33,25 @@ test_expect_success 'a deploy gives changed and new files the configured owner' 
 	is "sub/dir/new.txt" "$(owner compose/sub/dir/new.txt)" 4321:8765
 '
 
-test_expect_success 'files the deploy did not write keep their owner' '
-	is "keep.txt" "$(owner compose/keep.txt)" 0:0 &&
+test_expect_success 'the whole moved checkout is given to that owner, .git too (chown -R); others keep theirs' '
+	is "keep.txt" "$(owner compose/keep.txt)" 4321:8765 &&
+	is ".git/HEAD" "$(owner compose/.git/HEAD)" 4321:8765 &&
+	test -z "$(find compose ! -user 4321)" &&
 	is "extra1/file.txt" "$(owner extra1/file.txt)" 0:0
 '
 
 test_expect_success 'the checkout is still clean and on the new commit' '
+	git config --global --add safe.directory "*" &&
 	test -z "$(git -C compose status --porcelain)" &&
+	is "compose" "$(git -C compose rev-parse HEAD)" "$(git -C stack.git rev-parse main)"
+'
+
+test_expect_success 'CODE_OWNERSHIP=1000 (a uid alone, birdhouse'"'"'s form): the group is kept' '
+	config_add AUTODEPLOY_CODE_OWNERSHIP 1000 &&
+	dev_push stack >/dev/null &&
+	rd 0 &&
+	is "file.txt" "$(owner compose/file.txt)" 1000:8765 &&
+	is "keep.txt" "$(owner compose/keep.txt)" 1000:8765 &&
 	is "compose" "$(git -C compose rev-parse HEAD)" "$(git -C stack.git rev-parse main)"
 '
 

@@ -288,10 +288,11 @@ static void typed(void)
 	ok(cfg_owner(&uid, &gid, &set, c, "O1", err) == 0 && set && uid == 1000 && gid == 1001, "owner 1000:1001");
 	ok(cfg_owner(&uid, &gid, &set, c, "O4", err) == 0 && set && uid == 0 && gid == 0, "owner 0:0");
 	ok(cfg_owner(&uid, &gid, &set, c, "UNSET", err) == 0 && set == 0, "unset owner: set is 0");
-	is_int(cfg_owner(&uid, &gid, &set, c, "O2", err), -1, "owner without gid refused");
-	is_str(err, "env.local:26: O2: '1000' is not an owner (expected numeric uid:gid, e.g. 1000:1000)",
-	       "owner message");
+	ok(cfg_owner(&uid, &gid, &set, c, "O2", err) == 0 && set && uid == 1000 && gid == CFG_GID_UNCHANGED,
+	   "owner 1000 alone: the group is kept (chown -R 1000)");
 	is_int(cfg_owner(&uid, &gid, &set, c, "O3", err), -1, "owner names refused");
+	is_str(err, "env.local:27: O3: 'a:b' is not an owner (expected a numeric uid or uid:gid, e.g. 1000 or 1000:1000)",
+	       "owner message");
 	is_int(cfg_owner(&uid, &gid, &set, c, "O5", err), -1, "owner uid -1 refused");
 
 	ok(cfg_long(&l, c, "N1", 0, 0, 100, err) == 0 && l == 42, "long 42");

@@ -183,7 +183,7 @@ static void refusals(void)
 	refused("AUTODEPLOY_HEALTHCHECK_INTERVAL", "-1", "is not a duration");
 	refused("AUTODEPLOY_ROLLBACK", "sometimes", "is not a boolean");
 	refused("AUTODEPLOY_CODE_OWNERSHIP", "root:root", "'root:root' is not an owner");
-	refused("AUTODEPLOY_NOTEBOOK_OWNER", "1000", "'1000' is not an owner");
+	refused("AUTODEPLOY_NOTEBOOK_OWNER", "1000:", "'1000:' is not an owner");
 	refused("AUTODEPLOY_NOTEBOOK_MAX_FILES", "0", "'0' is out of range");
 	refused("AUTODEPLOY_NOTEBOOK_MAX_FILES", "lots", "is not a number");
 	refused("AUTODEPLOY_NOTEBOOK_MAX_BYTES", "1T", "'1T' is not a size");
