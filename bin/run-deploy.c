@@ -108,12 +108,14 @@ static int save_journal(struct run *rn)
 	return 0;
 }
 
-/* Said once, where the run turns back (rollback, or nothing started). */
+/* Was SIGTERM or SIGINT received?  Checked between steps; a running
+ * command is ended by proc itself (stack.cancel). */
 static int stopping(void)
 {
 	return stop_signal != 0;
 }
 
+/* Said once, where the run turns back (rollback, or nothing started). */
 static void say_interrupted(void)
 {
 	if (stop_signal)
