@@ -149,6 +149,8 @@ static int collect(struct publish_set *set, struct nbsource *src, size_t n, cons
 			log_error("%s", err);
 			return remote_exit(rc);
 		}
+		lim.into = src[i].into;
+		lim.whole = src[i].whole;
 		rc = publish_collect(set, src[i].cache, &src[i].commit, src[i].subdir, &lim,
 		                     src[i].label, i, err);
 		if (rc < 0) {

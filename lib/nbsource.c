@@ -58,6 +58,42 @@ static int normalize_subdir(char **out, const char *label, const char *sub, char
 	return 0;
 }
 
+/* "SUBDIR[/\**][>DEST]": what to take and where to put it.  DEST is a
+ * folder below the destination; "**" takes every file, not only the
+ * notebooks (data files a tutorial reads). */
+static int parse_place(struct nbsource *out, const char *place, char *err)
+{
+	const char *gt = strrchr(place, '>');
+	size_t len = gt ? (size_t)(gt - place) : strlen(place);
+	char *sub = xmalloc(len + 1);
+	int rc = -1;
+
+	memcpy(sub, place, len);
+	sub[len] = '\0';
+	if (len >= 2 && strcmp(sub + len - 2, "**") == 0 && (len == 2 || sub[len - 3] == '/')) {
+		out->whole = 1;
+		sub[len - 2] = '\0';
+	}
+	if (strchr(sub, '*')) {
+		err_set(err, "'%s': subdir '%s': '*' only as a last '/**' (every file)", out->label, sub);
+		goto out;
+	}
+	if (normalize_subdir(&out->subdir, out->label, sub, err) < 0)
+		goto out;
+	if (gt) {
+		if (!gt[1] || gt[1] == '/') {
+			err_set(err, "'%s': '>' needs a folder below the destination (e.g. >hydro)", out->label);
+			goto out;
+		}
+		if (normalize_subdir(&out->into, out->label, gt + 1, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(sub);
+	return rc;
+}
+
 static int check_ref(const char *label, const char *ref, char *err)
 {
 	int valid = 0;
@@ -102,13 +138,13 @@ int nbsource_parse(struct nbsource *out, const char *spec, char *err)
 			if (check_ref(out->label, out->ref, err) < 0)
 				goto fail;
 		}
-		if (colon) {
-			if (normalize_subdir(&out->subdir, out->label, colon + 1, err) < 0)
-				goto fail;
-		}
+		if (colon && parse_place(out, colon + 1, err) < 0)
+			goto fail;
 	}
 	if (!out->subdir)
 		out->subdir = xstrdup("");
+	if (!out->into)
+		out->into = xstrdup("");
 	return 0;
 fail:
 	nbsource_free(out);
@@ -123,6 +159,7 @@ void nbsource_free(struct nbsource *s)
 	free(s->url);
 	free(s->ref);
 	free(s->subdir);
+	free(s->into);
 	free(s->label);
 	free(s->cache_path);
 	free(s->remote_ref);

@@ -2,9 +2,12 @@
  * nbsource: one entry of AUTODEPLOY_NOTEBOOK_SOURCES, from its text to the
  * commit whose tree deploy-notebooks publishes (SPEC.md "deploy-notebooks").
  *
- * An entry is URL, URL#REF, URL#REF:SUBDIR or URL#:SUBDIR.  The subdir part
- * exists only after the first '#' (a ref name never holds ':'), so an
- * scp-like URL such as git@host:org/repo.git parses unambiguously.
+ * An entry is URL, URL#REF, URL#REF:PLACE or URL#:PLACE, where PLACE is
+ * SUBDIR, SUBDIR/\** (every file, not only *.ipynb), either followed by
+ * >DEST (publish into that folder below the destination, e.g.
+ * URL#main:docs>hydro/paper).  The place exists only after the first '#'
+ * (a ref name never holds ':'), so an scp-like URL such as
+ * git@host:org/repo.git parses unambiguously.
  *
  *   struct nbsource src;
  *   if (nbsource_parse(&src, "https://h/x.git#main:docs", err) < 0) -> 78
@@ -36,6 +39,8 @@ struct nbsource {
 	char *url;
 	char *ref;         /* NULL: the remote's default branch */
 	char *subdir;      /* "" for the root; no leading, trailing or doubled '/' */
+	char *into;        /* ">DEST": "" for the top of the destination, same form */
+	int whole;         /* "/\**": every regular file, not only *.ipynb */
 	char *label;       /* the entry with the URL's credentials shown as *** (for messages) */
 
 	char *cache_path;  /* set by nbsource_open_cache */

@@ -97,7 +97,7 @@ static int walk_blob(struct walk *w, const git_tree_entry *e, const char *name, 
 	size_t size;
 	git_object_t type;
 
-	if (!is_notebook(name, nlen))
+	if (!w->lim->whole && !is_notebook(name, nlen))
 		return 0;
 	if (git_odb_read_header(&size, &type, w->odb, git_tree_entry_id(e)) < 0)
 		return repo_git_err(w->err, "'%s': cannot read '%s'", w->label, w->path);
@@ -110,7 +110,13 @@ static int walk_blob(struct walk *w, const git_tree_entry *e, const char *name, 
 	if (w->bytes > w->lim->max_bytes)
 		return refuse(w, "more than %llu bytes of notebooks (AUTODEPLOY_NOTEBOOK_MAX_BYTES)",
 		              (unsigned long long)w->lim->max_bytes);
-	add_file(w->set, w->path + w->base, w->r, git_tree_entry_id(e), size, w->source);
+	if (w->lim->into && *w->lim->into) {
+		char *p = xasprintf("%s/%s", w->lim->into, w->path + w->base);
+		add_file(w->set, p, w->r, git_tree_entry_id(e), size, w->source);
+		free(p);
+	} else {
+		add_file(w->set, w->path + w->base, w->r, git_tree_entry_id(e), size, w->source);
+	}
 	return 0;
 }
 
@@ -224,6 +230,8 @@ int publish_collect(struct publish_set *set, git_repository *r, const git_oid *c
 	w->err = err;
 	w->base = *subdir ? strlen(subdir) + 1 : 0;
 	w->room = dlen + STAGING_EXTRA < PATH_MAX ? PATH_MAX - 1 - (dlen + STAGING_EXTRA) : 0;
+	if (lim->into && *lim->into)   /* DEST/ goes in front of every path */
+		w->room = w->room > strlen(lim->into) + 1 ? w->room - strlen(lim->into) - 1 : 0;
 	if (git_repository_odb(&w->odb, r) < 0) {
 		repo_git_err(err, "'%s': cannot open the object store", label);
 		goto out;

@@ -47,10 +47,13 @@ struct publish_set {
 	size_t n, cap;
 };
 
+/* What publish_collect takes of one source and how much of it. */
 struct publish_limits {
 	long max_files;          /* per source */
-	uint64_t max_bytes;      /* per source, *.ipynb blobs only */
+	uint64_t max_bytes;      /* per source, the files taken only */
 	const char *dest;        /* paths must fit below it (PATH_MAX) */
+	const char *into;        /* NULL or "": the top; else a folder below dest (checked) */
+	int whole;               /* every regular file, not only *.ipynb */
 };
 
 struct publish_owner {
