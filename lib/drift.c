@@ -119,7 +119,10 @@ static int lookup_ref(git_oid *out, git_repository *r, const char *name)
 static int find_target(struct drift *d, git_repository *r, const struct drift_opts *o)
 {
 	const struct settings *s = o->settings;
-	struct repo_auth auth = { .settings = s, .checkout = d->path };
+	/* the deploy key is named after the work tree (birdhouse's
+	 * `basename $(git rev-parse --show-toplevel)`), not the configured
+	 * folder inside it */
+	struct repo_auth auth = { .settings = s, .checkout = git_repository_workdir(r) };
 	struct repo_ref *refs = NULL;
 	git_remote *rem = NULL;
 	size_t nrefs = 0;

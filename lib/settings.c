@@ -156,9 +156,9 @@ static int load_rotate(struct settings *s, const struct cfg *c, char *err)
 	return 0;
 }
 
-static int load_strategy(struct settings *s, const struct cfg *c, char *err)
+static int load_strategy(struct settings *s, const struct cfg *c, const char *def, char *err)
 {
-	const char *v = cfg_str(c, K("STRATEGY"), "recreate");
+	const char *v = cfg_str(c, K("STRATEGY"), def);
 	if (strcmp(v, "recreate") == 0)
 		s->strategy = STRATEGY_RECREATE;
 	else if (strcmp(v, "restart") == 0)
@@ -215,23 +215,54 @@ static int check_jobs(const struct settings *s, const struct cfg *c, char *err)
 	return 0;
 }
 
+/* AUTODEPLOY_PRESET: empty, or birdhouse (a birdhouse-deploy host's
+ * defaults: its compose wrapper, its log folder, the restart strategy). */
+static int load_preset(int *birdhouse, const struct cfg *c, char *err)
+{
+	const char *v = cfg_str(c, K("PRESET"), NULL);
+	*birdhouse = 0;
+	if (!v)
+		return 0;
+	if (strcmp(v, "birdhouse") != 0)
+		return cfg_error(c, K("PRESET"), err, "'%.60s' is not a preset (expected birdhouse)", v);
+	*birdhouse = 1;
+	return 0;
+}
+
 int settings_load(struct settings *s, const struct cfg *c, char *err)
 {
+	int preset;
+
 	memset(s, 0, sizeof(*s));
 	s->cfg = c;
 
+	if (load_preset(&preset, c, err) < 0)
+		goto fail;
 	s->compose_dir = cfg_str(c, K("COMPOSE_DIR"), NULL);
 	s->stop_command = cfg_str(c, K("STOP_COMMAND"), NULL);
 	s->start_command = cfg_str(c, K("START_COMMAND"), NULL);
 	s->prepare_command = cfg_str(c, K("PREPARE_COMMAND"), NULL);
 	settings_compose_cli(s, "docker compose");
+	if (preset) {
+		/* birdhouse's own wrapper, in the compose dir, stop then up -d:
+		 * its deploy.sh stops everything so that bind-mounted configs
+		 * are read again */
+		if (s->commands_defaulted & 1) {
+			s->stop_command = "./birdhouse-compose.sh stop";
+			s->commands_defaulted &= ~1;
+		}
+		if (s->commands_defaulted & 2) {
+			s->start_command = "./birdhouse-compose.sh up -d";
+			s->commands_defaulted &= ~2;
+		}
+	}
 	s->healthcheck_command = cfg_str(c, K("HEALTHCHECK_COMMAND"), NULL);
 	s->pre_deploy_command = cfg_str(c, K("PRE_DEPLOY_COMMAND"), NULL);
 	s->notify_command = cfg_str(c, K("NOTIFY_COMMAND"), NULL);
 	s->platform_frequency = cfg_str(c, K("PLATFORM_FREQUENCY"), "7 5 * * *");
 	s->notebook_frequency = cfg_str(c, K("NOTEBOOK_FREQUENCY"), "@hourly");
 	s->notebook_dir = cfg_str(c, K("NOTEBOOK_DIR"), NULL);
-	s->log_dir = cfg_str(c, K("LOG_DIR"), "/var/log/PAVICS");
+	s->log_dir = cfg_str(c, K("LOG_DIR"), preset ? "/var/log/birdhouse" : "/var/log/PAVICS");
 	s->state_dir = cfg_str(c, K("STATE_DIR"), "/var/lib/autodeploy");
 	s->metrics_file = cfg_str(c, K("METRICS_FILE"), NULL);
 	s->self_update = cfg_str(c, K("SELF_UPDATE"), NULL);
@@ -254,7 +285,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    cfg_long(&s->notebook_max_files, c, K("NOTEBOOK_MAX_FILES"), 10000, 1, LONG_MAX, err) < 0 ||
 	    cfg_size(&s->notebook_max_bytes, c, K("NOTEBOOK_MAX_BYTES"), (uint64_t)1 << 30, err) < 0 ||
 	    load_rotate(s, c, err) < 0 ||
-	    load_strategy(s, c, err) < 0 ||
+	    load_strategy(s, c, preset ? "restart" : "recreate", err) < 0 ||
 	    cfg_seconds(&s->command_timeout, c, K("COMMAND_TIMEOUT"), 900, err) < 0 ||
 	    check_jobs(s, c, err) < 0)
 		goto fail;

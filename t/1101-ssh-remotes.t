@@ -181,6 +181,15 @@ test_expect_success 'the per-repo deploy key is chosen over the default key' '
 	test_grep "Accepted publickey for root .* $(ssh-keygen -lf "$TRASH/repo.key.pub" | cut -d" " -f2)" "$SSHD_DIR/sshd.log"
 '
 
+test_expect_success 'a configured folder inside the checkout uses the key named after the work tree' '
+	mkdir -p compose/birdhouse &&
+	: >"$SSHD_DIR/sshd.log" &&
+	ssh_config perrepo &&
+	sed -i "s|^AUTODEPLOY_COMPOSE_DIR=.*|AUTODEPLOY_COMPOSE_DIR=$TRASH/compose/birdhouse|" "$CONFIG" &&
+	reaches &&
+	test_grep "Accepted publickey for root .* $(ssh-keygen -lf "$TRASH/repo.key.pub" | cut -d" " -f2)" "$SSHD_DIR/sshd.log"
+'
+
 test_expect_success 'the default key (an RSA key in PEM form) is used when the checkout has no deploy key' '
 	host_key_line >"$KH" &&
 	keys_dir defonly default=default &&

@@ -318,12 +318,38 @@ static void manpage(const char *path)
 	free(text);
 }
 
+/* AUTODEPLOY_PRESET=birdhouse: a birdhouse-deploy host's defaults. */
+static void preset(void)
+{
+	struct settings s;
+	struct cfg *c;
+
+	is_int(load(&s, &c, "AUTODEPLOY_PRESET=birdhouse\n"), 0, "preset birdhouse loads");
+	is_str(s.stop_command, "./birdhouse-compose.sh stop", "preset: birdhouse's wrapper stops");
+	is_str(s.start_command, "./birdhouse-compose.sh up -d", "preset: birdhouse's wrapper starts");
+	is_str(s.log_dir, "/var/log/birdhouse", "preset: /var/log/birdhouse");
+	is_int(s.strategy, STRATEGY_RESTART, "preset: the restart strategy, as deploy.sh");
+	settings_compose_cli(&s, "docker-compose");
+	is_str(s.stop_command, "./birdhouse-compose.sh stop", "preset: the wrapper is not replaced by the compose CLI");
+	settings_free(&s);
+	cfg_free(c);
+	is_int(load(&s, &c, "AUTODEPLOY_PRESET=birdhouse\nAUTODEPLOY_STOP_COMMAND=my-stop\n"
+	            "AUTODEPLOY_STRATEGY=recreate\nBIRDHOUSE_LOG_DIR=/srv/logs\n"), 0, "preset with own values");
+	is_str(s.stop_command, "my-stop", "preset: the operator's stop command wins");
+	is_int(s.strategy, STRATEGY_RECREATE, "preset: the operator's strategy wins");
+	is_str(s.log_dir, "/srv/logs", "preset: BIRDHOUSE_LOG_DIR wins over the preset default");
+	settings_free(&s);
+	cfg_free(c);
+	refused("AUTODEPLOY_PRESET", "pavics", "'pavics' is not a preset (expected birdhouse)");
+}
+
 int main(int argc, char **argv)
 {
 	unsetenv("AUTODEPLOY_CONFIG");
 	defaults();
 	values();
 	refusals();
+	preset();
 	example(argc > 1 ? argv[1] : NULL);
 	manpage(argc > 2 ? argv[2] : NULL);
 	return done_testing();
