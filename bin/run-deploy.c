@@ -398,6 +398,17 @@ static void self_update(const struct settings *s, const char *config, const stru
 		log_info("self-update: installed and units refreshed");
 }
 
+/* The lines birdhouse-deploy's docs tell operators to watch in
+ * autodeploy.log, kept on a host that took the birdhouse preset. */
+static void birdhouse_marker(const struct settings *s, const char *what, time_t t)
+{
+	char when[40];
+	if (!s->preset_birdhouse)
+		return;
+	util_iso_time(when, sizeof when, t);
+	log_info("triggerdeploy %s=%s", what, when);
+}
+
 int main(int argc, const char **argv)
 {
 	struct app a;
@@ -425,6 +436,7 @@ int main(int argc, const char **argv)
 		goto out;
 	}
 	rn.s = s;
+	birdhouse_marker(s, "START_TIME", t0);
 	rn.own = (struct checkout_owner){ s->code_owner_set, s->code_uid, s->code_gid };
 	stack_init(&rn.st, s);
 	have_stack = 1;
@@ -530,6 +542,10 @@ out:
 		                      .drift = p.d, .plan = p.e, .n = planned ? p.n : 0 };
 		if (outcome_record(&a.s, &oc, err) < 0)
 			log_error("%s", err);
+	}
+	if (a.have_settings && !opt_requeue) {
+		birdhouse_marker(&a.s, "finished START_TIME", t0);
+		birdhouse_marker(&a.s, "finished   END_TIME", time(NULL));
 	}
 	if (have_stack)
 		stack_free(&rn.st);

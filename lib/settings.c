@@ -238,6 +238,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 
 	if (load_preset(&preset, c, err) < 0)
 		goto fail;
+	s->preset_birdhouse = preset;
 	s->compose_dir = cfg_str(c, K("COMPOSE_DIR"), NULL);
 	s->stop_command = cfg_str(c, K("STOP_COMMAND"), NULL);
 	s->start_command = cfg_str(c, K("START_COMMAND"), NULL);

@@ -53,6 +53,17 @@ else
 	test_skip_or_fail 'a checkout owned by another user is deployed' 'needs root to give the checkout to uid 1000'
 fi
 
+test_expect_success 'AUTODEPLOY_PRESET=birdhouse: the log has the markers birdhouse'"'"'s docs tell operators to watch' '
+	test_grep ! "triggerdeploy START_TIME=" "$LOG_DIR/autodeploy.log" &&
+	config_add AUTODEPLOY_PRESET birdhouse &&
+	dev_push stack >/dev/null &&
+	rd 0 &&
+	test_grep "triggerdeploy START_TIME=20" "$LOG_DIR/autodeploy.log" &&
+	test_grep "triggerdeploy finished START_TIME=20" "$LOG_DIR/autodeploy.log" &&
+	test_grep "triggerdeploy finished   END_TIME=20" "$LOG_DIR/autodeploy.log" &&
+	test_grep "stop: running" err
+'
+
 test_expect_success 'a folder in no work tree is missing, and the reason says what was found' '
 	mkdir -p plain &&
 	write_config "$TRASH/plain" &&
