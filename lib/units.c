@@ -471,8 +471,34 @@ static int foreign_file(const struct units *u, const struct units_file *f, char 
 	return ret;
 }
 
+/*
+ * birdhouse's scheduler component runs the deploy and notebook jobs in a
+ * container; enabled (in BIRDHOUSE_EXTRA_CONF_DIRS, or EXTRA_CONF_DIRS
+ * before 2.4, of the same env.local) it would deploy beside us: two
+ * deployers at once.  --migrate cannot turn it off: the operator must.
+ */
+static int scheduler_component(struct units *u, char *err)
+{
+	static const char *const keys[] = { "BIRDHOUSE_EXTRA_CONF_DIRS", "EXTRA_CONF_DIRS" };
+	if (!planned_group(u, "autodeploy") && !planned_group(u, "notebookdeploy"))
+		return 0;
+	for (size_t k = 0; k < 2; k++) {
+		const char *v = cfg_get(u->cfg, keys[k]);
+		/* components/scheduler itself, not optional-components/scheduler-job-* */
+		for (const char *hit = v; hit && (hit = strstr(hit, "components/scheduler")); hit++)
+			if ((hit == v || strchr("/ \t\n", hit[-1])) && strchr("/ \t\n", hit[20]))
+				return err_set(err, "refusing to install autodeploy: %s:%d: %s enables birdhouse's "
+				               "scheduler component, which runs the same jobs in a container; remove "
+				               "components/scheduler from it, then run install-units again (or use --only)",
+				               cfg_name(u->cfg), cfg_line(u->cfg, keys[k]), keys[k]);
+	}
+	return 0;
+}
+
 int units_conflicts(struct units *u, char *err)
 {
+	if (scheduler_component(u, err) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(cron_era) / sizeof(cron_era[0]); i++)
 		if (cron_era_file(u, i, err) < 0)
 			return -1;
