@@ -399,12 +399,11 @@ static void self_update(const struct settings *s, const char *config, const stru
 }
 
 /* The lines birdhouse-deploy's docs tell operators to watch in
- * autodeploy.log, kept on a host that took the birdhouse preset. */
-static void birdhouse_marker(const struct settings *s, const char *what, time_t t)
+ * autodeploy.log (its triggerdeploy.sh wrote them): log watchers of a
+ * host taken over keep working. */
+static void birdhouse_marker(const char *what, time_t t)
 {
 	char when[40];
-	if (!s->preset_birdhouse)
-		return;
 	util_iso_time(when, sizeof when, t);
 	log_info("triggerdeploy %s=%s", what, when);
 }
@@ -428,6 +427,8 @@ int main(int argc, const char **argv)
 	 * journal only, not to autodeploy.log */
 	if ((code = app_begin(&a, opt_requeue ? NULL : "autodeploy.log")) != EXIT_OK)
 		goto out;
+	if (!opt_requeue)
+		birdhouse_marker("START_TIME", t0);
 	struct settings *s = &a.s;
 	if ((code = app_need_compose_dir(&a)) != EXIT_OK)
 		goto out;
@@ -436,7 +437,6 @@ int main(int argc, const char **argv)
 		goto out;
 	}
 	rn.s = s;
-	birdhouse_marker(s, "START_TIME", t0);
 	rn.own = (struct checkout_owner){ s->code_owner_set, s->code_uid, s->code_gid };
 	stack_init(&rn.st, s);
 	have_stack = 1;
@@ -466,7 +466,7 @@ int main(int argc, const char **argv)
 	}
 
 	/* 2. decide what moves; everything is fetched now, before any stop */
-	plan_make(&p, s, opt_force);
+	plan_make(&p, s, opt_force, opt_dry_run);
 	planned = 1;
 	code = broken ? EXIT_BROKEN : EXIT_OK;
 	if (p.error_code) {
@@ -543,9 +543,9 @@ out:
 		if (outcome_record(&a.s, &oc, err) < 0)
 			log_error("%s", err);
 	}
-	if (a.have_settings && !opt_requeue) {
-		birdhouse_marker(&a.s, "finished START_TIME", t0);
-		birdhouse_marker(&a.s, "finished   END_TIME", time(NULL));
+	if (a.started && !opt_requeue) {
+		birdhouse_marker("finished START_TIME", t0);
+		birdhouse_marker("finished   END_TIME", time(NULL));
 	}
 	if (have_stack)
 		stack_free(&rn.st);

@@ -140,7 +140,7 @@ static int parse_value(int *out, const char **p, int f, const char *key, const c
  * field starts with '*', which is how cron decides that day-of-month and
  * day-of-week are "unrestricted".
  */
-static int parse_field(unsigned long long *bits, int *star, int f, const char *word,
+static int parse_field(unsigned long long *bits, int *star, int *wide, int f, const char *word,
                        const char *key, char *err)
 {
 	const struct field_def *d = &fields[f];
@@ -178,6 +178,8 @@ static int parse_field(unsigned long long *bits, int *star, int f, const char *w
 			/* cron takes a step past the field's end: the first value only */
 			if (s < 1 || s > 1000)
 				return err_set(err, "%s: '%s': step %ld is out of range 1-1000", key, word, s);
+			if (s > d->hi - d->lo + 1 && wide)
+				*wide = 1;
 			step = (int)s;
 		}
 		if (b < a && f != F_DOW)
@@ -274,7 +276,7 @@ static int translate_cron(struct cron_sched *out, const char *key, const char *v
 		if (lens[f] >= WORD_MAX)
 			return err_set(err, "%s: the %s field is too long", key, fields[f].what);
 	for (int f = 0; f < F_COUNT; f++)
-		if (parse_field(&bits[f], &star[f], f, words[f], key, err) < 0)
+		if (parse_field(&bits[f], &star[f], &out->wide_step, f, words[f], key, err) < 0)
 			return -1;
 	if (bits[F_DOW] & (1ULL << 7))
 		bits[F_DOW] = (bits[F_DOW] & ~(1ULL << 7)) | 1ULL;

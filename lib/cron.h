@@ -43,6 +43,7 @@ struct cron_sched {
 	long every;                       /* @every DURATION (birdhouse's scheduler): seconds,
 	                                     OnBootSec= and OnUnitActiveSec= that long */
 	int systemd;                      /* not cron syntax: calendar[0] is the value as given */
+	int wide_step;                    /* a step past its field's end: worth a warning */
 };
 
 /* Translate value (the setting of key, named in errors). */

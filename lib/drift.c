@@ -466,6 +466,12 @@ static void drift_apply_triggers(struct drift *d, size_t n, const struct drift_o
 
 		if (d[i].decision != DRIFT_DEPLOY)
 			continue;
+		if (o->no_triggers) {
+			size_t l = strlen(d[i].reason);
+			snprintf(d[i].reason + l, sizeof d[i].reason - l,
+			         "; a conditional trigger, if any, was not run (%s)", o->fetch ? "--dry-run" : "--no-fetch");
+			continue;
+		}
 		if (repo_open(&r, d[i].path, err) < 0) {
 			set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
 			continue;

@@ -49,6 +49,8 @@ struct drift {
 struct drift_opts {
 	const struct settings *settings;
 	int fetch;              /* 0: --no-fetch, decide from what is already here */
+	int no_triggers;        /* do not run conditional triggers (--no-fetch, --dry-run):
+	                           a look must not run repository code */
 	int max_threads;        /* bound on parallel checks (>= 1) */
 };
 

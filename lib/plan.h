@@ -6,7 +6,7 @@
  * `run-deploy --if-drift` alone, not check-drift first.
  *
  *   struct plan p;
- *   plan_make(&p, &settings, force);       fetches; logs each decision
+ *   plan_make(&p, &settings, force, dry_run);   fetches; logs each decision
  *   if (p.error_code) ...  p.refuse ...  p.due ...
  *   plan_print(&p, &settings, stdout);     --dry-run
  *   plan_free(&p);
@@ -32,8 +32,10 @@ struct plan {
 	int error_code;               /* the first remote/local error (69, 74), else 0 */
 };
 
-/* Check every checkout (fetching), log each decision once and fill p. */
-void plan_make(struct plan *p, const struct settings *s, int force);
+/* Check every checkout (fetching), log each decision once and fill p.
+ * dry_run: conditional triggers are not run (a look runs no repository
+ * code); their checkouts show as deploy. */
+void plan_make(struct plan *p, const struct settings *s, int force, int dry_run);
 
 /* The plan as --dry-run prints it: each checkout, old -> new, changed
  * files, the commands that would run.  File names come from a repository:

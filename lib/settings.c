@@ -215,6 +215,20 @@ static int check_jobs(const struct settings *s, const struct cfg *c, char *err)
 	return 0;
 }
 
+/* CODE_OWNERSHIP=uid: the group of that user's passwd entry (as
+ * `chown uid:` would), kept as it is when the uid has none. */
+static int load_code_owner(struct settings *s, const struct cfg *c, char *err)
+{
+	if (cfg_owner(&s->code_uid, &s->code_gid, &s->code_owner_set, c, K("CODE_OWNERSHIP"), err) < 0)
+		return -1;
+	if (s->code_owner_set && s->code_gid == CFG_GID_UNCHANGED) {
+		struct passwd *pw = getpwuid((uid_t)s->code_uid);
+		if (pw)
+			s->code_gid = (unsigned)pw->pw_gid;
+	}
+	return 0;
+}
+
 /* AUTODEPLOY_PRESET: empty, or birdhouse (a birdhouse-deploy host's
  * defaults: its compose wrapper, its log folder, the restart strategy). */
 static int load_preset(int *birdhouse, const struct cfg *c, char *err)
@@ -238,7 +252,6 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 
 	if (load_preset(&preset, c, err) < 0)
 		goto fail;
-	s->preset_birdhouse = preset;
 	s->compose_dir = cfg_str(c, K("COMPOSE_DIR"), NULL);
 	s->stop_command = cfg_str(c, K("STOP_COMMAND"), NULL);
 	s->start_command = cfg_str(c, K("START_COMMAND"), NULL);
@@ -280,7 +293,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    cfg_seconds(&s->healthcheck_interval, c, K("HEALTHCHECK_INTERVAL"), 5, err) < 0 ||
 	    cfg_bool(&s->rollback, c, K("ROLLBACK"), 1, err) < 0 ||
 	    cfg_seconds(&s->notify_timeout, c, K("NOTIFY_TIMEOUT"), 60, err) < 0 ||
-	    cfg_owner(&s->code_uid, &s->code_gid, &s->code_owner_set, c, K("CODE_OWNERSHIP"), err) < 0 ||
+	    load_code_owner(s, c, err) < 0 ||
 	    cfg_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c,
 	              K("NOTEBOOK_OWNER"), err) < 0 ||
 	    cfg_long(&s->notebook_max_files, c, K("NOTEBOOK_MAX_FILES"), 10000, 1, LONG_MAX, err) < 0 ||

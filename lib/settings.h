@@ -41,7 +41,6 @@ struct settings {
 	char *compose_commands[3];      /* owned, after settings_compose_cli */
 	enum strategy { STRATEGY_RECREATE, STRATEGY_RESTART } strategy; /* recreate */
 	long command_timeout;           /* 900: pre-deploy, prepare, stop, start */
-	int preset_birdhouse;           /* AUTODEPLOY_PRESET=birdhouse */
 	const char *healthcheck_command; /* NULL when unset */
 	long healthcheck_timeout;       /* 300 */
 	long healthcheck_interval;      /* 5 */

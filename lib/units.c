@@ -150,6 +150,9 @@ static int schedule_lines(char **out, const char *key, const char *value, char *
 		return -1;
 	if (cs.systemd && cron_check_calendar(&checked, key, cs.calendar[0], err) < 0)
 		return -1;
+	if (cs.wide_step)
+		log_warn("%s: '%s' has a step past its field's end: as in cron, it fires at the field's "
+		         "first value only (%s)", key, value, cs.calendar[0]);
 	if (cs.boot) {
 		*out = xstrdup("OnBootSec=" CRON_BOOT_DELAY);
 		return 0;

@@ -107,6 +107,16 @@ test_expect_success 'the trigger says no (exit 1): pull-only, still due (exit 1)
 	rm -f trigger-changed &&
 	drift_json 1 &&
 	json_is 0 decision pull-only &&
+	rm -f trigger-changed &&
+	drift_json 1 --no-fetch &&
+	json_is 0 decision deploy &&
+	test_grep "conditional trigger, if any, was not run (--no-fetch)" out &&
+	not_run &&
+	test_must_fail 0 run-deploy --config "$CONFIG" --dry-run >dry 2>err &&
+	test_grep "was not run (--dry-run)" err &&
+	not_run &&
+	drift_json 1 &&
+	json_is 0 decision pull-only &&
 	json_is 0 remote_commit "$new" &&
 	changed_is "$TRIGGER" notes.txt &&
 	test_must_fail 0 drift --condition >/dev/null 2>&1

@@ -46,13 +46,22 @@ test_expect_success 'the checkout is still clean and on the new commit' '
 	is "compose" "$(git -C compose rev-parse HEAD)" "$(git -C stack.git rev-parse main)"
 '
 
-test_expect_success 'CODE_OWNERSHIP=1000 (a uid alone, birdhouse'"'"'s form): the group is kept' '
-	config_add AUTODEPLOY_CODE_OWNERSHIP 1000 &&
+test_expect_success 'CODE_OWNERSHIP=UID (a uid alone, birdhouse'"'"'s form): the group of its passwd entry' '
+	uid=$(id -u nobody) && gid=$(id -g nobody) &&
+	config_add AUTODEPLOY_CODE_OWNERSHIP "$uid" &&
 	dev_push stack >/dev/null &&
 	rd 0 &&
-	is "file.txt" "$(owner compose/file.txt)" 1000:8765 &&
-	is "keep.txt" "$(owner compose/keep.txt)" 1000:8765 &&
+	is "file.txt" "$(owner compose/file.txt)" "$uid:$gid" &&
+	is "keep.txt" "$(owner compose/keep.txt)" "$uid:$gid" &&
 	is "compose" "$(git -C compose rev-parse HEAD)" "$(git -C stack.git rev-parse main)"
+'
+
+test_expect_success 'a uid without a passwd entry: the group is kept' '
+	! getent passwd 4322 >/dev/null &&
+	config_add AUTODEPLOY_CODE_OWNERSHIP 4322 &&
+	dev_push stack >/dev/null &&
+	rd 0 &&
+	is "file.txt" "$(owner compose/file.txt)" "4322:$(id -g nobody)"
 '
 
 test_done

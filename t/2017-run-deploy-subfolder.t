@@ -53,8 +53,8 @@ else
 	test_skip_or_fail 'a checkout owned by another user is deployed' 'needs root to give the checkout to uid 1000'
 fi
 
-test_expect_success 'AUTODEPLOY_PRESET=birdhouse: the log has the markers birdhouse'"'"'s docs tell operators to watch' '
-	test_grep ! "triggerdeploy START_TIME=" "$LOG_DIR/autodeploy.log" &&
+test_expect_success 'AUTODEPLOY_PRESET=birdhouse restarts; the log has the markers birdhouse'"'"'s docs tell operators to watch' '
+	: >"$LOG_DIR/autodeploy.log" &&
 	config_add AUTODEPLOY_PRESET birdhouse &&
 	dev_push stack >/dev/null &&
 	rd 0 &&

@@ -173,7 +173,8 @@ test_expect_success 'birdhouse forms: @every 5m is a monotonic timer, */120 fire
 	test_grep ! "^OnCalendar=" r-every/$U/autodeploy.timer &&
 	FREQ="*/120 * * * *" write_config &&
 	"$IU" --config env.local --root r-step 2>err &&
-	test_grep "^OnCalendar=\*-\*-\* \*:0:00$" r-step/$U/autodeploy.timer
+	test_grep "^OnCalendar=\*-\*-\* \*:0:00$" r-step/$U/autodeploy.timer &&
+	test_grep "warning: AUTODEPLOY_PLATFORM_FREQUENCY: .\*/120 \* \* \* \*. has a step past its field.s end" err
 '
 
 test_expect_success '--dry-run prints the units and writes nothing' '
