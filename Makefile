@@ -136,6 +136,7 @@ install: programs
 	$(if $(UNIT_TPL),install -m 0644 $(UNIT_TPL) $(DESTDIR)$(DATADIR)/systemd-units/)
 	$(if $(wildcard logrotate.d/*),install -m 0644 $(wildcard logrotate.d/*) $(DESTDIR)$(DATADIR)/logrotate.d/)
 	install -m 0644 share/env.local.example $(DESTDIR)$(DATADIR)/
+	install -m 0644 share/doc/MIGRATING-from-birdhouse.md $(DESTDIR)$(DATADIR)/
 	install -d $(DESTDIR)$(COMPDIR)
 	for p in $(PROGRAMS); do install -m 0644 share/bash-completion/autodeploy $(DESTDIR)$(COMPDIR)/$$p || exit 1; done
 
