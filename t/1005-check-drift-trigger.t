@@ -177,6 +177,19 @@ test_expect_success 'a trigger without a shebang (upstream sample) runs through 
 	test "$(cat sh-ran)" = "sh ran me"
 '
 
+test_expect_success 'a trigger of mode 755 without a shebang runs through sh too' '
+	git -C fresh pull -q &&
+	dev=$(dev_clone fresh) &&
+	printf "echo sh ran the 755 one >\"%s/sh-ran\"\nexit 1\n" "$TRASH" >"$dev/$TRIGGER" &&
+	chmod 755 "$dev/$TRIGGER" &&
+	echo u >"$dev/u.txt" &&
+	dev_publish fresh "755 without shebang" >/dev/null &&
+	test "$(git -C fresh.git ls-tree main "$TRIGGER" | cut -c1-6)" = 100755 &&
+	drift_json 1 &&
+	json_is 0 decision pull-only &&
+	test "$(cat sh-ran)" = "sh ran the 755 one"
+'
+
 test_expect_success 'the configured folder is inside the repository: its own trigger first, run there' '
 	git -C fresh pull -q &&
 	dev=$(dev_clone fresh) &&
