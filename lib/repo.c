@@ -440,8 +440,10 @@ static void paths_add(struct paths *p, const char *s)
 	p->v[p->n] = NULL;
 }
 
-int repo_changed_paths(char ***out, size_t *n, git_repository *r,
-                       const git_oid *from, const git_oid *to, char *err)
+/* The changes from commit `from` to `to` as a NULL-terminated list:
+ * both sides of each delta (with_status 0), or "X<TAB>path" lines. */
+static int changes(char ***out, size_t *n, git_repository *r, const git_oid *from,
+                   const git_oid *to, int with_status, char *err)
 {
 	git_tree *a = NULL, *b = NULL;
 	git_diff *diff = NULL;
@@ -458,8 +460,15 @@ int repo_changed_paths(char ***out, size_t *n, git_repository *r,
 	}
 	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
-		paths_add(&p, d->old_file.path);
-		paths_add(&p, d->new_file.path);
+		if (with_status) {
+			char line[4096];
+			snprintf(line, sizeof line, "%c\t%s", git_diff_status_char(d->status),
+			         d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path);
+			paths_add(&p, line);
+		} else {
+			paths_add(&p, d->old_file.path);
+			paths_add(&p, d->new_file.path);
+		}
 	}
 	if (!p.v)
 		p.v = xcalloc(1, sizeof *p.v);
@@ -473,39 +482,16 @@ out:
 	return ret;
 }
 
+int repo_changed_paths(char ***out, size_t *n, git_repository *r,
+                       const git_oid *from, const git_oid *to, char *err)
+{
+	return changes(out, n, r, from, to, 0, err);
+}
+
 int repo_changed_status(char ***out, size_t *n, git_repository *r,
                         const git_oid *from, const git_oid *to, char *err)
 {
-	git_tree *a = NULL, *b = NULL;
-	git_diff *diff = NULL;
-	struct paths p = { 0 };
-	int ret = -1;
-
-	*out = NULL;
-	*n = 0;
-	if (repo_commit_tree(&a, r, from, err) < 0 || repo_commit_tree(&b, r, to, err) < 0)
-		goto out;
-	if (git_diff_tree_to_tree(&diff, r, a, b, NULL) < 0) {
-		repo_git_err(err, "cannot compare trees in '%s'", where(r));
-		goto out;
-	}
-	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
-		const git_diff_delta *d = git_diff_get_delta(diff, i);
-		char line[4096];
-		snprintf(line, sizeof line, "%c\t%s", git_diff_status_char(d->status),
-		         d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path);
-		paths_add(&p, line);
-	}
-	if (!p.v)
-		p.v = xcalloc(1, sizeof *p.v);
-	*out = p.v;
-	*n = p.n;
-	ret = 0;
-out:
-	git_diff_free(diff);
-	git_tree_free(a);
-	git_tree_free(b);
-	return ret;
+	return changes(out, n, r, from, to, 1, err);
 }
 
 void repo_paths_free(char **paths)
