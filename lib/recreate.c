@@ -39,6 +39,9 @@ int recreate_prepare(struct stack *st, const struct journal *j)
 		struct journal_entry *e = &j->e[i];
 		git_repository *r = NULL;
 		char *dir = NULL, *sub = NULL, *name = NULL;
+		/* a checkout that is missing (skipped with a warning) has no commit */
+		if (git_oid_is_zero(&e->new))
+			continue;
 		int rc = repo_open(&r, e->path, err);
 		if (rc == 0) {
 			/* the work trees side by side under their own names, as they

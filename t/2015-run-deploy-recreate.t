@@ -76,10 +76,21 @@ test_expect_success 'recreate: a start that fails is rolled back by moving back 
 	no_journal
 '
 
-test_expect_success 'restart: stop, move, start; prepare never runs' '
+test_expect_success 'recreate: a configured checkout that is missing is skipped; the others deploy' '
+	sed -i "s|^AUTODEPLOY_EXTRA_REPOS=\"|AUTODEPLOY_EXTRA_REPOS=\"$TRASH/not-cloned-yet |" "$CONFIG" &&
 	dev=$(dev_clone stack) &&
 	git -C "$dev" rm -q broken-start &&
 	dev_publish stack "fix" >/dev/null &&
+	fresh_record &&
+	rd 0 &&
+	test_grep "not-cloned-yet.: skipped" err &&
+	record_is prepare:prepare:0 start:start:0 healthcheck:healthcheck:0 &&
+	is "compose" "$(git -C compose rev-parse HEAD)" "$(git -C stack.git rev-parse main)" &&
+	sed -i "s|$TRASH/not-cloned-yet ||" "$CONFIG"
+'
+
+test_expect_success 'restart: stop, move, start; prepare never runs' '
+	dev_push stack >/dev/null &&
 	config_add AUTODEPLOY_STRATEGY restart &&
 	fresh_record &&
 	rd 0 &&
