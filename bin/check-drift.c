@@ -19,8 +19,6 @@
 #include "settings.h"
 #include "util.h"
 
-#define MAX_THREADS 4
-
 static int opt_json, opt_no_fetch, opt_condition;
 static long opt_wait;
 
@@ -162,7 +160,7 @@ int main(int argc, const char **argv)
 	if ((code = app_need_compose_dir(&a)) != EXIT_OK || (code = app_lock(&a, "lock", opt_wait)) != EXIT_OK)
 		goto out;
 
-	struct drift_opts o = { .settings = &a.s, .fetch = !opt_no_fetch, .no_triggers = opt_no_fetch, .max_threads = MAX_THREADS };
+	struct drift_opts o = { .settings = &a.s, .fetch = !opt_no_fetch, .no_triggers = opt_no_fetch, .max_threads = DRIFT_THREADS };
 	d = drift_check_stack(&n, &o);
 
 	interrupted = journal_exists(a.s.state_dir, err);

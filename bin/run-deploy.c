@@ -414,7 +414,7 @@ int main(int argc, const char **argv)
 	struct run rn;
 	struct plan p = { 0 };
 	char err[ERR_MAX];
-	int code, have_stack = 0, attempted = 0, planned = 0;
+	int code, have_stack = 0, attempted = 0;
 	time_t t0 = time(NULL);
 
 	memset(&rn, 0, sizeof rn);
@@ -458,7 +458,6 @@ int main(int argc, const char **argv)
 			int keep_on;
 			attempted = 1;
 			need_cli(&rn);
-			rn.st.cancel = NULL;
 			if ((code = recover(&rn, &keep_on)) != EXIT_OK && !keep_on)
 				goto out;
 			broken = code != EXIT_OK;
@@ -467,7 +466,6 @@ int main(int argc, const char **argv)
 
 	/* 2. decide what moves; everything is fetched now, before any stop */
 	plan_make(&p, s, opt_force, opt_dry_run);
-	planned = 1;
 	code = broken ? EXIT_BROKEN : EXIT_OK;
 	if (p.error_code) {
 		code = broken ? EXIT_BROKEN : p.error_code;
@@ -539,7 +537,7 @@ out:
 	}
 	if (a.started && !opt_dry_run && !opt_requeue) {
 		struct outcome oc = { .start = t0, .end = time(NULL), .result = code, .attempted = attempted,
-		                      .drift = p.d, .plan = p.e, .n = planned ? p.n : 0 };
+		                      .drift = p.d, .plan = p.e, .n = p.n };
 		if (outcome_record(&a.s, &oc, err) < 0)
 			log_error("%s", err);
 	}

@@ -9,6 +9,7 @@
 
 #include "binds.h"
 #include "proc.h"
+#include "stack.h"
 #include "util.h"
 
 #define MAX_CONTAINERS 256
@@ -129,18 +130,6 @@ out:
 	return ret;
 }
 
-size_t binds_cli_argv(const char **argv, const char *cli)
-{
-	/* "docker compose" is two words: an argument vector, no shell */
-	if (strcmp(cli, "docker compose") == 0) {
-		argv[0] = "docker";
-		argv[1] = "compose";
-		return 2;
-	}
-	argv[0] = cli;
-	return 1;
-}
-
 int binds_scan(struct binds *b, const char *cli, const char *dir,
                const char *const *changed, size_t nchanged, char *err)
 {
@@ -150,7 +139,7 @@ int binds_scan(struct binds *b, const char *cli, const char *dir,
 	int ret = -1;
 
 	memset(b, 0, sizeof *b);
-	n = binds_cli_argv(argv, cli);
+	n = stack_compose_argv(argv, cli);
 	argv[n++] = "ps";
 	argv[n++] = "-q";
 	argv[n] = NULL;

@@ -39,8 +39,4 @@ int binds_parse(struct binds *b, const char *json, const char *const *changed, s
 
 void binds_free(struct binds *b);
 
-/* The first words of an argument vector for the compose CLI `cli`
- * ("docker compose" is two): fills argv[0..], returns how many. */
-size_t binds_cli_argv(const char **argv, const char *cli);
-
 #endif

@@ -87,11 +87,6 @@ static void co_options(git_checkout_options *co, struct co_ctx *c, unsigned stra
 	co->notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT;
 	co->notify_cb = note_conflict;
 	co->notify_payload = c;
-	/* Test-only fault injection (run-deploy(1)): die half-way through a
-	 * checkout, after N files, as a kill in the downtime window would. */
-	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
-	if (at && strncmp(at, "checkout-file-", 14) == 0)
-		c->kill_after = strtol(at + 14, NULL, 10);
 	if (c->kill_after > 0) {
 		co->progress_cb = progress;
 		co->progress_payload = c;
@@ -253,6 +248,11 @@ int checkout_move(git_repository *r, const git_oid *target, enum checkout_how ho
 		ret = CHECKOUT_UNTOUCHED;
 		goto out;
 	}
+	/* Test-only fault injection (run-deploy(1)): die half-way through a
+	 * move, after N files, as a kill in the downtime window would. */
+	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
+	if (how == CHECKOUT_SAFE && at && strncmp(at, "checkout-file-", 14) == 0)
+		c.kill_after = strtol(at + 14, NULL, 10);
 	/* libgit2's SAFE still overwrites ignored files: a local file that the
 	 * new commit starts tracking would be lost without DONT_OVERWRITE_IGNORED */
 	co_options(&co, &c, GIT_CHECKOUT_SAFE | GIT_CHECKOUT_DONT_OVERWRITE_IGNORED |

@@ -46,6 +46,10 @@ struct drift {
 	char reason[1024];
 };
 
+/* How many checkouts are checked at once: remotes answer slowly, but a
+ * few connections are enough to hide that (check-drift and run-deploy). */
+#define DRIFT_THREADS 4
+
 struct drift_opts {
 	const struct settings *settings;
 	int fetch;              /* 0: --no-fetch, decide from what is already here */

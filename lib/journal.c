@@ -37,6 +37,8 @@ int journal_exists(const char *state_dir, char *err)
 #define MAGIC_V1 "autodeploy-journal 1\n"
 #define MAGIC_V2 "autodeploy-journal 2\n"
 #define HEX GIT_OID_HEXSZ
+/* what to do about a journal we cannot read */
+#define BY_HAND ": look at it, restore the checkouts by hand, then remove it"
 
 static const char *state_name(enum journal_state s)
 {
@@ -88,10 +90,10 @@ static int parse_entry(struct journal_entry *e, char *line, int v2, const char *
 	size_t need = 2 * (HEX + 1) + (v2 ? 2 : 0) + 1;
 	if (strlen(line) < need || line[HEX] != ' ' || line[2 * HEX + 1] != ' ' ||
 	    (v2 && ((line[2 * HEX + 2] != '0' && line[2 * HEX + 2] != '1') || line[2 * HEX + 3] != ' ')))
-		return err_set(err, "%s:%zu: malformed line", path, lineno);
+		return err_set(err, "%s:%zu: malformed line" BY_HAND, path, lineno);
 	line[HEX] = line[2 * HEX + 1] = '\0';
 	if (git_oid_fromstr(&e->old, line) < 0 || git_oid_fromstr(&e->new, line + HEX + 1) < 0)
-		return err_set(err, "%s:%zu: malformed commit id", path, lineno);
+		return err_set(err, "%s:%zu: malformed commit id" BY_HAND, path, lineno);
 	e->touched = v2 ? line[2 * HEX + 2] == '1' : 1;
 	e->path = xstrdup(line + 2 * (HEX + 1) + (v2 ? 2 : 0));
 	return 0;
@@ -110,7 +112,7 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 		return -1;
 	v2 = strncmp(buf, MAGIC_V2, strlen(MAGIC_V2)) == 0;
 	if (!v2 && strncmp(buf, MAGIC_V1, strlen(MAGIC_V1)) != 0) {
-		err_set(err, "%s:1: not an autodeploy journal: look at it, restore the checkouts by hand, then remove it", path);
+		err_set(err, "%s:1: not an autodeploy journal" BY_HAND, path);
 		goto out;
 	}
 	line = buf + strlen(MAGIC_V2);
@@ -118,7 +120,7 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 		char *nl = strchr(line, '\n');
 		lineno++;
 		if (!nl) {
-			err_set(err, "%s:%zu: truncated line", path, lineno);
+			err_set(err, "%s:%zu: truncated line" BY_HAND, path, lineno);
 			goto out;
 		}
 		*nl = '\0';
@@ -128,7 +130,7 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 			else if (strcmp(line, "state start-only") == 0)
 				j->state = JOURNAL_START_ONLY;
 			else {
-				err_set(err, "%s:2: unknown state line", path);
+				err_set(err, "%s:2: unknown state line" BY_HAND, path);
 				goto out;
 			}
 		} else {
@@ -141,7 +143,7 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 		line = nl + 1;
 	}
 	if (v2 && lineno < 2) {
-		err_set(err, "%s:2: no state line", path);
+		err_set(err, "%s:2: no state line" BY_HAND, path);
 		goto out;
 	}
 	ret = 0;

@@ -8,11 +8,9 @@
 #include "settings.h"
 #include "util.h"
 
-#define MAX_THREADS 4
-
 void plan_make(struct plan *p, const struct settings *s, int force, int dry_run)
 {
-	struct drift_opts o = { .settings = s, .fetch = 1, .no_triggers = dry_run, .max_threads = MAX_THREADS };
+	struct drift_opts o = { .settings = s, .fetch = 1, .no_triggers = dry_run, .max_threads = DRIFT_THREADS };
 
 	memset(p, 0, sizeof *p);
 	p->restart = force;

@@ -127,7 +127,7 @@ static int recreate_bound(struct recreate *rc, struct stack *st, const struct bi
 		         "changed are not recreated", phase, err);
 		return 0;
 	}
-	n = binds_cli_argv(argv, rc->cli);
+	n = stack_compose_argv(argv, rc->cli);
 	argv[n++] = "up";
 	argv[n++] = "-d";
 	argv[n++] = "--no-deps";

@@ -202,7 +202,7 @@ static char *url_decoded(const char *s)
 
 /* libgit2's messages sometimes quote the URL: make sure a password or
  * token from it can never reach an error message, as written or decoded. */
-static void scrub_secret(char *msg, const char *url)
+void repo_scrub_secret(char *msg, const char *url)
 {
 	const char *scheme = url ? strstr(url, "://") : NULL;
 	if (!scheme)
@@ -225,13 +225,27 @@ static void scrub_secret(char *msg, const char *url)
 	 * masking it everywhere would maim the message ('***hub.com'); over
 	 * http it may be a token (https://TOKEN@host). */
 	int http = strncmp(url, "http", 4) == 0;
-	for (int f = 0; f < 2; f++) {
+	/* the decoded form only when it differs: masking "***" twice would
+	 * turn a password "*" into nine stars */
+	for (int f = 0; f < (strcmp(forms[0], forms[1]) ? 2 : 1); f++) {
 		char *colon = strchr(forms[f], ':');
 		if (colon || http)
 			mask_all(msg, forms[f]);
 		/* a password alone (after ':') may be quoted too */
 		if (colon && colon[1])
 			mask_all(msg, colon + 1);
+		/* decoded, a password may hold '@', '/' or ':' where a parser
+		 * cuts the URL (libgit2 then quotes a "host" that is its tail):
+		 * mask each piece long enough to matter */
+		for (char *piece = colon ? colon + 1 : NULL; f == 1 && piece && *piece;) {
+			size_t n = strcspn(piece, "@/:");
+			char keep = piece[n];
+			piece[n] = '\0';
+			if (n >= 3)
+				mask_all(msg, piece);
+			piece[n] = keep;
+			piece += n + (keep != '\0');
+		}
 	}
 	free(forms[0]);
 	free(forms[1]);
@@ -245,7 +259,7 @@ static int remote_err(char *err, git_remote *rem, const char *remote_name, const
 	/* only libgit2's words can hold the secret: our own are masked already */
 	snprintf(why, sizeof why, "%s", e && e->message ? e->message : "unknown error");
 	if (rem)
-		scrub_secret(why, git_remote_url(rem));
+		repo_scrub_secret(why, git_remote_url(rem));
 	err_set(err, "cannot %s '%s' (%s): %s", what, remote_name, url, why);
 	return REPO_UNREACHABLE;
 }

@@ -115,6 +115,18 @@ const char *stack_detect_compose(void)
 	return rc == 0 && status == 0 ? "docker compose" : "docker-compose";
 }
 
+size_t stack_compose_argv(const char **argv, const char *cli)
+{
+	/* "docker compose" is two words: an argument vector, no shell */
+	if (strcmp(cli, "docker compose") == 0) {
+		argv[0] = "docker";
+		argv[1] = "compose";
+		return 2;
+	}
+	argv[0] = cli;
+	return 1;
+}
+
 int stack_command(struct stack *st, const char *phase, const char *command, long timeout)
 {
 	char err[ERR_MAX];

@@ -48,6 +48,10 @@ void stack_kill_orphans(struct stack *st);
  * "docker-compose" (Debian's docker.io hosts have only that). */
 const char *stack_detect_compose(void);
 
+/* The first words of an argument vector for that compose CLI ("docker
+ * compose" is two): fills argv[0..], returns how many. */
+size_t stack_compose_argv(const char **argv, const char *cli);
+
 /* Run `command` for `phase` (given as AUTODEPLOY_PHASE), with a time limit
  * in seconds (0: none).  Returns the exit status (0: success), logging a
  * failure once.  An empty or NULL command succeeds. */

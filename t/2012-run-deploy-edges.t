@@ -49,8 +49,33 @@ test_expect_success 'a journal that cannot be read: exit 3, the journal kept, th
 	record_empty
 '
 
-test_expect_success 'once the operator removes it, deploys go on' '
+test_expect_success 'a journal with an unknown state, or a malformed line: exit 3, kept, naming file and line' '
+	printf "autodeploy-journal 2\nstate sideways\n" >"$JOURNAL" &&
+	rd 3 &&
+	test_grep "deploy.journal:2: unknown state line: look at it, restore the checkouts by hand" err &&
+	printf "autodeploy-journal 2\nstate deploy\n0123 4567 1 /srv/x\n" >"$JOURNAL" &&
+	rd 3 &&
+	test_grep "deploy.journal:3: malformed line: look at it" err &&
+	test -e "$JOURNAL"
+'
+
+test_expect_success 'a journal of the first format (a run of the previous release killed) is restored whole' '
 	rm "$JOURNAL" &&
+	save_heads before &&
+	push_all &&
+	AUTODEPLOY_TEST_KILL_AT=after-checkout-2 rd 137 &&
+	sed -i -e "/^state /d" -e "s/^autodeploy-journal 2$/autodeploy-journal 1/" \
+	    -e "s/^\([0-9a-f]* [0-9a-f]*\) [01] /\1 /" "$JOURNAL" &&
+	test_grep "^autodeploy-journal 1$" "$JOURNAL" &&
+	fresh_record &&
+	rd 0 &&
+	is "recover-start saw" "$(call_heads start recover-start)" "$(saved before)" &&
+	is "checkouts" "$(heads)" "$(remote_heads)" &&
+	no_journal
+'
+
+test_expect_success 'once the operator removes it, deploys go on' '
+	rm -f "$JOURNAL" &&
 	dev_push stack >/dev/null &&
 	rd 0 --if-drift &&
 	is "checkouts" "$(heads)" "$(remote_heads)"

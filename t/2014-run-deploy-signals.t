@@ -213,6 +213,15 @@ test_expect_success '--requeue: a push wrote the trigger during the run: the ser
 	test_grep "a push arrived while the deploy ran" err
 '
 
+test_expect_success '--requeue: systemctl failing is an error (74) that says what failed' '
+	rm systemctl-calls &&
+	mkdir -p brokenbin && printf "#!/bin/sh\nexit 1\n" >brokenbin/systemctl && chmod +x brokenbin/systemctl &&
+	echo "refs/heads/main 0123" >"$STATE_DIR/trigger" &&
+	PATH=$TRASH/brokenbin:$PATH SERVICE_RESULT=success rd 74 --requeue &&
+	test_grep "cannot start autodeploy.service again: systemctl failed" err &&
+	: >"$STATE_DIR/trigger" && touch systemctl-calls
+'
+
 test_expect_success '--requeue: a run killed with its journal left: started again at once to recover' '
 	rm systemctl-calls && : >"$STATE_DIR/trigger" &&
 	dev_push stack >/dev/null &&

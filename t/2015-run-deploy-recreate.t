@@ -12,12 +12,8 @@
 
 test_expect_success 'setup: three checkouts, a stand-in stack, no strategy set' '
 	deploy_setup no &&
-	write_config "$TRASH/compose" "$TRASH/extra1 $TRASH/extra2" &&
-	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
-	config_add AUTODEPLOY_START_COMMAND "$STANDIN start" &&
-	config_add AUTODEPLOY_HEALTHCHECK_COMMAND "$STANDIN healthcheck" &&
-	config_add AUTODEPLOY_HEALTHCHECK_TIMEOUT 1 &&
-	config_add AUTODEPLOY_HEALTHCHECK_INTERVAL 1 &&
+	DEPLOY_STRATEGY= deploy_config no &&
+	test_grep ! STRATEGY "$CONFIG" &&
 	cat >bin/prepare <<-EOF &&
 	#!/bin/sh
 	# what the staged copy holds, from where it runs

@@ -90,7 +90,8 @@ deploy_setup() {
 }
 
 # deploy_config [NOTIFY]: (re)write $CONFIG for the three checkouts, with
-# the strategy $DEPLOY_STRATEGY (default restart: stop, move, start).
+# the strategy $DEPLOY_STRATEGY (default restart: stop, move, start; set
+# but empty: none, the program's default).
 deploy_config() {
 	write_config "$TRASH/compose" "$TRASH/extra1 $TRASH/extra2" &&
 	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
@@ -98,7 +99,7 @@ deploy_config() {
 	config_add AUTODEPLOY_HEALTHCHECK_COMMAND "$STANDIN healthcheck" &&
 	config_add AUTODEPLOY_HEALTHCHECK_TIMEOUT 1 &&
 	config_add AUTODEPLOY_HEALTHCHECK_INTERVAL 1 &&
-	config_add AUTODEPLOY_STRATEGY "${DEPLOY_STRATEGY:-restart}" &&
+	{ [ -z "${DEPLOY_STRATEGY-restart}" ] || config_add AUTODEPLOY_STRATEGY "${DEPLOY_STRATEGY-restart}"; } &&
 	config_add AUTODEPLOY_PREPARE_COMMAND "$STANDIN prepare" &&
 	if [ "${1:-yes}" != no ]; then
 		config_add AUTODEPLOY_PRE_DEPLOY_COMMAND "$STANDIN pre-deploy" &&
