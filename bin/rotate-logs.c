@@ -23,6 +23,7 @@
 #include "cfg.h"
 #include "cli.h"
 #include "gz.h"
+#include "lock.h"
 #include "log.h"
 #include "rotate.h"
 #include "settings.h"
@@ -143,6 +144,11 @@ static int rotate_now(struct run *r, const char *name, const char *rotated, cons
 		log_info("'%s' is not longer than one file-system block: left for the next rotation", name);
 		return 0;
 	}
+	if (rc == ROT_CUT_CHANGED) {
+		log_warn("'%s' was truncated or rewritten while it was being rotated: it is left as it "
+		         "is, the next run rotates it", name);
+		return 0;
+	}
 	if (!lossless)
 		log_warn("'%s': the file system cannot collapse a range of a file, so the log was "
 		         "copied then truncated: lines written during the copy may be lost", name);
@@ -188,11 +194,18 @@ static void rotate_one(struct run *r, const char *name)
 		         "it has several hard links (rotate the file itself, under one name)");
 		return;
 	}
-	if (rotate_list(&l, r->dirfd, name, err) < 0) {
+	if (rotate_list(&l, r->dirfd, name, &r->now, err) < 0) {
 		log_error("%s", err);
 		r->failed = 1;
 		return;
 	}
+	for (size_t i = 0; i < l.nskipped; i++)
+		log_warn("skipping '%s': a rotated name that is not a regular file is never "
+		         "followed, compressed or removed (remove it if it is not yours)", l.skipped[i]);
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].future)
+			log_warn("'%s' is dated in the future: it counts as the oldest rotation",
+			         l.v[i].name);
 	finish_leftovers(r, &l);
 
 	enum rot_due due = rotate_due(&l, (uint64_t)st.st_size, s->rotate_minsize,
@@ -217,7 +230,7 @@ static void rotate_one(struct run *r, const char *name)
 		goto out;
 	}
 	rotate_list_free(&l);
-	if (rotate_list(&l, r->dirfd, name, err) < 0) {
+	if (rotate_list(&l, r->dirfd, name, &r->now, err) < 0) {
 		log_error("%s", err);
 		r->failed = 1;
 		goto out;
@@ -225,6 +238,40 @@ static void rotate_one(struct run *r, const char *name)
 	prune(r, &l, 0);
 out:
 	rotate_list_free(&l);
+}
+
+/*
+ * A run killed mid-rotation (kill -9, power loss) leaves its temporary
+ * copy, as big as the log: under the lock no other run is writing one, so
+ * any temporary file of a rotated name is stale.  Other hidden files are
+ * not ours and stay.
+ */
+static void remove_stale_temp(struct run *r, const char *tmp)
+{
+	char target[NAME_MAX + 1];
+	struct rot_file f;
+	struct stat st;
+	const char *dot = NULL;
+	if (util_temp_target(tmp, target, sizeof(target)) < 0)
+		return;
+	for (const char *p = strstr(target, ".log-"); p; p = strstr(p + 1, ".log-"))
+		dot = p;
+	if (!dot)
+		return;
+	char base[NAME_MAX + 1];
+	snprintf(base, sizeof(base), "%.*s", (int)(dot + 4 - target), target);
+	if (rotate_parse_name(&f, base, target) < 0 ||
+	    fstatat(r->dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return;
+	if (opt_dry_run) {
+		printf("would remove '%s', left by an interrupted run\n", tmp);
+	} else if (unlinkat(r->dirfd, tmp, 0) < 0) {
+		log_error("cannot remove '%s', left by an interrupted run: %s", tmp, strerror(errno));
+		r->failed = 1;
+	} else {
+		log_info("removed '%s' (%lld bytes), left by an interrupted run", tmp,
+		         (long long)st.st_size);
+	}
 }
 
 static int by_name(const void *a, const void *b)
@@ -265,6 +312,10 @@ static int rotate_all(struct run *r)
 	}
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.') {
+			remove_stale_temp(r, e->d_name);
+			continue;
+		}
 		if (!ends_with(e->d_name, ".log"))
 			continue;
 		if (n == cap) {
@@ -303,7 +354,7 @@ int main(int argc, const char **argv)
 	localtime_r(&now, &r.now);
 	/* The spec gives rotate-logs no lock of its own, but two runs at
 	 * once would fight over the same names: a private one. */
-	if (!opt_dry_run && (code = app_lock(&a, "rotate-logs.lock", 0)) != EXIT_OK)
+	if (!opt_dry_run && (code = app_lock(&a, "rotate-logs.lock", LOCK_NO_WAIT)) != EXIT_OK)
 		goto out;
 	code = rotate_all(&r);
 out:

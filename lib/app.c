@@ -67,7 +67,7 @@ int app_lock(struct app *a, const char *name, long wait_seconds)
 	char *path;
 	int rc;
 
-	if (wait_seconds < 0) {
+	if (wait_seconds < 0 && wait_seconds != LOCK_NO_WAIT) {
 		log_error("--wait: %ld is not a number of seconds", wait_seconds);
 		return EXIT_USAGE;
 	}

@@ -38,7 +38,8 @@ int app_begin(struct app *a, const char *log_file);
 
 /* Take STATE_DIR/name, waiting up to wait_seconds (from --wait), once
  * STATE_DIR is known to be a real folder that only we (or root) own and
- * write.  Returns EXIT_OK, EXIT_USAGE (negative wait), EXIT_CONFIG (an
+ * write (LOCK_NO_WAIT: a program without --wait).  Returns EXIT_OK,
+ * EXIT_USAGE (negative wait), EXIT_CONFIG (an
  * untrusted STATE_DIR, saying what to fix), EXIT_BUSY or EXIT_IOERR. */
 int app_lock(struct app *a, const char *name, long wait_seconds);
 

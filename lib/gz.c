@@ -342,9 +342,11 @@ int gz_file_at(int dirfd, const char *src, const char *dst, int level, char *err
 		err_set(err, "cannot compress '%s' to '%s': %s", src, dst, why);
 		goto out;
 	}
-	/* As gzip does: the .gz keeps the original's mode and times. */
+	/* As gzip does: the .gz keeps the original's owner, mode and times
+	 * (the owner when we may give it: root, or the owner itself). */
 	struct timespec times[2] = { st.st_atim, st.st_mtim };
-	if (fchmod(out, st.st_mode & 07777) < 0 || futimens(out, times) < 0 || fsync(out) < 0) {
+	if ((fchown(out, st.st_uid, st.st_gid) < 0 && errno != EPERM) ||
+	    fchmod(out, st.st_mode & 07777) < 0 || futimens(out, times) < 0 || fsync(out) < 0) {
 		err_set(err, "cannot write '%s': %s", tmp, strerror(errno));
 		goto out;
 	}

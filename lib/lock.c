@@ -63,8 +63,9 @@ int lock_take(int *fd, const char *path, long wait_seconds, char *err)
 			char who[40] = "";
 			if (pid > 0)
 				snprintf(who, sizeof who, " (pid %ld)", pid);
-			err_set(err, "another run holds '%s'%s; try again later or pass --wait SECONDS",
-			        path, who);
+			err_set(err, "another run holds '%s'%s; try again later%s", path, who,
+			        wait_seconds == LOCK_NO_WAIT ? ", when it has finished" :
+			        " or pass --wait SECONDS");
 			close(f);
 			return LOCK_BUSY;
 		}

@@ -12,10 +12,15 @@
 #ifndef AUTODEPLOY_LOCK_H
 #define AUTODEPLOY_LOCK_H
 
+#include <limits.h>
+
 #define LOCK_BUSY 1
+/* wait_seconds of a program that has no --wait: do not wait, and do not
+ * suggest the option in the busy message. */
+#define LOCK_NO_WAIT LONG_MIN
 
 /* Create the folder of path if needed, open path (mode 0644, close-on-exec)
- * and take an exclusive flock, waiting up to wait_seconds (0: do not wait).  Returns 0 with *fd
+ * and take an exclusive flock, waiting up to wait_seconds (0 or LOCK_NO_WAIT: do not wait).  Returns 0 with *fd
  * set, LOCK_BUSY when still held by another process after the wait (err
  * says so: "another run holds 'PATH' (pid N); try again later or pass
  * --wait SECONDS"), -1 on an I/O error.  The holder's pid is written into

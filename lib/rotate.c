@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "rotate.h"
 #include "util.h"
 
@@ -65,12 +67,20 @@ int rotate_parse_name(struct rot_file *out, const char *base, const char *name)
 	return 0;
 }
 
+static long date_key(int year, int mon, int day)
+{
+	return (long)year * 10000 + mon * 100 + day;
+}
+
 int rotate_cmp(const struct rot_file *a, const struct rot_file *b)
 {
-	long da = (long)a->year * 10000 + a->mon * 100 + a->day;
-	long db = (long)b->year * 10000 + b->mon * 100 + b->day;
+	if (a->future != b->future)
+		return a->future ? -1 : 1;
+	long da = date_key(a->year, a->mon, a->day), db = date_key(b->year, b->mon, b->day);
 	if (da != db)
 		return da < db ? -1 : 1;
+	if (a->mtime_ns && b->mtime_ns && a->mtime_ns != b->mtime_ns)
+		return a->mtime_ns < b->mtime_ns ? -1 : 1;
 	if (a->hms != b->hms)
 		return a->hms < b->hms ? -1 : 1;
 	if (a->seq != b->seq)
@@ -89,11 +99,19 @@ static int cmp_qsort(const void *a, const void *b)
 	return rotate_cmp(a, b);
 }
 
-int rotate_list(struct rot_list *out, int dirfd, const char *base, char *err)
+/* The order of the names alone. */
+static int cmp_names(const void *a, const void *b)
 {
-	size_t cap = 0;
-	out->v = NULL;
-	out->n = 0;
+	struct rot_file x = *(const struct rot_file *)a, y = *(const struct rot_file *)b;
+	x.mtime_ns = y.mtime_ns = 0;
+	return rotate_cmp(&x, &y);
+}
+
+int rotate_list(struct rot_list *out, int dirfd, const char *base, const struct tm *today,
+                char *err)
+{
+	size_t cap = 0, scap = 0;
+	memset(out, 0, sizeof(*out));
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
@@ -101,17 +119,36 @@ int rotate_list(struct rot_list *out, int dirfd, const char *base, char *err)
 			close(fd);
 		return err_set(err, "cannot list the rotated files of '%s': %s", base, strerror(errno));
 	}
+	long now_key = today ? date_key(today->tm_year + 1900, today->tm_mon + 1, today->tm_mday) : 0;
 	struct dirent *e;
+	struct stat st;
 	errno = 0;
 	while ((e = readdir(d)) != NULL) {
 		struct rot_file f;
 		if (rotate_parse_name(&f, base, e->d_name) < 0)
 			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT) {  /* removed since readdir */
+				errno = 0;
+				continue;
+			}
+			break;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			if (out->nskipped == scap) {
+				scap = scap ? scap * 2 : 4;
+				out->skipped = xrealloc(out->skipped, scap * sizeof(*out->skipped));
+			}
+			out->skipped[out->nskipped++] = xstrdup(e->d_name);
+			continue;
+		}
 		if (out->n == cap) {
 			cap = cap ? cap * 2 : 16;
 			out->v = xrealloc(out->v, cap * sizeof(*out->v));
 		}
 		f.name = xstrdup(e->d_name);
+		f.future = today && date_key(f.year, f.mon, f.day) > now_key;
+		f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 		out->v[out->n++] = f;
 	}
 	int saved = errno;
@@ -120,8 +157,20 @@ int rotate_list(struct rot_list *out, int dirfd, const char *base, char *err)
 		rotate_list_free(out);
 		return err_set(err, "cannot list the rotated files of '%s': %s", base, strerror(saved));
 	}
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), cmp_qsort);
+	if (out->n < 2)
+		return 0;
+	/* A generation (a plain file and its .gz) is as old as its oldest
+	 * member: group by name first, then order by that. */
+	qsort(out->v, out->n, sizeof(*out->v), cmp_names);
+	for (size_t i = 0, j; i < out->n; i = j) {
+		int64_t oldest = out->v[i].mtime_ns;
+		for (j = i + 1; j < out->n && rotate_same(&out->v[i], &out->v[j]); j++)
+			if (out->v[j].mtime_ns < oldest)
+				oldest = out->v[j].mtime_ns;
+		for (size_t k = i; k < j; k++)
+			out->v[k].mtime_ns = oldest;
+	}
+	qsort(out->v, out->n, sizeof(*out->v), cmp_qsort);
 	return 0;
 }
 
@@ -129,9 +178,11 @@ void rotate_list_free(struct rot_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].name);
+	for (size_t i = 0; i < l->nskipped; i++)
+		free(l->skipped[i]);
 	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	free(l->skipped);
+	memset(l, 0, sizeof(*l));
 }
 
 /* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm):
@@ -155,7 +206,8 @@ enum rot_due rotate_due(const struct rot_list *l, uint64_t size, uint64_t minsiz
 		return ROT_FORCED;
 	if (size < minsize)
 		return ROT_TOO_SMALL;
-	if (l->n == 0)
+	/* Future-dated names sort first: if the newest is one, all are. */
+	if (l->n == 0 || l->v[l->n - 1].future)
 		return ROT_FIRST;
 	const struct rot_file *last = &l->v[l->n - 1];
 	long y = now->tm_year + 1900L, m = now->tm_mon + 1L;
@@ -221,96 +273,183 @@ int rotate_pick_name(char *out, size_t len, const char *base, const struct rot_l
 	return 0;
 }
 
-/* Append live[from, to) to out; to == -1 means up to the end of the file.
- * Returns the number of bytes copied, -1 on error (errno set). */
-static int64_t copy_range(int out, int live, off_t from, off_t to, unsigned char *buf)
+/*
+ * Append the data of live[from, to) to out (to == -1: up to the end),
+ * skipping holes: a writer without O_APPEND keeps its offset after a
+ * collapse, so its next write leaves a hole the size of the cut; the
+ * rotated copy and the .gz must not hold those NULs as data.  *crc (when
+ * not NULL) sums each data segment with its offset, so that reading the
+ * same range twice tells whether it changed.  Returns the number of bytes
+ * written, -1 on error (errno set; ENODATA: the log shrank under us).
+ */
+static int64_t copy_data(int out, int live, off_t from, off_t to, unsigned char *buf, uLong *crc)
 {
+	int64_t written = 0;
 	off_t off = from;
 	while (to < 0 || off < to) {
-		size_t want = COPY_BUF;
-		if (to >= 0 && (off_t)want > to - off)
-			want = (size_t)(to - off);
-		ssize_t n = pread(live, buf, want, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
+		off_t data = lseek(live, off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;                  /* only a hole (or nothing) is left */
+		if (data < 0)
 			return -1;
-		if (n == 0) {
-			if (to < 0)
-				break;
-			errno = ENODATA;        /* the log shrank under us */
+		if (to >= 0 && data >= to)
+			break;
+		off_t hole = lseek(live, data, SEEK_HOLE);
+		if (hole < 0)
 			return -1;
+		off_t end = to >= 0 && hole > to ? to : hole;
+		if (crc) {
+			unsigned char at[8];
+			for (int i = 0; i < 8; i++)
+				at[i] = (unsigned char)((uint64_t)data >> (8 * i));
+			*crc = crc32(*crc, at, sizeof(at));
 		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(out, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
+		for (off = data; off < end;) {
+			size_t want = COPY_BUF;
+			if ((off_t)want > end - off)
+				want = (size_t)(end - off);
+			ssize_t n = pread(live, buf, want, off);
+			if (n < 0 && errno == EINTR)
 				continue;
-			if (w < 0)
+			if (n < 0)
 				return -1;
-			done += w;
+			if (n == 0) {
+				errno = ENODATA;
+				return -1;
+			}
+			if (crc)
+				*crc = crc32(*crc, buf, (uInt)n);
+			if (out >= 0 && util_write_all(out, buf, (size_t)n) < 0)
+				return -1;
+			written += n;
+			off += n;
 		}
-		off += n;
 	}
-	return off - from;
+	return written;
 }
+
+/* The checksum of live[0, prefix) as copy_data sums it; -1 on error. */
+static int sum_prefix(uLong *crc, int live, off_t prefix, unsigned char *buf)
+{
+	*crc = crc32(0L, Z_NULL, 0);
+	return copy_data(-1, live, 0, prefix, buf, crc) < 0 ? -1 : 0;
+}
+
+/*
+ * Write live[0, prefix) to a temporary file beside dst with the log's
+ * owner and mode, fsync it, rename it to dst (replacing an earlier try)
+ * and fsync the folder.  Returns the open descriptor of dst, -1 on error
+ * (nothing left behind; errno ENODATA: the log shrank).
+ */
+static int copy_out(int dirfd, const char *dst, int live, const struct stat *st, off_t prefix,
+                    unsigned char *buf, uLong *crc, char *err)
+{
+	char tmp[4096];
+	int out = util_open_temp(dirfd, dst, tmp, sizeof(tmp));
+	if (out < 0) {
+		err_set(err, "cannot create a temporary file for '%s': %s", dst, strerror(errno));
+		return -1;
+	}
+	*crc = crc32(0L, Z_NULL, 0);
+	/* Keep the log's owner as logrotate does; only root may give a file
+	 * away, and then the file is the caller's own, which is no worse. */
+	if (copy_data(out, live, 0, prefix, buf, crc) < 0 ||
+	    (fchown(out, st->st_uid, st->st_gid) < 0 && errno != EPERM) ||
+	    fchmod(out, st->st_mode & 0777) < 0 || fsync(out) < 0 ||
+	    renameat(dirfd, tmp, dirfd, dst) < 0) {
+		int e = errno;
+		if (e != ENODATA)
+			err_set(err, "cannot write '%s': %s", dst, strerror(e));
+		close(out);
+		unlinkat(dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	if (fsync(dirfd) < 0) {
+		err_set(err, "cannot sync the folder of '%s': %s", dst, strerror(errno));
+		close(out);
+		unlinkat(dirfd, dst, 0);
+		return -1;
+	}
+	return out;
+}
+
+/* The largest collapse unit tried: ext4's bigalloc clusters are at most a
+ * few MiB; past this, EINVAL is not about alignment. */
+#define MAX_UNIT ((off_t)64 << 20)
 
 int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const char *dst, char *err)
 {
-	char tmp[4096];
-	struct stat st;
-	int out = -1, ret = -1;
-	int made = 0;           /* 1: tmp exists; 2: dst exists (renamed) */
+	struct stat st, now;
+	int out = -1, ret = -1, have_dst = 0;
 	unsigned char *buf = NULL;
+	uLong crc, again;
 
 	*copied = 0;
 	*lossless = 0;
 	if (fstat(live_fd, &st) < 0)
 		return err_set(err, "cannot stat the log rotated to '%s': %s", dst, strerror(errno));
-	/* The collapse unit: st_blksize is a multiple of the file system's
-	 * block on the file systems that support collapsing (ext4, xfs). */
-	off_t blk = st.st_blksize >= 512 ? st.st_blksize : 4096;
+	/* The collapse unit: the file system's block to start with; ext4's
+	 * bigalloc wants whole clusters, which st_blksize does not tell, so
+	 * an EINVAL on an unchanged file doubles it. */
+	off_t unit = st.st_blksize >= 512 ? st.st_blksize : 4096;
 	/* Strictly shorter than the file: the kernel refuses to collapse a
 	 * range that reaches the end (it wants ftruncate for that). */
-	off_t prefix = st.st_size > 0 ? (st.st_size - 1) / blk * blk : 0;
+	off_t prefix = st.st_size > 0 ? (st.st_size - 1) / unit * unit : 0;
 	if (prefix == 0)
 		return ROT_CUT_TOO_SHORT;
-
 	buf = xmalloc(COPY_BUF);
-	out = util_open_temp(dirfd, dst, tmp, sizeof(tmp));
-	if (out < 0) {
-		err_set(err, "cannot create a temporary file for '%s': %s", dst, strerror(errno));
-		goto out;
+
+	for (;;) {
+		if (out < 0 && (out = copy_out(dirfd, dst, live_fd, &st, prefix, buf, &crc, err)) < 0) {
+			if (errno == ENODATA)
+				ret = ROT_CUT_CHANGED;
+			goto out;
+		}
+		have_dst = 1;
+		/* The copy is safe on disk: only now may the live file lose it,
+		 * and only if it is still the file copied.  Someone who truncated
+		 * and rewrote it meanwhile would have the collapse cut bytes that
+		 * were never copied. */
+		if (fstat(live_fd, &now) < 0 || now.st_size <= prefix ||
+		    sum_prefix(&again, live_fd, prefix, buf) < 0 || again != crc) {
+			ret = ROT_CUT_CHANGED;
+			goto out;
+		}
+		if (fallocate(live_fd, FALLOC_FL_COLLAPSE_RANGE, 0, prefix) == 0) {
+			*copied = (uint64_t)prefix;
+			*lossless = 1;
+			ret = 0;
+			goto out;
+		}
+		if (errno != EINVAL)
+			break;
+		/* Unchanged and longer than the range: EINVAL is the
+		 * alignment.  Try the next unit; a shorter prefix needs a
+		 * shorter copy. */
+		unit *= 2;
+		off_t shorter = prefix / unit * unit;
+		if (unit > MAX_UNIT) {
+			err_set(err, "cannot cut the rotated part out of the log: %s", strerror(EINVAL));
+			goto out;
+		}
+		if (shorter == 0) {
+			ret = ROT_CUT_TOO_SHORT;
+			goto out;
+		}
+		if (shorter != prefix) {
+			prefix = shorter;
+			close(out);
+			out = -1;
+		}
 	}
-	made = 1;
-	if (copy_range(out, live_fd, 0, prefix, buf) < 0 || fchmod(out, st.st_mode & 0666) < 0 ||
-	    fsync(out) < 0) {
-		err_set(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (renameat(dirfd, tmp, dirfd, dst) < 0) {
-		err_set(err, "cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
-		goto out;
-	}
-	made = 2;
-	if (fsync(dirfd) < 0) {
-		err_set(err, "cannot sync the folder of '%s': %s", dst, strerror(errno));
-		goto out;
-	}
-	/* The copy is safe on disk: only now may the live file lose it. */
-	if (fallocate(live_fd, FALLOC_FL_COLLAPSE_RANGE, 0, prefix) == 0) {
-		*copied = (uint64_t)prefix;
-		*lossless = 1;
-		made = 0;
-		ret = 0;
-		goto out;
-	}
-	if (errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS) {
+	if (errno != EOPNOTSUPP && errno != ENOSYS) {
 		err_set(err, "cannot cut the rotated part out of the log: %s", strerror(errno));
 		goto out;
 	}
 	/* copytruncate as logrotate does it: whatever lands between the last
 	 * read and the truncate is lost.  The caller says so in the log. */
-	int64_t rest = copy_range(out, live_fd, prefix, -1, buf);
+	int64_t rest = copy_data(out, live_fd, prefix, -1, buf, NULL);
 	if (rest < 0 || fsync(out) < 0) {
 		err_set(err, "cannot write '%s': %s", dst, strerror(errno));
 		goto out;
@@ -320,17 +459,14 @@ int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const ch
 		goto out;
 	}
 	*copied = (uint64_t)(prefix + rest);
-	made = 0;
 	ret = 0;
 out:
 	if (out >= 0 && close(out) < 0 && ret == 0) {
-		ret = err_set(err, "cannot write '%s': %s", dst, strerror(errno));
 		/* The live file has already been cut: keep dst, it holds the data. */
-	}
-	if (made == 1)
-		unlinkat(dirfd, tmp, 0);
-	else if (made == 2)
+		ret = err_set(err, "cannot write '%s': %s", dst, strerror(errno));
+	} else if (have_dst && ret != 0) {
 		unlinkat(dirfd, dst, 0);
+	}
 	free(buf);
 	return ret;
 }

@@ -8,7 +8,7 @@
  * -N counts as 1.
  *
  *   struct rot_list l;
- *   rotate_list(&l, dirfd, "x.log", err);           oldest first
+ *   rotate_list(&l, dirfd, "x.log", &now, err);     oldest first
  *   if (rotate_due(&l, size, minsize, period, force, &now) > 0) {
  *       rotate_pick_name(name, sizeof(name), "x.log", &l, &now);
  *       rotate_cut(&copied, &lossless, dirfd, live_fd, name, err);
@@ -30,25 +30,37 @@ struct rot_file {
 	long hms;               /* HHMMSS as a number; -1 for a plain-date name */
 	long seq;               /* N of -HHMMSS-N; 1 when absent */
 	int gz;                 /* the name ends in .gz */
+	int future;             /* dated after today: counts as the oldest */
+	int64_t mtime_ns;       /* the oldest mtime of its generation; 0: unknown */
 };
 
 struct rot_list {
 	struct rot_file *v;
 	size_t n;
+	char **skipped;         /* rotated names that are not regular files */
+	size_t nskipped;
 };
 
 /* 0 when `name` is a rotated file of log `base` (e.g. "x.log"), with *out
  * filled in (out->name is left NULL); -1 otherwise. */
 int rotate_parse_name(struct rot_file *out, const char *base, const char *name);
 
-/* Order of rotated files: by date, then time (plain date first), then N. */
+/* Order of rotated files: names dated in the future first (they cannot be
+ * newer than today's rotation), then by date; within a day by the
+ * generation's mtime when both are known (local times repeat when DST
+ * ends, so -HHMMSS alone can sort a newer file first), then by time (plain
+ * date first), then N. */
 int rotate_cmp(const struct rot_file *a, const struct rot_file *b);
 
 /* Same generation: a plain file and its .gz are one rotation. */
 int rotate_same(const struct rot_file *a, const struct rot_file *b);
 
-/* Every rotated file of base in the folder, oldest first. */
-int rotate_list(struct rot_list *out, int dirfd, const char *base, char *err);
+/* Every rotated file of base in the folder that is a regular file, oldest
+ * first; `today` (local time, may be NULL) marks the future-dated ones.
+ * Other entries with a rotated name (a planted symbolic link) are only
+ * named in out->skipped: never read, compressed or removed. */
+int rotate_list(struct rot_list *out, int dirfd, const char *base, const struct tm *today,
+                char *err);
 void rotate_list_free(struct rot_list *l);
 
 /* Why a log is or is not due: the positive values mean "rotate". */
@@ -63,7 +75,8 @@ enum rot_due {
 
 /* As logrotate decides: daily: a later calendar day than the newest rotated
  * file; weekly: seven days or more later, or a Sunday later than it;
- * monthly: a later calendar month.  now is local time. */
+ * monthly: a later calendar month.  now is local time.  Future-dated
+ * files are not taken as the last rotation (logrotate rotates then too). */
 enum rot_due rotate_due(const struct rot_list *l, uint64_t size, uint64_t minsize,
                         enum rotate_period period, int force, const struct tm *now);
 const char *rotate_due_text(enum rot_due d);
@@ -75,19 +88,26 @@ int rotate_pick_name(char *out, size_t len, const char *base, const struct rot_l
                      const struct tm *now, char *err);
 
 #define ROT_CUT_TOO_SHORT 1
+#define ROT_CUT_CHANGED 2
 
 /*
  * Move the start of the live log (open read-write in dirfd) into a new file
- * `dst` in the same folder, written under a temporary name, fsynced and
- * renamed.  The part moved is the longest prefix that is a whole number of
- * file-system blocks and shorter than the file; it is then cut out of the
- * live file with FALLOC_FL_COLLAPSE_RANGE, so writers appending with
- * O_APPEND lose nothing, and the remainder (less than one block, perhaps
- * half a line) stays for the next rotation.  Where the file system cannot
- * collapse, the rest of the file is copied too and the file truncated:
- * *lossless is then 0 and lines written meanwhile may be lost.
- * Returns 0, ROT_CUT_TOO_SHORT when the file is not longer than one block
- * (nothing done), or -1 (dst not left behind, live file untouched).
+ * `dst` in the same folder, written under a temporary name with the log's
+ * owner and mode, fsynced and renamed.  The part moved is the longest
+ * prefix that is a whole number of collapse units (the file system's
+ * block, or its cluster: an EINVAL on an unchanged file doubles the unit)
+ * and shorter than the file; it is then cut out of the live file with
+ * FALLOC_FL_COLLAPSE_RANGE, so writers appending with O_APPEND lose
+ * nothing, and the remainder (less than one unit, perhaps half a line)
+ * stays for the next rotation.  Holes are not copied: a writer without
+ * O_APPEND leaves one after each cut, and its NULs are not log lines.
+ * Just before the cut the prefix is read again and must be unchanged, so a
+ * log truncated and rewritten meanwhile is left whole.  Where the file
+ * system cannot collapse, the rest of the file is copied too and the file
+ * truncated: *lossless is then 0 and lines written meanwhile may be lost.
+ * Returns 0; ROT_CUT_TOO_SHORT when the file is not longer than one unit,
+ * ROT_CUT_CHANGED when it shrank or changed under us (both: nothing done);
+ * or -1 (dst not left behind, live file untouched).
  */
 int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const char *dst, char *err);
 

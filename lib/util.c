@@ -174,6 +174,24 @@ int util_open_temp(int dirfd, const char *name, char *tmp, size_t len)
 	return -1;
 }
 
+int util_temp_target(const char *tmp, char *name, size_t len)
+{
+	size_t n = strlen(tmp);
+	/* "." NAME "." 8 hex digits ".tmp" */
+	if (n < 1 + 1 + 1 + 8 + 4 || tmp[0] != '.' || strcmp(tmp + n - 4, ".tmp") != 0 ||
+	    tmp[n - 13] != '.')
+		return -1;
+	for (size_t i = n - 12; i < n - 4; i++)
+		if (!strchr("0123456789abcdef", tmp[i]))
+			return -1;
+	size_t k = n - 13 - 1;
+	if (k >= len)
+		return -1;
+	memcpy(name, tmp + 1, k);
+	name[k] = '\0';
+	return 0;
+}
+
 int util_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err)
 {
 	const char *slash = strrchr(path, '/');

@@ -60,6 +60,10 @@ int util_write_all(int fd, const void *data, size_t len);
  * so that nobody mistakes it for a finished file.  -1 with errno. */
 int util_open_temp(int dirfd, const char *name, char *tmp, size_t len);
 
+/* 0 when tmp is a name util_open_temp makes, with the NAME it was made for
+ * copied into name; -1 otherwise (or when it does not fit). */
+int util_temp_target(const char *tmp, char *name, size_t len);
+
 /* Read a whole file into a NUL-terminated malloc'd buffer (*len, when len
  * is not NULL, excludes the NUL).  On failure *out is NULL. */
 int util_read_file(char **out, size_t *len, const char *path, char *err);

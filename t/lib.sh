@@ -143,3 +143,35 @@ test_grep() {
 		echo "error: '$1' not found in $2:" >&2; cat "$2" >&2; return 1
 	fi
 }
+
+# loop_fs TYPE DIR [MKFS-OPTION...]: mount a fresh TYPE file system (ext4,
+# xfs) made in an image file of the scratch folder on DIR, through a loop
+# device, unmounted at exit.  This is how the tests get a file system that
+# collapses ranges (FALLOC_FL_COLLAPSE_RANGE) where the scratch folder is
+# on tmpfs or overlayfs, as in CI containers.  Fails, saying why on
+# stderr, without root, the mkfs tool or a free loop device.
+T_LOOPS=0
+loop_fs() {
+	_fs=$1 _dir=$2
+	shift 2
+	if [ "$(id -u)" != 0 ]; then
+		echo "mounting a $_fs image needs root" >&2
+		return 1
+	fi
+	if ! command -v "mkfs.$_fs" >/dev/null; then
+		echo "mkfs.$_fs is missing (apt-get install $( [ "$_fs" = xfs ] && echo xfsprogs || echo e2fsprogs))" >&2
+		return 1
+	fi
+	T_LOOPS=$((T_LOOPS + 1))
+	_img=$TRASH/.fs-$T_LOOPS.img
+	# XFS wants 300 MiB at least; the image is sparse, so this costs
+	# only what is written.
+	truncate -s 320M "$_img" &&
+	"mkfs.$_fs" -q "$@" "$_img" >"$_img.log" 2>&1 &&
+	mkdir -p "$_dir" &&
+	mount -o loop "$_img" "$_dir" 2>>"$_img.log" || {
+		echo "cannot make and mount a $_fs image: $(tail -1 "$_img.log")" >&2
+		return 1
+	}
+	at_exit "umount '$_dir' || umount -l '$_dir'"
+}
