@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,11 @@ int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const ch
 			goto out;
 		}
 		have_dst = 1;
+		/* Test-only (rotate-logs(1)): stop here, so a test can rewrite
+		 * the log between the copy and the cut. */
+		const char *at = getenv("AUTODEPLOY_TEST_STOP_AT");
+		if (at && strcmp(at, "before-cut") == 0)
+			raise(SIGSTOP);
 		/* The copy is safe on disk: only now may the live file lose it,
 		 * and only if it is still the file copied.  Someone who truncated
 		 * and rewrote it meanwhile would have the collapse cut bytes that

@@ -129,6 +129,25 @@ static void test_due(void)
 	rotate_list_free(&l6), rotate_list_free(&l7), rotate_list_free(&lm), rotate_list_free(&ld);
 }
 
+static void test_order(void)
+{
+	struct rot_file a, b;
+	rotate_parse_name(&a, "x.log", "x.log-20261025-023000.gz");
+	rotate_parse_name(&b, "x.log", "x.log-20261025-021000.gz");
+	ok(rotate_cmp(&b, &a) < 0, "same day, mtimes unknown: by the time in the name");
+	a.mtime_ns = 1000, b.mtime_ns = 2000;
+	ok(rotate_cmp(&a, &b) < 0, "same day, mtimes known: the older mtime first (DST repeats an hour)");
+	rotate_parse_name(&b, "x.log", "x.log-20261026.gz");
+	b.mtime_ns = 1;
+	ok(rotate_cmp(&a, &b) < 0, "another day: the date decides, whatever the mtimes");
+	b.future = 1;
+	ok(rotate_cmp(&b, &a) < 0, "a name dated in the future sorts first, as the oldest");
+	struct rot_list l = { .v = &b, .n = 1 };
+	struct tm now = day(2026, 10, 25, 9, 0, 0);
+	is_int(rotate_due(&l, 1000, 10, PERIOD_MONTHLY, 0, &now), ROT_FIRST,
+	       "only future-dated rotations: due, as never rotated");
+}
+
 static void test_pick(void)
 {
 	char name[256], err[ERR_MAX];
@@ -238,6 +257,7 @@ int main(void)
 	test_names();
 	test_due();
 	test_pick();
+	test_order();
 	test_cut();
 	return done_testing();
 }

@@ -237,6 +237,19 @@ static void test_exit_and_err(void)
 	free(s);
 }
 
+static void test_temp_target(void)
+{
+	char name[32];
+	ok(util_temp_target(".x.log-20200101.gz.0badf00d.tmp", name, sizeof name) == 0 &&
+	   strcmp(name, "x.log-20200101.gz") == 0, "temp_target: the name a temporary file was made for");
+	ok(util_temp_target(".x.0BADF00D.tmp", name, sizeof name) < 0, "temp_target: lower-case hex only");
+	ok(util_temp_target(".x.badf00d.tmp", name, sizeof name) < 0, "temp_target: exactly 8 digits");
+	ok(util_temp_target("x.0badf00d.tmp", name, sizeof name) < 0, "temp_target: hidden names only");
+	ok(util_temp_target("..0badf00d.tmp", name, sizeof name) < 0, "temp_target: an empty name is none");
+	ok(util_temp_target(".a-name-longer-than-the-buffer-holds.0badf00d.tmp", name, 8) < 0,
+	   "temp_target: a name that does not fit is none");
+}
+
 static void test_open_temp(const char *dir)
 {
 	char a[256], b[256];
@@ -244,6 +257,9 @@ static void test_open_temp(const char *dir)
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
 	int fa = util_open_temp(dirfd, "x.gz", a, sizeof a);
 	int fb = util_open_temp(dirfd, "x.gz", b, sizeof b);
+	char target[16];
+	ok(util_temp_target(a, target, sizeof target) == 0 && strcmp(target, "x.gz") == 0,
+	   "open_temp's names are what temp_target recognises");
 	ok(fa >= 0 && fb >= 0, "open_temp: two temporary files open");
 	ok(strncmp(a, ".x.gz.", 6) == 0 && strlen(a) > 10 && strcmp(a + strlen(a) - 4, ".tmp") == 0,
 	   "open_temp: name is dot-prefixed and ends in .tmp ('%s')", a);
@@ -275,6 +291,7 @@ int main(void)
 	test_iso_time();
 	test_exit_and_err();
 	test_open_temp(tmpdir);
+	test_temp_target();
 	is_int(count_entries(tmpdir), 0, "the tests leave nothing behind");
 	rmdir(tmpdir);
 	return done_testing();
