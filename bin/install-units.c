@@ -56,7 +56,8 @@ static char *rooted(const char *path)
 	return xasprintf("%s%s", opt_root ? opt_root : "", path);
 }
 
-static int systemctl(struct run *r, const char *verb, const char *const *names, size_t n)
+/* systemctl VERB [--now] NAMES... */
+static int systemctl(struct run *r, const char *verb, int now, const char *const *names, size_t n)
 {
 	const char **argv = xcalloc(n + 4, sizeof(*argv));
 	size_t k = 0;
@@ -64,7 +65,7 @@ static int systemctl(struct run *r, const char *verb, const char *const *names, 
 
 	argv[k++] = "systemctl";
 	argv[k++] = verb;
-	if (strcmp(verb, "daemon-reload") != 0)
+	if (now)
 		argv[k++] = "--now";
 	for (size_t i = 0; i < n; i++)
 		argv[k++] = names[i];
@@ -80,10 +81,10 @@ static int systemctl(struct run *r, const char *verb, const char *const *names, 
 static int remove_stale(struct run *r)
 {
 	const char **names = xcalloc(r->u.n_stale + 1, sizeof(*names));
-	size_t k = units_enablable(names, r->u.stale, r->u.n_stale);
+	size_t k = units_enablable(names, r->u.stale, r->u.n_stale, -1);
 	int ret = 0;
 
-	if (!opt_root && !opt_dry_run && k && systemctl(r, "disable", names, k) < 0)
+	if (!opt_root && !opt_dry_run && k && systemctl(r, "disable", 1, names, k) < 0)
 		log_warn("%s", r->err);     /* a unit that was never enabled must not block removal */
 	if (units_remove_stale(&r->u, r->err) < 0)
 		ret = -1;
@@ -99,11 +100,15 @@ static int install(struct run *r)
 	if (units_write(&r->u, r->err) < 0 || remove_stale(r) < 0)
 		return EXIT_IOERR;
 	if (!opt_root && !opt_dry_run && r->u.reload) {
-		const char **enable = xcalloc(r->u.n_want + 1, sizeof(*enable));
-		size_t k = units_enablable(enable, r->u.want, r->u.n_want);
-		int rc = systemctl(r, "daemon-reload", NULL, 0) < 0 ||
-		         (k && systemctl(r, "enable", enable, k) < 0);
-		free(enable);
+		const char **now = xcalloc(r->u.n_want + 1, sizeof(*now));
+		const char **boot = xcalloc(r->u.n_want + 1, sizeof(*boot));
+		size_t k = units_enablable(now, r->u.want, r->u.n_want, 0);
+		size_t b = units_enablable(boot, r->u.want, r->u.n_want, 1);
+		int rc = systemctl(r, "daemon-reload", 0, NULL, 0) < 0 ||
+		         (k && systemctl(r, "enable", 1, now, k) < 0) ||
+		         (b && systemctl(r, "enable", 0, boot, b) < 0);
+		free(now);
+		free(boot);
 		if (rc)
 			return EXIT_IOERR;
 	}
@@ -124,7 +129,7 @@ static int uninstall(struct run *r)
 	units_find_stale(&r->u, 0);
 	if (remove_stale(r) < 0)
 		return EXIT_IOERR;
-	if (!opt_root && !opt_dry_run && r->u.reload && systemctl(r, "daemon-reload", NULL, 0) < 0)
+	if (!opt_root && !opt_dry_run && r->u.reload && systemctl(r, "daemon-reload", 0, NULL, 0) < 0)
 		return EXIT_IOERR;
 	return EXIT_OK;
 }

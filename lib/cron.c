@@ -163,9 +163,12 @@ static int parse_field(unsigned long long *bits, int *star, int *wide, int f, co
 				if (parse_value(&b, &p, f, key, word, err) < 0)
 					return -1;
 				if (f == F_DOW && b == 0 && a > 0)
-					b = 7;          /* mon-sun */
+					b = 7;          /* mon-sun, as cronie runs it */
 			} else if (*p == '/') {
-				b = d->hi;          /* N/S: from N to the end */
+				/* Debian's cron and cronie refuse "N/S": say what they take. */
+				return err_set(err, "%s: '%s': a step needs a range or '*' before it (cron "
+				               "refuses N/S): write %d-%d/...", key, word, a,
+				               f == F_DOW ? 6 : d->hi);
 			}
 		}
 		if (*p == '/') {
@@ -182,16 +185,14 @@ static int parse_field(unsigned long long *bits, int *star, int *wide, int f, co
 				*wide = 1;
 			step = (int)s;
 		}
-		if (b < a && f != F_DOW)
-			return err_set(err, "%s: '%s': range %d-%d runs backwards", key, word, a, b);
-		/* A wrapping day-of-week range (fri-mon) walks through Saturday. */
-		int span = b >= a ? b - a : b + 7 - a;
-		for (int k = 0; k <= span; k += step) {
-			int v = a + k;
-			if (b < a)
-				v %= 7;
+		/* Debian's cron and cronie never fire a backwards range, days of
+		 * the week included (fri-mon): refuse it rather than guess. */
+		if (b < a)
+			return err_set(err, "%s: '%s': range %d-%d runs backwards (cron never fires it: "
+			               "write it as two ranges, e.g. %d-%d,%d-%d)", key, word, a, b, a,
+			               f == F_DOW ? 6 : d->hi, f == F_DOW ? 0 : d->lo, b);
+		for (int v = a; v <= b; v += step)
 			*bits |= 1ULL << v;
-		}
 		if (*p == ',') {
 			p++;
 			continue;
@@ -261,6 +262,17 @@ static void format_line(char *buf, size_t size, const unsigned long long bits[F_
 	strncat(buf, ":00", size - strlen(buf) - 1);
 }
 
+/* Does a month in mon have a day in dom?  (February: the 29th counts.)
+ * With that, every day of the week comes round too, within 28 years. */
+static int some_day(unsigned long long mon, unsigned long long dom)
+{
+	static const int days[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	for (int m = 1; m <= 12; m++)
+		if ((mon & (1ULL << m)) && (dom & ((1ULL << (days[m] + 1)) - 2)))
+			return 1;
+	return 0;
+}
+
 static int translate_cron(struct cron_sched *out, const char *key, const char *value, char *err)
 {
 	char words[6][WORD_MAX];
@@ -280,6 +292,9 @@ static int translate_cron(struct cron_sched *out, const char *key, const char *v
 			return -1;
 	if (bits[F_DOW] & (1ULL << 7))
 		bits[F_DOW] = (bits[F_DOW] & ~(1ULL << 7)) | 1ULL;
+	if ((star[F_DOM] || star[F_DOW]) && !some_day(bits[F_MON], bits[F_DOM]))
+		return err_set(err, "%s: '%.60s' never fires: none of its months has any of its days "
+		               "of the month", key, value);
 
 	/*
 	 * Cron's rule: when both day fields are restricted (neither starts
@@ -369,7 +384,8 @@ int cron_check_calendar(int *checked, const char *key, const char *expr, char *e
 {
 	static const char *const dirs[] = { "/usr/bin/systemd-analyze", "/bin/systemd-analyze" };
 	const char *tool = NULL;
-	int status, fd, rc;
+	int status, fd = -1, out = -1, rc = -1;
+	char buf[4096];
 
 	*checked = 0;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !tool; i++)
@@ -378,18 +394,37 @@ int cron_check_calendar(int *checked, const char *key, const char *expr, char *e
 	if (!tool)
 		return 0;
 	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set(err, "cannot open '/dev/null': %s", strerror(errno));
+	/* The answer is on stdout ("Next elapse: never" for an expression
+	 * that is valid but names no time to come): a file to read it back. */
+	FILE *f = tmpfile();
+	if (fd < 0 || !f) {
+		err_set(err, "cannot check '%s' with systemd-analyze: %s", expr, strerror(errno));
+		goto out;
+	}
+	out = fileno(f);
 	const char *argv[] = { tool, "calendar", "--", expr, NULL };
-	struct proc_opts o = { .timeout = 30, .stdout_fd = fd, .stderr_fd = fd, .null_stdin = 1 };
-	rc = proc_run(&status, argv, &o, err);
-	close(fd);
-	if (rc < 0)
-		return -1;
+	struct proc_opts o = { .timeout = 30, .stdout_fd = out, .stderr_fd = fd, .null_stdin = 1 };
+	if (proc_run(&status, argv, &o, err) < 0)
+		goto out;
 	*checked = 1;
-	if (status != 0)
-		return err_set(err, "%s: '%.100s' is neither cron syntax nor a calendar expression "
-		               "that systemd accepts (see systemd.time(7), or `systemd-analyze calendar`)",
-		               key, expr);
-	return 0;
+	if (status != 0) {
+		err_set(err, "%s: '%.100s' is neither cron syntax nor a calendar expression "
+		        "that systemd accepts (see systemd.time(7), or `systemd-analyze calendar`)",
+		        key, expr);
+		goto out;
+	}
+	ssize_t n = pread(out, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strstr(buf, "Next elapse: never")) {
+		err_set(err, "%s: '%.100s' never fires (systemd-analyze calendar: no next elapse): "
+		        "a day that does not exist, or a date in the past", key, expr);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }

@@ -21,8 +21,10 @@
  * and misfires on some step forms.  Cron (Vixie/cronie, as on Debian) fires
  * on the day-of-month OR the day-of-week when both fields are restricted,
  * i.e. neither starts with '*'; systemd ANDs them, so that case gives two
- * OnCalendar= lines.  Day-of-week accepts 0-7 (0 and 7 are Sunday), names,
- * and wrapping ranges such as fri-mon; `N/S` means N-max/S.  A step
+ * OnCalendar= lines.  Day-of-week accepts 0-7 (0 and 7 are Sunday) and
+ * names; as Debian's cron and cronie, it refuses backwards ranges (fri-mon:
+ * they never fire; X-sun and X-0 run to Sunday) and `N/S` (`1/2`).  A
+ * schedule that never fires (`0 0 30 2 *`) is refused.  A step
  * larger than its field (`*\/120` in the minutes) fires at the first value
  * only, as cron does.  `@every 5m` (Go durations: h, m, s, e.g. 1h30m; at
  * least a minute), the form of birdhouse's scheduler, becomes a monotonic
@@ -52,9 +54,10 @@ int cron_translate(struct cron_sched *out, const char *key, const char *value, c
 /* Is value cron syntax (a nickname, a preset or five cron fields)? */
 int cron_is_cron(const char *value);
 
-/* Ask `systemd-analyze calendar` whether expr is valid.  Returns 0 when it
- * is, or when systemd-analyze is not installed (*checked = 0); -1 with err
- * naming key when systemd-analyze rejects it. */
+/* Ask `systemd-analyze calendar` whether expr is valid and fires at all.
+ * Returns 0 when it does, or when systemd-analyze is not installed
+ * (*checked = 0); -1 with err naming key when systemd-analyze rejects it or
+ * finds no next elapse (`*-02-30`, a date in the past). */
 int cron_check_calendar(int *checked, const char *key, const char *expr, char *err);
 
 #endif

@@ -140,16 +140,24 @@ static int render_unit(struct units *u, const char *name, const char *group, con
 	return f ? 0 : -1;
 }
 
-/* OnCalendar=/OnBootSec= lines for the setting key. */
-static int schedule_lines(char **out, const char *key, const char *value, char *err)
+/* OnCalendar=/OnBootSec= lines for the setting key; *boot when the timer
+ * is for @reboot only.  Errors name the file and line of the setting. */
+static int schedule_lines(const struct units *u, char **out, int *boot, const char *key,
+                          const char *value, char *err)
 {
 	struct cron_sched cs;
-	int checked;
+	int checked, line = cfg_line(u->cfg, key);
+	char why[ERR_MAX];
 
-	if (cron_translate(&cs, key, value, err) < 0)
+	if (cron_translate(&cs, key, value, why) < 0 ||
+	    (cs.systemd && cron_check_calendar(&checked, key, cs.calendar[0], why) < 0)) {
+		if (line > 0)
+			snprintf(err, ERR_MAX, "%.200s:%d: %.800s", cfg_name(u->cfg), line, why);
+		else
+			snprintf(err, ERR_MAX, "%s", why);
 		return -1;
-	if (cs.systemd && cron_check_calendar(&checked, key, cs.calendar[0], err) < 0)
-		return -1;
+	}
+	*boot = cs.boot;
 	if (cs.wide_step)
 		log_warn("%s: '%s' has a step past its field's end: as in cron, it fires at the field's "
 		         "first value only (%s)", key, value, cs.calendar[0]);
@@ -165,7 +173,8 @@ static int schedule_lines(char **out, const char *key, const char *value, char *
 	                 : xasprintf("OnCalendar=%s", cs.calendar[0]);
 	for (char *p = *out; *p; p++)
 		if (*p == '%')
-			return free(*out), err_set(err, "%s: '%%' has no meaning in a calendar expression", key);
+			return free(*out), err_set(err, "%s:%d: %s: '%%' has no meaning in a calendar "
+			                           "expression", cfg_name(u->cfg), line, key);
 	return 0;
 }
 
@@ -202,6 +211,7 @@ static char *parent_of(const char *path)
 
 static int plan_autodeploy(struct units *u, const char *config, const char *bindir, char *err)
 {
+	int boot = 0;
 	const struct settings *s = u->s;
 	char *sched = NULL, *rw = NULL, *trigger_in = NULL, *trigger = NULL, *timeout = NULL, *stop_timeout = NULL;
 	int ret = -1;
@@ -211,7 +221,7 @@ static int plan_autodeploy(struct units *u, const char *config, const char *bind
 		        "(set it in %s, or leave autodeploy out with --only)", cfg_name(u->cfg));
 		goto out;
 	}
-	if (schedule_lines(&sched, "AUTODEPLOY_PLATFORM_FREQUENCY", s->platform_frequency, err) < 0)
+	if (schedule_lines(u, &sched, &boot, "AUTODEPLOY_PLATFORM_FREQUENCY", s->platform_frequency, err) < 0)
 		goto out;
 	if (add_rw(&rw, "AUTODEPLOY_COMPOSE_DIR", s->compose_dir, err) < 0)
 		goto out;
@@ -256,6 +266,7 @@ static int plan_autodeploy(struct units *u, const char *config, const char *bind
 	    render_unit(u, "autodeploy.timer", "autodeploy", "autodeploy.timer", vars, err) < 0 ||
 	    render_unit(u, "autodeploy.path", "autodeploy", "autodeploy.path", vars, err) < 0)
 		goto out;
+	u->want[u->n_want - 2].at_boot = boot;      /* the timer */
 	ret = 0;
 out:
 	free(stop_timeout);
@@ -269,6 +280,7 @@ out:
 
 static int plan_notebooks(struct units *u, const char *config, const char *bindir, char *err)
 {
+	int boot = 0;
 	const struct settings *s = u->s;
 	char *sched = NULL, *rw = NULL, *parent = NULL;
 	int ret = -1;
@@ -280,7 +292,7 @@ static int plan_notebooks(struct units *u, const char *config, const char *bindi
 		return 0;
 	}
 	parent = parent_of(s->notebook_dir);
-	if (schedule_lines(&sched, "AUTODEPLOY_NOTEBOOK_FREQUENCY", s->notebook_frequency, err) < 0 ||
+	if (schedule_lines(u, &sched, &boot, "AUTODEPLOY_NOTEBOOK_FREQUENCY", s->notebook_frequency, err) < 0 ||
 	    add_rw(&rw, "AUTODEPLOY_NOTEBOOK_DIR", parent, err) < 0 ||
 	    add_rw(&rw, "AUTODEPLOY_LOG_DIR", s->log_dir, err) < 0 ||
 	    add_rw(&rw, "AUTODEPLOY_STATE_DIR", s->state_dir, err) < 0)
@@ -291,6 +303,7 @@ static int plan_notebooks(struct units *u, const char *config, const char *bindi
 	if (render_unit(u, "notebookdeploy.service", "notebookdeploy", "notebookdeploy.service", vars, err) < 0 ||
 	    render_unit(u, "notebookdeploy.timer", "notebookdeploy", "notebookdeploy.timer", vars, err) < 0)
 		goto out;
+	u->want[u->n_want - 1].at_boot = boot;
 	ret = 0;
 out:
 	free(parent);
@@ -349,6 +362,7 @@ static int plan_rotate(struct units *u, const char *config, const char *bindir, 
 
 static int plan_job(struct units *u, const char *config, const char *name, char *err)
 {
+	int boot = 0;
 	char *skey = xasprintf("AUTODEPLOY_JOB_%s_SCHEDULE", name);
 	char *ckey = xasprintf("AUTODEPLOY_JOB_%s_COMMAND", name);
 	char *group = xasprintf("job-%s", name), *sched = NULL, *cmd = NULL;
@@ -357,14 +371,16 @@ static int plan_job(struct units *u, const char *config, const char *name, char 
 	const char *sval = cfg_str(u->cfg, skey, "");
 	int ret = -1;
 
-	if (schedule_lines(&sched, skey, sval, err) < 0 ||
+	if (schedule_lines(u, &sched, &boot, skey, sval, err) < 0 ||
 	    !(cmd = tpl_unit_quote(ckey, cfg_str(u->cfg, ckey, ""), err)))
 		goto out;
 	const char *vars[] = { "CONFIG", config, "NAME", name, "COMMAND", cmd, "TIMEOUT", "6h",
 	                       "SCHEDULE", sched, "FREQUENCY", sval, NULL };
 	if (render_unit(u, svc, group, "autodeploy-job.service", vars, err) == 0 &&
-	    render_unit(u, tmr, group, "autodeploy-job.timer", vars, err) == 0)
+	    render_unit(u, tmr, group, "autodeploy-job.timer", vars, err) == 0) {
+		u->want[u->n_want - 1].at_boot = boot;
 		ret = 0;
+	}
 out:
 	free(tmr);
 	free(svc);
@@ -630,12 +646,13 @@ out:
 	return ret;
 }
 
-size_t units_enablable(const char **names, const struct units_file *files, size_t n)
+size_t units_enablable(const char **names, const struct units_file *files, size_t n, int at_boot)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(files[i].dir, UNITS_DIR) && !strstr(files[i].name, ".service"))
+		if (!strcmp(files[i].dir, UNITS_DIR) && !strstr(files[i].name, ".service") &&
+		    (at_boot < 0 || files[i].at_boot == at_boot))
 			names[k++] = files[i].name;
 	return k;
 }

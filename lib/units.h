@@ -46,6 +46,7 @@ struct units_file {
 	char group[128];
 	const char *dir;        /* UNITS_DIR or UNITS_LOGROTATE_DIR, not rooted */
 	char *text;             /* NULL for a stale file */
+	int at_boot;            /* an @reboot timer: enabled for the next boot, not started */
 };
 
 struct units {
@@ -110,8 +111,10 @@ int units_remove_stale(struct units *u, char *err);
 
 /* The names among files[0..n) that systemctl enables (timers and path
  * units, not services nor the logrotate snippet), into names (n slots);
- * returns how many. */
-size_t units_enablable(const char **names, const struct units_file *files, size_t n);
+ * returns how many.  at_boot 1: only the @reboot timers (enabled, not
+ * started: cron would not run them at install); 0: only the others
+ * (enable --now); -1: all. */
+size_t units_enablable(const char **names, const struct units_file *files, size_t n, int at_boot);
 
 void units_free(struct units *u);
 

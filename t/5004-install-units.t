@@ -154,6 +154,52 @@ test_expect_success 'an invalid frequency is refused naming the key, and nothing
 	test_must_fail 1 test -e r2/$U
 '
 
+test_expect_success 'frequency errors name the file and line; backwards days and N/S are refused' '
+	FREQ="61 * * * *" write_config &&
+	test_must_fail 78 "$IU" --config env.local --root r2 2>err &&
+	test_grep "env.local:4: AUTODEPLOY_PLATFORM_FREQUENCY: .61.: minute 61" err &&
+	FREQ="0 0 * * fri-mon" write_config &&
+	test_must_fail 78 "$IU" --config env.local --root r2 2>err &&
+	test_grep "env.local:4: AUTODEPLOY_PLATFORM_FREQUENCY: .fri-mon.: range 5-1 runs backwards" err &&
+	FREQ="0 0 * * 1/2" write_config &&
+	test_must_fail 78 "$IU" --config env.local --root r2 2>err &&
+	test_grep "env.local:4: .*cron refuses N/S" err &&
+	test_must_fail 1 test -e r2/$U
+'
+
+test_expect_success 'a schedule that never fires is refused (78), naming the line' '
+	FREQ="0 0 30 2 *" write_config &&
+	test_must_fail 78 "$IU" --config env.local --root r2 2>err &&
+	test_grep "env.local:4: AUTODEPLOY_PLATFORM_FREQUENCY: .0 0 30 2 \*. never fires" err &&
+	FREQ="*-02-30" write_config &&
+	test_must_fail 78 "$IU" --config env.local --root r2 2>err &&
+	test_grep "env.local:4: AUTODEPLOY_PLATFORM_FREQUENCY: .\*-02-30. never fires" err &&
+	FREQ="2020-01-01 00:00:00" write_config &&
+	test_must_fail 78 "$IU" --config env.local --root r2 2>err &&
+	test_grep "never fires.*a date in the past" err &&
+	test_must_fail 1 test -e r2/$U
+'
+
+# Without --root install-units runs systemctl: in a mount namespace of its
+# own, /etc/systemd/system is a fresh tmpfs and systemctl a stand-in that
+# records its arguments, so the host is not touched.
+mkdir -p fakebin
+printf '#!/bin/sh\necho "$*" >>"%s/systemctl.log"\n' "$TRASH" >fakebin/systemctl
+chmod +x fakebin/systemctl
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	test_expect_success 'an @reboot timer is enabled for the next boot, not started at install' '
+		write_config && rm -f systemctl.log &&
+		PATH=$TRASH/fakebin:$PATH unshare -m sh -c "mount -t tmpfs tmpfs /$U && \"\$0\" --config env.local" "$IU" 2>err &&
+		printf "%s\n" daemon-reload \
+			"enable --now autodeploy.timer autodeploy.path notebookdeploy.timer rotate-logs.timer" \
+			"enable autodeploy-job-backup.timer" >expect &&
+		test_cmp expect systemctl.log
+	'
+else
+	test_skip_or_fail 'an @reboot timer is enabled for the next boot, not started at install' \
+		"needs root and unshare -m for a private /$U"
+fi
+
 if command -v systemd-analyze >/dev/null 2>&1; then
 	test_expect_success 'a calendar expression systemd rejects is refused naming the key' '
 		FREQ="every tuesday" write_config &&

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 	/* a step past the field's end fires at its first value, as in cron
 	 * (birdhouse's own example: every 120 minutes, i.e. at minute 0) */
 	check("*/120 * * * *", "*-*-* *:0:00", NULL);
-	check("5/90 */30 * * *", "*-*-* 0:5:00", NULL);
+	check("5-59/90 */30 * * *", "*-*-* 0:5:00", NULL);
 	{
 		struct cron_sched cs;
 		char err[ERR_MAX];
@@ -84,14 +84,22 @@ int main(int argc, char **argv)
 	check("1-30/10 9-11 * * *", "*-*-* 9,10,11:1,11,21:00", NULL);
 	check("0 0 * * 0", "Sun *-*-* 0:0:00", NULL);
 	check("0 0 * * 7", "Sun *-*-* 0:0:00", NULL);
-	check("0 0 * * fri-mon", "Sun,Mon,Fri,Sat *-*-* 0:0:00", NULL);
+	refused("0 0 * * fri-mon", "range 5-1 runs backwards (cron never fires it: write it as two "
+	        "ranges, e.g. 5-6,0-1)");
+	refused("0 0 * * thu-3", "range 4-3 runs backwards");
+	check("0 0 * * fri-sun", "Sun,Fri,Sat *-*-* 0:0:00", NULL);
+	check("0 0 * * 5-0", "Sun,Fri,Sat *-*-* 0:0:00", NULL);
 	check("0 0 * * MON-sun", "*-*-* 0:0:00", NULL);
 	check("0 0 * jan,Dec *", "*-1,12-* 0:0:00", NULL);
 	check("0 0 13 * 5", "*-*-13 0:0:00", "Fri *-*-* 0:0:00");
 	check("0 0 */2 * 1", "Mon *-*-1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31 0:0:00", NULL);
 	check("0 0 1-31 * 1", "*-*-* 0:0:00", NULL);
 	check("0 0 29 2 *", "*-2-29 0:0:00", NULL);
-	check("0 0 * * 1/2", "Sun,Mon,Wed,Fri *-*-* 0:0:00", NULL);
+	refused("0 0 * * 1/2", "'1/2': a step needs a range or '*' before it (cron refuses N/S): write 1-6/...");
+	refused("0 0 30 2 *", "'0 0 30 2 *' never fires: none of its months has any of its days");
+	refused("0 0 31 4,6,9,11 *", "never fires");
+	check("0 0 31 4,6,9,11 1", "*-4,6,9,11-31 0:0:00", "Mon *-4,6,9,11-* 0:0:00");
+	check("0 0 29 2 *", "*-2-29 0:0:00", NULL);
 	check("@weekly", "Sun *-*-* 0:0:00", NULL);
 	check("@yearly", "*-1-1 0:0:00", NULL);
 	check("@annually", "*-1-1 0:0:00", NULL);
