@@ -118,6 +118,26 @@ else
 	test_skip 'every generated unit passes systemd-analyze verify' 'systemd-analyze is not installed'
 fi
 
+# The goals of the sandboxing, as `systemd-analyze security` scores it
+# (0 = locked down, 10 = exposed): each job gets what it tolerates.
+security_at_most() { # UNIT MAX
+	systemd-analyze security --offline=yes --root="$TRASH/r1" "$1" >sec.out 2>&1 || :
+	score=$(sed -n "s/.*Overall exposure level for $1: \([0-9.]*\).*/\1/p" sec.out)
+	echo "# $1: exposure $score (at most $2)"
+	[ -n "$score" ] && awk -v s="$score" -v m="$2" "BEGIN { exit !(s <= m) }" ||
+		{ grep "✗" sec.out | sort -k2 | head -20; false; }
+}
+if command -v systemd-analyze >/dev/null 2>&1; then
+	test_expect_success 'sandboxing: systemd-analyze security scores at most 4.5, 3.0, 2.0 (and the extra job 7.5)' '
+		security_at_most autodeploy.service 4.5 &&
+		security_at_most notebookdeploy.service 3.0 &&
+		security_at_most rotate-logs.service 2.0 &&
+		security_at_most autodeploy-job-backup.service 7.5
+	'
+else
+	test_skip_or_fail 'sandboxing: systemd-analyze security scores' 'systemd-analyze is not installed'
+fi
+
 test_expect_success 'a second run with the same config writes nothing and says so' '
 	snapshot r1 >before &&
 	"$IU" --config env.local --root r1 2>err &&
