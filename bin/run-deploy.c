@@ -4,6 +4,8 @@
  * stopped, so the downtime window holds only local checkout work; a journal
  * on disk covers that window, so a killed run is repaired by the next one.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "cli.h"
 #include "checkout.h"
 #include "drift.h"
+#include "hookin.h"
 #include "journal.h"
 #include "log.h"
 #include "outcome.h"
@@ -333,6 +336,30 @@ rollback:
 }
 
 /*
+ * The pushing user may write the trigger file directly, without bound: a
+ * trigger longer than the hook ever writes is emptied before the journal
+ * needs the room (the service's ExecStartPre= empties it too, but a run
+ * started by hand or by a timer without it must not fail on a full disk).
+ */
+static void trim_trigger(const struct settings *s)
+{
+	char *trigger = xasprintf("%s/trigger", s->state_dir);
+	int fd = open(trigger, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > HOOKIN_TRIGGER_MAX) {
+		if (ftruncate(fd, 0) == 0)
+			log_warn("'%s' held %lld bytes, more than a trigger ever needs (%d): emptied",
+			         trigger, (long long)st.st_size, HOOKIN_TRIGGER_MAX);
+		else
+			log_warn("cannot empty '%s' (%lld bytes): %s", trigger, (long long)st.st_size,
+			         strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	free(trigger);
+}
+
+/*
  * --requeue, the service's ExecStopPost=: systemd's path unit drops the
  * trigger's events while the service is active, so a push that arrived
  * during the run would wait for the next timer; a run killed by its
@@ -447,6 +474,7 @@ int main(int argc, const char **argv)
 	catch_stop_signals();
 	int broken = 0;
 	if (!opt_dry_run) {
+		trim_trigger(s);
 		stack_kill_orphans(&rn.st);
 		int jr = journal_exists(s->state_dir, err);
 		if (jr < 0) {

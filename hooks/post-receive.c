@@ -133,25 +133,38 @@ int main(int argc, char **argv)
 		code = EXIT_CONFIG;
 		goto out;
 	}
-	/* One line "REF NEWID" per ref that asks for a deploy. */
-	for (size_t i = 0; i < n; i++)
-		if (hookin_wanted(&u[i], refs))
-			note_len += strlen(u[i].ref) + strlen(u[i].new_id) + 2;
-	if (note_len == 0)
+	/* One line "REF NEWID" per ref that asks for a deploy, while they fit
+	 * in HOOKIN_TRIGGER_MAX, then a count of the others. */
+	size_t wanted = 0, listed = 0;
+	note = xmalloc(HOOKIN_TRIGGER_MAX + 1);
+	for (size_t i = 0; i < n; i++) {
+		if (!hookin_wanted(&u[i], refs))
+			continue;
+		wanted++;
+		size_t line = strlen(u[i].ref) + strlen(u[i].new_id) + 2;
+		if (note_len + line + sizeof("+18446744073709551615 more refs\n") > HOOKIN_TRIGGER_MAX)
+			continue;
+		note_len += (size_t)snprintf(note + note_len, HOOKIN_TRIGGER_MAX + 1 - note_len, "%s %s\n",
+		                             u[i].ref, u[i].new_id);
+		listed++;
+	}
+	if (wanted == 0)
 		goto out;
-	note = xmalloc(note_len + 1);
-	note[0] = '\0';
-	for (size_t i = 0, at = 0; i < n; i++)
-		if (hookin_wanted(&u[i], refs))
-			at += (size_t)snprintf(note + at, note_len + 1 - at, "%s %s\n", u[i].ref, u[i].new_id);
+	if (listed < wanted)
+		note_len += (size_t)snprintf(note + note_len, HOOKIN_TRIGGER_MAX + 1 - note_len,
+		                             "+%zu more refs\n", wanted - listed);
 	if (touch_trigger(trigger, note, note_len, err) < 0) {
 		code = EXIT_IOERR;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (hookin_wanted(&u[i], refs))
+	for (size_t i = 0, said = 0; i < n && said < HOOKIN_SAY_MAX; i++)
+		if (hookin_wanted(&u[i], refs)) {
 			fprintf(stderr, "autodeploy: deploy of %s %.7s queued\n",
 			        hookin_short_ref(u[i].ref), u[i].new_id);
+			said++;
+		}
+	if (wanted > HOOKIN_SAY_MAX)
+		fprintf(stderr, "autodeploy: and %zu more refs\n", wanted - HOOKIN_SAY_MAX);
 out:
 	if (code != EXIT_OK)
 		fprintf(stderr, "autodeploy: %s; no deploy queued\n", err);

@@ -21,6 +21,12 @@
 
 #define HOOKIN_LINE_MAX 4096
 #define HOOKIN_ID_MAX 64
+/* The most the hook writes into the trigger file: it only asks for a look,
+ * so the refs past this are counted, not listed; run-deploy empties a
+ * trigger longer than this (someone wrote it directly). */
+#define HOOKIN_TRIGGER_MAX 4096
+/* The most "queued" lines the hook prints to the pusher. */
+#define HOOKIN_SAY_MAX 20
 
 /* Compiled into the hook; install-units recognises its own hook by it. */
 #define HOOKIN_MARKER "@(#)autodeploy post-receive hook"

@@ -74,6 +74,18 @@ test_expect_success 'in tag mode the hook watches refs/tags/GLOB' '
 	test "$(git -C tags.git config autodeploy.refs)" = "refs/tags/[0-9]*.[0-9]*.[0-9]*"
 '
 
+test_expect_success 'a flood of 600000 wanted refs: the trigger stays within 4 KiB, the pusher is told 20 and a count' '
+	awk -v a=$A -v b=$B "BEGIN { for (i = 0; i < 600000; i++) printf \"%s %s refs/tags/1.0.%d\\n\", a, b, i }" >flood &&
+	TT=$(git -C tags.git config autodeploy.trigger) &&
+	(cd tags.git && GIT_DIR=. "$HOOK" <../flood 2>../err) &&
+	test $(stat -c %s "$TT") -le 4096 &&
+	tail -1 "$TT" | grep -Eq "^\+[0-9]+ more refs$" &&
+	listed=$(grep -c "^refs/tags/1\.0\.[0-9]* $B$" "$TT") && more=$(tail -1 "$TT" | tr -dc 0-9) &&
+	test $((listed + more)) = 600000 &&
+	test $(wc -l <err) = 21 &&
+	test_grep "autodeploy: and 599980 more refs" err
+'
+
 test_expect_success 'an update of a watched branch touches the trigger and tells the pusher' '
 	: >"$T" &&
 	run_hook "$A $B refs/heads/main\n" 2>err &&

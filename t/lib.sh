@@ -149,7 +149,8 @@ test_grep() {
 # device, unmounted at exit.  This is how the tests get a file system that
 # collapses ranges (FALLOC_FL_COLLAPSE_RANGE) where the scratch folder is
 # on tmpfs or overlayfs, as in CI containers.  Fails, saying why on
-# stderr, without root, the mkfs tool or a free loop device.
+# stderr, without root, the mkfs tool or a free loop device.  The image is
+# $LOOP_FS_SIZE (default 320M, what XFS needs at least).
 T_LOOPS=0
 loop_fs() {
 	_fs=$1 _dir=$2
@@ -164,9 +165,8 @@ loop_fs() {
 	fi
 	T_LOOPS=$((T_LOOPS + 1))
 	_img=$TRASH/.fs-$T_LOOPS.img
-	# XFS wants 300 MiB at least; the image is sparse, so this costs
-	# only what is written.
-	truncate -s 320M "$_img" &&
+	# The image is sparse: it costs only what is written.
+	truncate -s "${LOOP_FS_SIZE:-320M}" "$_img" &&
 	"mkfs.$_fs" -q "$@" "$_img" >"$_img.log" 2>&1 &&
 	mkdir -p "$_dir" &&
 	mount -o loop "$_img" "$_dir" 2>>"$_img.log" || {
