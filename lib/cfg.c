@@ -38,6 +38,12 @@ struct cfg {
 	struct entry *e;
 	size_t n, cap;
 	size_t expanded;
+	/* Open-addressed index of the keys: 1 + the entry that set a key
+	 * last, 0 for a free slot.  A file of N assignments that each
+	 * expand an earlier key is then read in O(N), not O(N^2). */
+	size_t *slot;
+	size_t nslots;          /* a power of two, at least twice the keys */
+	size_t nkeys;
 };
 
 struct sbuf {
@@ -198,12 +204,54 @@ static int subst_error(struct parser *ps, const char *what)
 	            "(the file is parsed, never run)", what);
 }
 
+static size_t hash(const char *s)
+{
+	size_t h = 2166136261u;         /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The slot of key: the one holding it, or the free one it would take. */
+static size_t *slot_of(const struct cfg *c, const char *key)
+{
+	size_t mask = c->nslots - 1;
+	for (size_t i = hash(key) & mask;; i = (i + 1) & mask)
+		if (!c->slot[i] || strcmp(c->e[c->slot[i] - 1].key, key) == 0)
+			return &c->slot[i];
+}
+
+static const struct entry *find(const struct cfg *c, const char *key)
+{
+	if (!c->nslots)
+		return NULL;
+	size_t at = *slot_of(c, key);
+	return at ? &c->e[at - 1] : NULL;
+}
+
 static const char *lookup(const struct cfg *c, const char *key)
 {
-	for (size_t i = c->n; i-- > 0;)
-		if (strcmp(c->e[i].key, key) == 0)
-			return c->e[i].val;
-	return NULL;
+	const struct entry *e = find(c, key);
+	return e ? e->val : NULL;
+}
+
+/* Point key's slot at entry i, growing the index as it fills. */
+static void index_entry(struct cfg *c, size_t i)
+{
+	if (2 * (c->nkeys + 1) > c->nslots) {
+		size_t old = c->nslots, *slots = c->slot;
+		c->nslots = old ? old * 2 : 64;
+		c->slot = grow(NULL, c->nslots * sizeof(*c->slot));
+		memset(c->slot, 0, c->nslots * sizeof(*c->slot));
+		for (size_t k = 0; k < old; k++)
+			if (slots[k])
+				*slot_of(c, c->e[slots[k] - 1].key) = slots[k];
+		free(slots);
+	}
+	size_t *at = slot_of(c, c->e[i].key);
+	if (!*at)
+		c->nkeys++;
+	*at = i + 1;
 }
 
 static int append_expanded(struct parser *ps, const char *s)
@@ -431,7 +479,7 @@ static void store(struct cfg *c, char *key, char *val, int line)
 	c->e[c->n].key = key;
 	c->e[c->n].val = val;
 	c->e[c->n].line = line;
-	c->n++;
+	index_entry(c, c->n++);
 }
 
 static int statement(struct parser *ps)
@@ -587,6 +635,7 @@ void cfg_free(struct cfg *c)
 		free(c->e[i].val);
 	}
 	free(c->e);
+	free(c->slot);
 	free(c->name);
 	free(c);
 }
@@ -598,10 +647,8 @@ const char *cfg_get(const struct cfg *c, const char *key)
 
 int cfg_line(const struct cfg *c, const char *key)
 {
-	for (size_t i = c->n; i-- > 0;)
-		if (strcmp(c->e[i].key, key) == 0)
-			return c->e[i].line;
-	return 0;
+	const struct entry *e = find(c, key);
+	return e ? e->line : 0;
 }
 
 const char *cfg_name(const struct cfg *c) { return c->name; }
