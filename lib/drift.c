@@ -90,6 +90,8 @@ static int local_tags(struct repo_ref **out, size_t *n, git_repository *r, char 
 		if (git_revparse_single(&obj, r, spec) == 0) {
 			refs[k].name = xasprintf("refs/tags/%s", names.strings[i]);
 			git_oid_cpy(&refs[k].oid, git_object_id(obj));
+			if (git_reference_name_to_id(&refs[k].ref_oid, r, refs[k].name) < 0)
+				git_oid_cpy(&refs[k].ref_oid, &refs[k].oid);
 			k++;
 		}
 		git_object_free(obj);
@@ -127,7 +129,8 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 	git_remote *rem = NULL;
 	size_t nrefs = 0;
 	char err[ERR_MAX];
-	int rc, ret = -1, local;
+	int rc, ret = -1, local, have_tag_obj = 0;
+	git_oid tag_obj;                /* tag mode: the object the tag ref names */
 
 	if (d->branch) {
 		rc = repo_upstream(&d->remote, &d->remote_ref, r, d->branch, err);
@@ -175,6 +178,8 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		d->remote_ref = xstrdup(best->name);
 		d->upstream = xstrdup(best->name);
 		git_oid_cpy(&d->target, &best->oid);
+		git_oid_cpy(&tag_obj, &best->ref_oid);
+		have_tag_obj = 1;
 	} else if (local) {
 		d->upstream = xstrdup(d->remote_ref);
 		if (lookup_ref(&d->target, r, d->remote_ref) < 0) {
@@ -214,7 +219,8 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 	/* Bring the wanted commit here now, so that every later step (and
 	 * run-deploy's downtime window) works on local objects only. */
 	if (o->fetch && !local) {
-		rc = repo_remote_fetch(r, rem, d->remote_ref, d->upstream, &d->target, &auth, err);
+		rc = repo_remote_fetch(r, rem, d->remote_ref, d->upstream, &d->target,
+		                       have_tag_obj ? &tag_obj : NULL, &auth, err);
 		if (rc < 0) {
 			set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
 			goto out;

@@ -334,6 +334,7 @@ int repo_remote_ls(struct repo_ref **refs, size_t *n, git_remote *rem, struct re
 		}
 		out[count].name = xstrdup(name);
 		git_oid_cpy(&out[count].oid, &heads[i]->oid);
+		git_oid_cpy(&out[count].ref_oid, &heads[i]->oid);
 		count++;
 	}
 	*refs = out;
@@ -342,7 +343,8 @@ int repo_remote_ls(struct repo_ref **refs, size_t *n, git_remote *rem, struct re
 }
 
 int repo_remote_fetch(git_repository *r, git_remote *rem, const char *remote_ref,
-                      const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err)
+                      const char *local_ref, const git_oid *want, const git_oid *ref_oid,
+                      struct repo_auth *auth, char *err)
 {
 	git_odb *odb = NULL;
 	git_reference *ref = NULL;
@@ -351,7 +353,9 @@ int repo_remote_fetch(git_repository *r, git_remote *rem, const char *remote_ref
 
 	if (git_repository_odb(&odb, r) < 0)
 		return repo_git_err(err, "cannot open the object store of '%s'", where(r));
-	if (!git_odb_exists(odb, want)) {
+	if (!ref_oid)
+		ref_oid = want;
+	if (!git_odb_exists(odb, want) || !git_odb_exists(odb, ref_oid)) {
 		/* the INIT macros trip -Wmissing-field-initializers */
 		git_fetch_options fo;
 		git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
@@ -371,7 +375,7 @@ int repo_remote_fetch(git_repository *r, git_remote *rem, const char *remote_ref
 		/* The remote may have moved again between the listing and the
 		 * fetch: we decide on what we listed, so that object must be here. */
 		git_odb_refresh(odb);
-		if (!git_odb_exists(odb, want)) {
+		if (!git_odb_exists(odb, want) || !git_odb_exists(odb, ref_oid)) {
 			char hex[GIT_OID_HEXSZ + 1];
 			git_oid_tostr(hex, sizeof hex, want);
 			err_set(err, "fetch from '%s' did not bring commit %s (did the remote move meanwhile? run again)",
@@ -379,7 +383,7 @@ int repo_remote_fetch(git_repository *r, git_remote *rem, const char *remote_ref
 			goto out;
 		}
 	}
-	if (git_reference_create(&ref, r, local_ref, want, 1, "autodeploy: update from remote") < 0) {
+	if (git_reference_create(&ref, r, local_ref, ref_oid, 1, "autodeploy: update from remote") < 0) {
 		repo_git_err(err, "cannot update '%s' in '%s'", local_ref, where(r));
 		goto out;
 	}
@@ -410,7 +414,7 @@ int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remot
 	git_remote *rem = NULL;
 	if (repo_remote_open(&rem, r, remote_name, err) < 0)
 		return -1;
-	int ret = repo_remote_fetch(r, rem, remote_ref, local_ref, want, auth, err);
+	int ret = repo_remote_fetch(r, rem, remote_ref, local_ref, want, NULL, auth, err);
 	repo_remote_close(rem);
 	return ret;
 }

@@ -68,6 +68,7 @@ int repo_upstream(char **remote, char **merge_ref, git_repository *r, const char
 struct repo_ref {
 	char *name;       /* e.g. refs/heads/main, refs/tags/1.2.0 */
 	git_oid oid;      /* what the ref points at, peeled to the commit for annotated tags */
+	git_oid ref_oid;  /* what the ref itself names: an annotated tag's tag object */
 };
 
 /*
@@ -98,12 +99,15 @@ int repo_remote_tracking(char **out, git_remote *rem, const char *merge_ref, cha
 int repo_remote_ls(struct repo_ref **refs, size_t *n, git_remote *rem, struct repo_auth *auth, char *err);
 void repo_refs_free(struct repo_ref *refs, size_t n);
 
-/* Make sure `want` is present and `local_ref` points at it: when the
- * object is already in the local store only the ref is moved, otherwise
- * `remote_ref` is fetched into the store.  No transfer at all when nothing
- * moved. */
+/* Make sure `want` is present and `local_ref` points at it (at ref_oid
+ * instead when not NULL: an annotated tag's object, so that a local tag
+ * stays identical to the remote's and `git fetch --tags` never finds it
+ * clobbered): when the objects are already in the local store only the
+ * ref is moved, otherwise `remote_ref` is fetched into the store.  No
+ * transfer at all when nothing moved. */
 int repo_remote_fetch(git_repository *r, git_remote *rem, const char *remote_ref,
-                      const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err);
+                      const char *local_ref, const git_oid *want, const git_oid *ref_oid,
+                      struct repo_auth *auth, char *err);
 
 /* The same, each in its own session, for callers that do one thing. */
 int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,

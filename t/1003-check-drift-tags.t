@@ -76,4 +76,26 @@ test_expect_success 'a deleted tag no longer counts: the highest remaining one w
 	json_is 0 upstream refs/tags/1.10.0
 '
 
+test_expect_success 'a new annotated tag is fetched as the remote has it: git fetch --tags then clobbers nothing' '
+	dev=$(dev_clone tagged) &&
+	git -C "$dev" commit -q --allow-empty -m "release 1.11.0" &&
+	git -C "$dev" tag -a -m "release 1.11.0" 1.11.0 &&
+	git -C "$dev" push -q origin 1.11.0 &&
+	drift_json 1 &&
+	json_is 0 upstream refs/tags/1.11.0 &&
+	json_is 0 remote_commit "$(git -C "$dev" rev-parse "1.11.0^{commit}")" &&
+	test "$(git -C site cat-file -t refs/tags/1.11.0)" = tag &&
+	test "$(git -C site rev-parse refs/tags/1.11.0)" = "$(git -C tagged.git rev-parse refs/tags/1.11.0)" &&
+	git -C site fetch -q --tags origin 2>err &&
+	test_must_be_empty err
+'
+
+test_expect_success 'a tag an older version rewrote as its commit is put back as the tag object' '
+	git -C site update-ref refs/tags/1.11.0 "$(git -C site rev-parse "1.11.0^{commit}")" &&
+	test "$(git -C site cat-file -t refs/tags/1.11.0)" = commit &&
+	drift_json 1 &&
+	test "$(git -C site cat-file -t refs/tags/1.11.0)" = tag &&
+	test "$(git -C site rev-parse refs/tags/1.11.0)" = "$(git -C tagged.git rev-parse refs/tags/1.11.0)"
+'
+
 test_done
