@@ -237,7 +237,7 @@ out:
 static void drift_check(struct drift *d, const char *path, const struct drift_opts *o)
 {
 	git_repository *r = NULL;
-	char err[ERR_MAX], first[512], buf[1024], lhex[12], rhex[12];
+	char err[ERR_MAX], first[512], sub[512], buf[1024], lhex[12], rhex[12];
 	int rc, clean = 1;
 
 	memset(d, 0, sizeof *d);
@@ -273,6 +273,17 @@ static void drift_check(struct drift *d, const char *path, const struct drift_op
 	}
 	git_oid_tostr(lhex, sizeof lhex, &d->local);
 	git_oid_tostr(rhex, sizeof rhex, &d->target);
+	/* libgit2 checks a submodule out as an empty folder, and nothing here
+	 * would fetch its commit: refuse rather than deploy a hole. */
+	rc = repo_find_gitlink(sub, sizeof sub, r, &d->target, err);
+	if (rc != 0) {
+		if (rc > 0)
+			snprintf(err, sizeof err, "commit %s holds a submodule at '%s': autodeploy does not "
+			         "deploy submodules (it would leave the folder empty): vendor its files, or "
+			         "list its own checkout in AUTODEPLOY_EXTRA_REPOS", rhex, sub);
+		set(d, DRIFT_ERROR, rc > 0 ? EXIT_DATAERR : EXIT_IOERR, err);
+		goto out;
+	}
 	if (!clean) {
 		snprintf(buf, sizeof buf, "uncommitted or untracked changes (e.g. '%s'): commit, stash or remove them%s",
 		         first, d->behind ? "; behind, so every deploy refuses until then" : "");

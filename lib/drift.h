@@ -42,7 +42,8 @@ struct drift {
 	git_oid target;        /* what the remote holds for what we follow */
 	size_t ahead, behind;
 	enum drift_decision decision;
-	int exit_code;         /* for DRIFT_ERROR: 69 (remote) or 74 (local I/O) */
+	int exit_code;         /* for DRIFT_ERROR: 69 (remote), 74 (local I/O) or 65
+	                          (content refused: a submodule) */
 	char reason[1024];
 };
 

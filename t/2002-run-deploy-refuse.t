@@ -3,7 +3,7 @@
 # --dry-run (prints the plan, changes nothing), an unclean or diverged
 # checkout (78), a local change that the new commit would overwrite (78,
 # the change kept), an unreachable remote (69), a failing pre-deploy
-# command (2).
+# command (2), a submodule in a new commit (65).
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/lib-git.sh"
 . "$T_DIR/lib-deploy.sh"
@@ -240,6 +240,21 @@ test_expect_success 'with the remote back, both checkouts are deployed' '
 	rd 0 --if-drift &&
 	is "checkouts" "$(heads)" "$(remote_heads)" &&
 	is "stops" "$(count_calls stop)" 1
+'
+
+test_expect_success 'a commit that holds a submodule: refused (65) before any stop, naming it' '
+	save_heads v6 &&
+	dev=$(dev_clone stack) &&
+	git -C "$dev" update-index --add --cacheinfo "160000,$(git -C "$TRASH/ex1.git" rev-parse main),vendor/lib" &&
+	git -C "$dev" commit -q -m "vendor/lib as a submodule" &&
+	git -C "$dev" push -q origin HEAD:main &&
+	test_must_fail 65 check-drift --config "$CONFIG" 2>err &&
+	test_grep "holds a submodule at .vendor/lib.: autodeploy does not deploy submodules" err &&
+	fresh_record &&
+	rd 65 --if-drift &&
+	no_calls pre-deploy stop start healthcheck &&
+	is "checkouts" "$(heads)" "$(saved v6)" &&
+	test_grep "vendor its files" err
 '
 
 test_done
