@@ -398,11 +398,14 @@ static int host_key(git_cert *cert, int valid, const char *host, void *payload)
 	} else if (util_read_file(&text, &len, kh, err) < 0) {
 		return refuse(GIT_ECERTIFICATE, "cannot check the host key of '%s': %s", name, err);
 	}
-	kh_check(&r, text, len, name, (const unsigned char *)hk->hostkey, hk->hostkey_len);
+	kh_check_host(&r, text, len, host, port, (const unsigned char *)hk->hostkey, hk->hostkey_len);
 	free(text);
 
 	switch (r.verdict) {
 	case KH_MATCH:
+		if (r.without_port)
+			log_debug("host key of '%s' found in '%s' line %zu, listed without the port (as ssh "
+			          "accepts it)", name, kh, r.line);
 		return 0;
 	case KH_KEY_REVOKED:
 		/* as ssh: a revoked key is refused even when not strict */

@@ -153,7 +153,9 @@ static int hashed_match(const char *f, size_t flen, const char *name)
 		return 0;
 	nsalt = b64_decode(salt, sizeof salt, f, (size_t)(sep - f));
 	nhash = b64_decode(want, sizeof want, sep + 1, flen - (size_t)(sep - f) - 1);
-	if (nsalt <= 0 || nhash != SHA1_LEN)
+	/* OpenSSH takes a salt of exactly the HMAC's length and ignores
+	 * the entry otherwise. */
+	if (nsalt != SHA1_LEN || nhash != SHA1_LEN)
 		return 0;
 	hmac_sha1(got, salt, (size_t)nsalt, name, strlen(name));
 	return memcmp(got, want, SHA1_LEN) == 0;
@@ -239,6 +241,25 @@ enum kh_verdict kh_check(struct kh_result *r, const char *text, size_t len,
 	} else if (other) {
 		r->verdict = KH_OTHER_TYPE;
 		r->line = other;
+	}
+	return r->verdict;
+}
+
+enum kh_verdict kh_check_host(struct kh_result *r, const char *text, size_t len, const char *host,
+                              int port, const unsigned char *key, size_t keylen)
+{
+	char name[KH_NAME_MAX];
+	struct kh_result plain;
+
+	kh_host_name(name, sizeof name, host, port);
+	if (kh_check(r, text, len, name, key, keylen) != KH_UNKNOWN || port <= 0 || port == 22)
+		return r->verdict;
+	/* ssh(1), when no entry names [host]:port: "checking without port
+	 * identifier", and only a match (or a revocation) counts. */
+	kh_host_name(name, sizeof name, host, 22);
+	if (kh_check(&plain, text, len, name, key, keylen) == KH_MATCH || plain.verdict == KH_KEY_REVOKED) {
+		*r = plain;
+		r->without_port = 1;
 	}
 	return r->verdict;
 }

@@ -12,7 +12,10 @@
  * per line, `[@marker] hostpatterns keytype base64-key [comment]`; host
  * patterns separated by commas, with `*` and `?` wildcards and `!`
  * negation, compared without regard to case; `[host]:port` names for
- * ports other than 22; hashed names `|1|base64-salt|base64-hmac-sha1`;
+ * ports other than 22 (and, as ssh(1) does, the entry for the host alone
+ * when none names [host]:port: kh_check_host); hashed names
+ * `|1|base64-salt|base64-hmac-sha1` with a 20-byte salt (others are
+ * ignored, as ssh ignores them);
  * `@revoked` keys are refused whatever else the file says;
  * `@cert-authority` lines are ignored (autodeploy checks plain host keys,
  * not certificates).  Blank lines, `#` comments and malformed lines are
@@ -66,12 +69,20 @@ struct kh_result {
 	size_t line;     /* 1-based line of the entry behind the verdict; 0 for KH_UNKNOWN */
 	size_t entries;  /* valid entries read */
 	size_t skipped;  /* malformed lines skipped */
+	int without_port; /* kh_check_host: the verdict is that of the entry for host alone */
 };
 
 /* Look key (a wire-format key blob, as a server sends it) up for name in
  * the known_hosts text. */
 enum kh_verdict kh_check(struct kh_result *r, const char *text, size_t len,
                          const char *name, const unsigned char *key, size_t keylen);
+
+/* As ssh(1) checks host:port: kh_check of "[host]:port"; when no entry
+ * names it at all (KH_UNKNOWN) and the port is not 22, an entry for the
+ * host without port vouches for the key if it holds it (a revocation
+ * there refuses it); r->without_port then says so. */
+enum kh_verdict kh_check_host(struct kh_result *r, const char *text, size_t len, const char *host,
+                              int port, const unsigned char *key, size_t keylen);
 
 /* The key type written at the start of a key blob ("ssh-ed25519").
  * Returns -1 (out = "unknown") when the blob is malformed. */

@@ -113,10 +113,49 @@ test_expect_success 'a host key that changed is refused, naming the line that ho
 	test_grep "if the key change is expected, update .$KH." err
 '
 
-test_expect_success 'an entry without [ ]:PORT is for port 22 only and does not vouch for this port' '
+# openssh_says CODE: the reference, OpenSSH's own client with the same
+# known_hosts and strict checking, exits CODE (0 reached, 255 refused).
+openssh_says() {
+	test_exit "$1" ssh -F /dev/null -o BatchMode=yes -o UserKnownHostsFile="$KH" \
+		-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o CheckHostIP=no \
+		-i "$TRASH/default.key" -p "$SSHD_PORT" root@127.0.0.1 true 2>/dev/null
+}
+
+# hashed_entry NAME SALT-BYTES: a |1|salt|hmac entry for NAME, salt of that size.
+hashed_entry() {
+	python3 - "$1" "$2" "$(cut -d' ' -f1,2 "$SSHD_DIR/host_ed25519.pub")" <<-'PY'
+	import base64, hashlib, hmac, os, sys
+	name, n, key = sys.argv[1].encode(), int(sys.argv[2]), sys.argv[3]
+	salt = os.urandom(n)
+	mac = hmac.new(salt, name, hashlib.sha1).digest()
+	print("|1|%s|%s %s" % (base64.b64encode(salt).decode(), base64.b64encode(mac).decode(), key))
+	PY
+}
+
+test_expect_success 'an entry without [ ]:PORT vouches for the port when none names it, as OpenSSH takes it' '
 	host_key_line 127.0.0.1 >"$KH" &&
+	openssh_says 0 &&
 	ssh_config keys &&
-	refused "is not trusted"
+	reaches
+'
+
+test_expect_success 'but not when an entry for [host]:PORT holds another key (OpenSSH refuses too)' '
+	{ host_key_line 127.0.0.1 && echo "[127.0.0.1]:$SSHD_PORT $IMPOSTOR"; } >"$KH" &&
+	openssh_says 255 &&
+	ssh_config keys &&
+	refused "has changed"
+'
+
+test_expect_success 'a hashed entry whose salt is not 20 bytes is ignored, as OpenSSH ignores it' '
+	for n in 16 32; do
+		hashed_entry "[127.0.0.1]:$SSHD_PORT" $n >"$KH" &&
+		openssh_says 255 &&
+		ssh_config keys &&
+		refused "is not trusted" || return 1
+	done &&
+	hashed_entry "[127.0.0.1]:$SSHD_PORT" 20 >"$KH" &&
+	openssh_says 0 &&
+	reaches
 '
 
 test_expect_success 'a hashed entry (ssh-keygen -H) is trusted' '
