@@ -57,6 +57,7 @@ static int remote_exit(int rc)
 {
 	switch (rc) {
 	case REPO_UNREACHABLE: return EXIT_UNAVAILABLE;
+	case REPO_BADDATA:     return EXIT_DATAERR;
 	case NBSOURCE_NOREF:   return EXIT_CONFIG;
 	default:               return EXIT_IOERR;
 	}

@@ -58,6 +58,12 @@ static void set(struct drift *d, enum drift_decision dec, int code, const char *
 	snprintf(d->reason, sizeof d->reason, "%s", reason);
 }
 
+/* The exit code of a failed remote operation (repo.h's classes). */
+static int remote_exit(int rc)
+{
+	return rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : rc == REPO_BADDATA ? EXIT_DATAERR : EXIT_IOERR;
+}
+
 /* Highest version among tags (without "refs/tags/") matching glob. */
 static const struct repo_ref *best_tag(const struct repo_ref *refs, size_t n, const char *glob)
 {
@@ -165,7 +171,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		rc = o->fetch && !local ? repo_remote_ls(&refs, &nrefs, rem, &auth, err)
 		                        : local_tags(&refs, &nrefs, r, err);
 		if (rc < 0) {
-			set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
+			set(d, DRIFT_ERROR, remote_exit(rc), err);
 			goto out;
 		}
 		const struct repo_ref *best = best_tag(refs, nrefs, s->tag_glob);
@@ -195,7 +201,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		if (o->fetch) {
 			rc = repo_remote_ls(&refs, &nrefs, rem, &auth, err);
 			if (rc < 0) {
-				set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
+				set(d, DRIFT_ERROR, remote_exit(rc), err);
 				goto out;
 			}
 			size_t i;
@@ -222,7 +228,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		rc = repo_remote_fetch(r, rem, d->remote_ref, d->upstream, &d->target,
 		                       have_tag_obj ? &tag_obj : NULL, &auth, err);
 		if (rc < 0) {
-			set(d, DRIFT_ERROR, rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : EXIT_IOERR, err);
+			set(d, DRIFT_ERROR, remote_exit(rc), err);
 			goto out;
 		}
 	}

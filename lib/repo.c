@@ -251,17 +251,51 @@ void repo_scrub_secret(char *msg, const char *url)
 	free(forms[1]);
 }
 
+/*
+ * Whose fault a failed remote operation is, from libgit2's error class:
+ * the remote's (REPO_UNREACHABLE: network, ssh, credentials, host key), our
+ * disk's (-1: a full or read-only file system under the checkout, memory)
+ * or the data's (REPO_BADDATA: objects that are not what they claim).  A
+ * file-system error counts as ours when it names our repository: with a
+ * local path remote, reading the remote fails with the same classes.
+ */
+static int remote_fault(const git_error *e, git_remote *rem)
+{
+	if (!e)
+		return REPO_UNREACHABLE;
+	switch (e->klass) {
+	case GIT_ERROR_NOMEMORY:
+		return -1;
+	case GIT_ERROR_OS:
+	case GIT_ERROR_FILESYSTEM:
+	case GIT_ERROR_ODB:
+	case GIT_ERROR_REFERENCE:
+	case GIT_ERROR_INDEX: {
+		git_repository *r = rem ? git_remote_owner(rem) : NULL;
+		const char *ours = r ? git_repository_path(r) : NULL;
+		return ours && e->message && strstr(e->message, ours) ? -1 : REPO_UNREACHABLE;
+	}
+	case GIT_ERROR_OBJECT:
+	case GIT_ERROR_INVALID:
+	case GIT_ERROR_TREE:
+		return REPO_BADDATA;
+	default:
+		return REPO_UNREACHABLE;
+	}
+}
+
 static int remote_err(char *err, git_remote *rem, const char *remote_name, const char *what)
 {
 	char url[512], why[ERR_MAX];
 	const git_error *e = git_error_last();
+	int fault = remote_fault(e, rem);
 	log_redact_url(url, sizeof url, rem && git_remote_url(rem) ? git_remote_url(rem) : remote_name);
 	/* only libgit2's words can hold the secret: our own are masked already */
 	snprintf(why, sizeof why, "%s", e && e->message ? e->message : "unknown error");
 	if (rem)
 		repo_scrub_secret(why, git_remote_url(rem));
 	err_set(err, "cannot %s '%s' (%s): %s", what, remote_name, url, why);
-	return REPO_UNREACHABLE;
+	return fault;
 }
 
 void repo_refs_free(struct repo_ref *refs, size_t n)

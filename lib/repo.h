@@ -26,6 +26,7 @@ struct settings;
 
 #define REPO_NOTFOUND (-2)   /* folder missing, or not inside a work tree */
 #define REPO_UNREACHABLE (-3) /* the remote could not be reached or refused us */
+#define REPO_BADDATA (-4)     /* the remote sent objects that are not what they claim */
 
 void repo_global_init(void);
 void repo_global_shutdown(void);
@@ -88,7 +89,8 @@ struct repo_ref {
  *   repo_remote_fetch(r, rem, "refs/heads/main", "refs/remotes/origin/main", &tip, &auth, err);
  *   repo_remote_close(rem);
  *
- * Errors reaching the remote return REPO_UNREACHABLE; err never holds URL
+ * Errors reaching the remote return REPO_UNREACHABLE, bad objects from it
+ * REPO_BADDATA, our own disk failing (full, read-only) -1; err never holds URL
  * credentials.
  */
 int repo_remote_open(git_remote **out, git_repository *r, const char *name, char *err);

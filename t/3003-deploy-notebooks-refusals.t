@@ -127,6 +127,18 @@ test_expect_success 'a crafted folder named .git is refused' '
 	refused "docs/\.git.: the name .\.git."
 '
 
+test_expect_success 'a folder entry that names a blob: 65 (bad data from the remote, not 69), nothing published' '
+	back_to_good &&
+	blob=$(echo "{}" | git -C "$BARE" hash-object -w --stdin) &&
+	docs=$(printf "40000 sub %s\n100644 a.ipynb %s\n" "$blob" "$blob" | raw_tree) &&
+	crafted_main "$docs" &&
+	listing "$NB" >before &&
+	test_must_fail 65 nb 2>err &&
+	test_grep "type does not match" err &&
+	listing "$NB" >after &&
+	test_cmp before after
+'
+
 test_expect_success 'a crafted name holding / is refused' '
 	back_to_good &&
 	blob=$(echo "{}" | git -C "$BARE" hash-object -w --stdin) &&
