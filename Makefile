@@ -22,7 +22,8 @@ PKGS     = libgit2 popt zlib json-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Ilib $(PKG_CFLAGS)
-ALL_LIBS   = $(PKG_LIBS) -lpthread
+# mbedcrypto (no .pc file in Debian): lib/crypto; libgit2 is built with it.
+ALL_LIBS   = $(PKG_LIBS) -lmbedcrypto -lpthread
 
 PROGRAMS = $(patsubst bin/%.c,%,$(wildcard bin/*.c))
 HOOKS    = $(patsubst hooks/%.c,%,$(wildcard hooks/*.c))

@@ -9,7 +9,7 @@
 #include "knownhosts.h"
 #include "log.h"
 #include "settings.h"
-#include "sha.h"
+#include "crypto.h"
 #include "util.h"
 
 /* libgit2 reports what we say here as the connection's error, and the
@@ -198,7 +198,7 @@ static int key_is_rsa(const char *path)
 		if (*p != '\n' && *p != '\r' && *p != ' ')
 			b64[n++] = *p;
 	bin = xmalloc(n + 3);
-	got = b64_decode(bin, n + 3, b64, n);
+	got = crypto_b64_decode(bin, n + 3, b64, n);
 	if (got < 15 || memcmp(bin, "openssh-key-v1", 15) != 0)
 		goto out;
 	size_t at = 15;

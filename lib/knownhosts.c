@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "knownhosts.h"
-#include "sha.h"
+#include "crypto.h"
 #include "util.h"
 
 static int is_blank(char c) { return c == ' ' || c == '\t'; }
@@ -83,7 +83,7 @@ int kh_parse_line(struct kh_entry *e, const char *line, size_t len)
 	if (!next_field(&p, end, &f, &flen))
 		return -1;
 	e->blob = xmalloc(flen / 4 * 3 + 3);
-	n = b64_decode(e->blob, flen / 4 * 3 + 3, f, flen);
+	n = crypto_b64_decode(e->blob, flen / 4 * 3 + 3, f, flen);
 	/* The blob names its own type: a line whose two disagree is corrupt
 	 * (or hand-edited wrongly) and could never match a server's key. */
 	if (n < 0 || kh_blob_type(blobtype, sizeof blobtype, e->blob, (size_t)n) < 0 ||
@@ -142,7 +142,7 @@ static int glob_match(const char *pat, size_t plen, const char *s)
 /* `|1|salt|hash`: HMAC-SHA1 of the name keyed with the salt. */
 static int hashed_match(const char *f, size_t flen, const char *name)
 {
-	unsigned char salt[128], want[64], got[SHA1_LEN];
+	unsigned char salt[128], want[64], got[CRYPTO_SHA1_LEN];
 	const char *sep;
 	long nsalt, nhash;
 
@@ -151,14 +151,14 @@ static int hashed_match(const char *f, size_t flen, const char *name)
 	sep = memchr(f, '|', flen);
 	if (!sep)
 		return 0;
-	nsalt = b64_decode(salt, sizeof salt, f, (size_t)(sep - f));
-	nhash = b64_decode(want, sizeof want, sep + 1, flen - (size_t)(sep - f) - 1);
+	nsalt = crypto_b64_decode(salt, sizeof salt, f, (size_t)(sep - f));
+	nhash = crypto_b64_decode(want, sizeof want, sep + 1, flen - (size_t)(sep - f) - 1);
 	/* OpenSSH takes a salt of exactly the HMAC's length and ignores
 	 * the entry otherwise. */
-	if (nsalt != SHA1_LEN || nhash != SHA1_LEN)
+	if (nsalt != CRYPTO_SHA1_LEN || nhash != CRYPTO_SHA1_LEN)
 		return 0;
-	hmac_sha1(got, salt, (size_t)nsalt, name, strlen(name));
-	return memcmp(got, want, SHA1_LEN) == 0;
+	crypto_hmac_sha1(got, salt, (size_t)nsalt, name, strlen(name));
+	return memcmp(got, want, CRYPTO_SHA1_LEN) == 0;
 }
 
 int kh_host_matches(const struct kh_entry *e, const char *name)
@@ -266,11 +266,11 @@ enum kh_verdict kh_check_host(struct kh_result *r, const char *text, size_t len,
 
 void kh_fingerprint(char *out, size_t len, const unsigned char *blob, size_t bloblen)
 {
-	unsigned char md[SHA256_LEN];
+	unsigned char md[CRYPTO_SHA256_LEN];
 	char b64[48];
 
-	sha256(md, blob, bloblen);
-	b64_encode(b64, sizeof b64, md, sizeof md, 0);
+	crypto_sha256(md, blob, bloblen);
+	crypto_b64_encode(b64, sizeof b64, md, sizeof md, 0);
 	snprintf(out, len, "SHA256:%s", b64);
 }
 

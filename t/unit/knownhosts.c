@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "knownhosts.h"
-#include "sha.h"
+#include "crypto.h"
 #include "tap.h"
 
 /* A wire-format key blob: string TYPE, then `fill` repeated n times. */
@@ -26,7 +26,7 @@ static char *b64(const unsigned char *p, size_t n)
 	static char buf[4][256];
 	static int which;
 	char *out = buf[which++ % 4];
-	b64_encode(out, 256, p, n, 1);
+	crypto_b64_encode(out, 256, p, n, 1);
 	return out;
 }
 
@@ -114,10 +114,10 @@ int main(void)
 
 	/* hashed names: HMAC-SHA1 of the name keyed with the salt */
 	{
-		unsigned char salt[20], mac[SHA1_LEN];
+		unsigned char salt[20], mac[CRYPTO_SHA1_LEN];
 		char hashed[256];
 		memset(salt, 0x5a, sizeof salt);
-		hmac_sha1(mac, salt, sizeof salt, "[127.0.0.1]:2222", 16);
+		crypto_hmac_sha1(mac, salt, sizeof salt, "[127.0.0.1]:2222", 16);
 		snprintf(hashed, sizeof hashed, "|1|%s|%s", b64(salt, sizeof salt), b64(mac, sizeof mac));
 		snprintf(line, sizeof line, "%s ssh-ed25519 %s", hashed, b64(ed, edn));
 		parse(&e, line);
