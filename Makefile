@@ -2,7 +2,8 @@
 #
 # Programs are found by wildcard: every bin/NAME.c is a program, every
 # lib/*.c goes into one static library, every t/unit/NAME.c is a C unit test
-# and every t/*.t is run by prove.  Adding a file needs no edit here.
+# and every t/*.t is run by prove (t/0095-valgrind.t by check-valgrind).
+# Adding a file needs no edit here.
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -40,7 +41,7 @@ UNIT_TPL = $(wildcard systemd-units/*.in)
 BIN_OUT  = $(PROGRAMS:%=$(BUILD)/bin/%) $(HOOKS:%=$(BUILD)/hooks/%)
 UNIT_OUT = $(UNITS:%=$(BUILD)/t/unit/%)
 
-.PHONY: all programs deps check check-asan test-build install uninstall clean demo fuzz fuzz-targets bench
+.PHONY: all programs deps check check-asan check-valgrind test-build install uninstall clean demo fuzz fuzz-targets bench
 
 # `make` checks for the -dev packages first (installing them as root, or
 # printing the apt-get line), so a missing header never shows up as a
@@ -78,10 +79,19 @@ test-build: $(BIN_OUT) $(UNIT_OUT)
 
 # `make check` is the one command a newcomer runs: it installs what is
 # missing (as root) or says what to install, builds, then runs every test.
+# Valgrind is slow and says nothing the sanitizers of check-asan miss on
+# our own code: its test runs in `make check-valgrind` (CI runs both).
+VALGRIND_T = t/0095-valgrind.t
 check:
 	@sh .ci/deps build test
 	@$(MAKE) --no-print-directory test-build
-	AUTODEPLOY_BUILD=$(abspath $(BUILD)) AUTODEPLOY_SANITIZED="$(SAN)" prove $(PROVE_FLAGS) t/
+	AUTODEPLOY_BUILD=$(abspath $(BUILD)) AUTODEPLOY_SANITIZED="$(SAN)" \
+	    prove $(PROVE_FLAGS) $(filter-out $(VALGRIND_T),$(sort $(wildcard t/*.t)))
+
+check-valgrind:
+	@sh .ci/deps build test
+	@$(MAKE) --no-print-directory test-build
+	AUTODEPLOY_BUILD=$(abspath $(BUILD)) prove $(PROVE_FLAGS) $(VALGRIND_T)
 
 # The same suite against binaries built with AddressSanitizer and UBSan.
 # t/lsan.supp holds the one leak we cannot fix: Debian's libgit2 1.5 loses
@@ -104,9 +114,20 @@ FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,und
 FUZZ_OBJ   = $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
 FUZZ_OUT   = $(FUZZ:%=$(BUILD)/fuzz/%)
 
+# `make fuzz` fuzzes every target for FUZZ_SECONDS over its corpus (new
+# inputs go to build/fuzz/new-NAME; copy the interesting ones into
+# fuzz/corpus/NAME).  `make check` only replays the corpora (t/0090).
+FUZZ_SECONDS = 60
 fuzz:
 	@sh .ci/deps build fuzz
 	@$(MAKE) --no-print-directory fuzz-targets
+	@for t in $(FUZZ); do \
+	    mkdir -p $(BUILD)/fuzz/new-$$t && \
+	    echo "fuzzing $$t for $(FUZZ_SECONDS) s" && \
+	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
+	        -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/new-$$t fuzz/corpus/$${t%_fuzz} \
+	        2>$(BUILD)/fuzz/$$t.log || { tail -n 40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+	done
 
 fuzz-targets: $(FUZZ_OUT)
 

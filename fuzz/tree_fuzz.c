@@ -34,6 +34,9 @@ static void setup(void)
 {
 	git_odb *odb = NULL;
 	git_libgit2_init();
+	/* Every input writes new objects: libgit2's object cache would keep
+	 * them all (up to 256 MiB) and the fuzzer stop on its rss limit. */
+	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 	if (git_mempack_new(&mem) < 0 || git_odb_new(&odb) < 0 ||
 	    git_odb_add_backend(odb, mem, 1) < 0 || git_repository_wrap_odb(&repo, odb) < 0)
 		abort();

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "settings.h"
 #include "crypto.h"
+#include "url.h"
 #include "util.h"
 
 /* libgit2 reports what we say here as the connection's error, and the
@@ -56,88 +57,6 @@ static int strict(const struct repo_auth *a)
 	return !a->settings || a->settings->strict_host_key;
 }
 
-/* The authority of SCHEME://[userinfo@]host[:port]/path: sets *host and
- * *hostlen (brackets of an IPv6 literal removed) and *port (NULL when
- * none); *user and *userlen to the userinfo (NULL when none).  Returns 0, or
- * -1 when url has no "://". */
-static int split_url(const char *url, const char **user, size_t *userlen,
-                     const char **host, size_t *hostlen, const char **port)
-{
-	const char *auth = strstr(url, "://"), *end, *at, *h;
-
-	*user = NULL;
-	*userlen = 0;
-	*port = NULL;
-	if (!auth)
-		return -1;
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	at = NULL;
-	for (const char *s = auth; s < end; s++)
-		if (*s == '@')
-			at = s;
-	if (at) {
-		*user = auth;
-		*userlen = (size_t)(at - auth);
-	}
-	h = at ? at + 1 : auth;
-	if (*h == '[') {
-		const char *close = memchr(h, ']', (size_t)(end - h));
-		if (!close)
-			close = end;
-		*host = h + 1;
-		*hostlen = (size_t)(close - h - 1);
-		if (close < end && close[1] == ':')
-			*port = close + 2;
-	} else {
-		const char *colon = memchr(h, ':', (size_t)(end - h));
-		*host = h;
-		*hostlen = (size_t)((colon ? colon : end) - h);
-		if (colon)
-			*port = colon + 1;
-	}
-	return 0;
-}
-
-static int is_ssh_url(const char *url)
-{
-	if (strncmp(url, "ssh://", 6) == 0 || strncmp(url, "ssh+git://", 10) == 0 ||
-	    strncmp(url, "git+ssh://", 10) == 0)
-		return 1;
-	/* scp-like user@host:path: a colon before any slash, and no "://" */
-	return !strstr(url, "://") && strchr(url, ':') &&
-	       strcspn(url, ":") < strcspn(url, "/");
-}
-
-int auth_url_port(const char *url)
-{
-	const char *user, *host, *port;
-	size_t userlen, hostlen;
-
-	if (!url || !is_ssh_url(url))
-		return 0;
-	if (split_url(url, &user, &userlen, &host, &hostlen, &port) < 0 || !port)
-		return 22;
-	long p = strtol(port, NULL, 10);
-	return p > 0 && p < 65536 ? (int)p : 22;
-}
-
-/* Host of a URL for messages (never its userinfo). */
-static void url_host(char *out, size_t len, const char *url)
-{
-	const char *user, *host, *port;
-	size_t userlen, hostlen;
-
-	if (url && split_url(url, &user, &userlen, &host, &hostlen, &port) == 0) {
-		snprintf(out, len, "%.*s", (int)hostlen, host);
-		return;
-	}
-	/* scp-like user@host:path */
-	const char *at = url ? strchr(url, '@') : NULL;
-	const char *h = at ? at + 1 : (url ? url : "?");
-	snprintf(out, len, "%.*s", (int)strcspn(h, ":/"), h);
-}
-
 static int remote_ready(git_remote *remote, int direction, void *payload)
 {
 	struct repo_auth *a = payload;
@@ -145,7 +64,7 @@ static int remote_ready(git_remote *remote, int direction, void *payload)
 	                  ? git_remote_pushurl(remote) : git_remote_url(remote);
 
 	/* a new connection: the counters of the last one do not apply */
-	a->port = auth_url_port(url);
+	a->port = url_ssh_port(url);
 	a->key_tries = 0;
 	a->url_tries = 0;
 	a->key_used[0] = '\0';
@@ -296,30 +215,6 @@ static int ssh_key(git_credential **out, struct repo_auth *a, const char *url, c
 	              host, def);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
-/* %XX-decode n bytes of s into a malloc'd string. */
-static char *pct_decode(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1), *o = out;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			*o++ = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
-			i += 2;
-		} else {
-			*o++ = s[i];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static void free_secret(char *s)
 {
 	if (s) {
@@ -332,19 +227,21 @@ static void free_secret(char *s)
  * server once.  Nothing here is ever logged. */
 static int url_userpass(git_credential **out, struct repo_auth *a, const char *url)
 {
-	const char *user, *host, *port, *colon;
-	size_t userlen, hostlen;
+	const char *colon;
 	char hostbuf[256];
+	struct url u;
 	int rc;
 
-	if (!url || split_url(url, &user, &userlen, &host, &hostlen, &port) < 0 || !user ||
-	    !(colon = memchr(user, ':', userlen)))
+	if (!url)
+		return GIT_PASSTHROUGH;
+	url_parse(&u, url);
+	if (u.kind != URL_SCHEME || !u.user || !(colon = memchr(u.user, ':', u.user_len)))
 		return GIT_PASSTHROUGH;
 	url_host(hostbuf, sizeof hostbuf, url);
 	if (a->url_tries++ > 0)
 		return refuse(GIT_EUSER, "the credentials in the url were refused by '%s'", hostbuf);
-	char *name = pct_decode(user, (size_t)(colon - user));
-	char *pass = pct_decode(colon + 1, userlen - (size_t)(colon - user) - 1);
+	char *name = url_decode(u.user, (size_t)(colon - u.user));
+	char *pass = url_decode(colon + 1, u.user_len - (size_t)(colon - u.user) - 1);
 	rc = git_credential_userpass_plaintext_new(out, name, pass);
 	free_secret(name);
 	free_secret(pass);

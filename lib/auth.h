@@ -48,8 +48,5 @@ struct repo_auth {
 /* Fill callbacks for a remote connection (credentials, host key check). */
 void auth_callbacks(git_remote_callbacks *cb, struct repo_auth *auth);
 
-/* Port of an ssh URL: the explicit one of ssh://host:PORT/..., else 22
- * (also for scp-like user@host:path).  0 for a URL that is not ssh. */
-int auth_url_port(const char *url);
 
 #endif

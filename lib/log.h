@@ -18,7 +18,7 @@
  * log_init/log_open_file/log_start belong to main, before threads start.
  * log_end's level follows the result: info for 0 and 1, warning for 75,
  * error otherwise.
- * Never pass a URL to the log without log_redact_url(): credentials become ***.
+ * Never pass a URL to the log without url_redact() (url.h): credentials become ***.
  */
 #ifndef AUTODEPLOY_LOG_H
 #define AUTODEPLOY_LOG_H
@@ -52,16 +52,5 @@ void log_escape(char *out, size_t len, const char *s);
 /* "start: START_TIME=..." and "end: START_TIME=... END_TIME=... result=CODE (meaning)". */
 void log_start(void);
 void log_end(int code);
-
-/* Copy url into out with the whole userinfo of a SCHEME:// URL (user,
- * password or token: everything up to the last '@' before the first '/'
- * after "://") replaced by ***:
- *   https://user:tok@host/x  ->  "https://" "***@host/x"
- *   https://tok@host         ->  "https://" "***@host"
- * (written as two strings here only because C comments cannot hold them)
- * Strings without "SCHEME://" (paths, scp-like git@host:x) are copied
- * unchanged: an scp-like user part holds no secret.  Safe to call from
- * any thread; out is always NUL-terminated (truncated when len is short). */
-void log_redact_url(char *out, size_t len, const char *url);
 
 #endif

@@ -8,6 +8,7 @@
 #include "nbsource.h"
 #include "publish.h"
 #include "repo.h"
+#include "url.h"
 #include "util.h"
 
 static int has_control(const char *s)
@@ -22,7 +23,7 @@ static int has_control(const char *s)
 static char *make_label(const char *url, const char *rest)
 {
 	char red[1024];
-	log_redact_url(red, sizeof red, url);
+	url_redact(red, sizeof red, url);
 	return rest ? xasprintf("%s#%s", red, rest) : xstrdup(red);
 }
 

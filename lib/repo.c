@@ -10,6 +10,7 @@
 #include "log.h"
 #include "repo.h"
 #include "settings.h"
+#include "url.h"
 #include "util.h"
 
 void repo_global_init(void)
@@ -155,103 +156,6 @@ out:
 }
 
 /*
- * msg (ERR_MAX bytes) with every occurrence of `needle` replaced by ***,
- * in one pass from left to right into a fresh buffer: the output is never
- * scanned again (a password "*" would match its own mask forever) and
- * never grows past ERR_MAX (a 1-byte password turns into 3 bytes).
- */
-static void mask_all(char *msg, const char *needle)
-{
-	char out[ERR_MAX];
-	size_t nlen = strlen(needle), o = 0;
-	const char *p = msg;
-
-	if (nlen == 0)
-		return;
-	while (*p && o + 1 < sizeof out) {
-		if (strncmp(p, needle, nlen) == 0) {
-			for (int k = 0; k < 3 && o + 1 < sizeof out; k++)
-				out[o++] = '*';
-			p += nlen;
-		} else {
-			out[o++] = *p++;
-		}
-	}
-	out[o] = '\0';
-	memcpy(msg, out, o + 1);
-}
-
-/* `s` with %XX sequences decoded (libgit2 decodes the userinfo and may
- * quote it that way), malloc'd. */
-static char *url_decoded(const char *s)
-{
-	static const char hex[] = "0123456789abcdef0123456789ABCDEF";
-	char *out = xmalloc(strlen(s) + 1), *o = out;
-	for (; *s; s++) {
-		const char *h1, *h2;
-		if (s[0] == '%' && s[1] && s[2] && (h1 = strchr(hex, s[1])) && (h2 = strchr(hex, s[2]))) {
-			*o++ = (char)((((h1 - hex) & 15) << 4) | ((h2 - hex) & 15));
-			s += 2;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
-/* libgit2's messages sometimes quote the URL: make sure a password or
- * token from it can never reach an error message, as written or decoded. */
-void repo_scrub_secret(char *msg, const char *url)
-{
-	const char *scheme = url ? strstr(url, "://") : NULL;
-	if (!scheme)
-		return;
-	const char *host = scheme + 3;
-	const char *slash = strchr(host, '/');
-	const char *at = NULL;
-	for (const char *p = host; *p && (!slash || p < slash); p++)
-		if (*p == '@')
-			at = p;
-	if (!at || at == host)
-		return;
-	size_t slen = (size_t)(at - host);
-	char *forms[2];
-	forms[0] = xmalloc(slen + 1);
-	memcpy(forms[0], host, slen);
-	forms[0][slen] = '\0';
-	forms[1] = url_decoded(forms[0]);
-	/* A user name alone is no secret over ssh (git@, the ssh user), and
-	 * masking it everywhere would maim the message ('***hub.com'); over
-	 * http it may be a token (https://TOKEN@host). */
-	int http = strncmp(url, "http", 4) == 0;
-	/* the decoded form only when it differs: masking "***" twice would
-	 * turn a password "*" into nine stars */
-	for (int f = 0; f < (strcmp(forms[0], forms[1]) ? 2 : 1); f++) {
-		char *colon = strchr(forms[f], ':');
-		if (colon || http)
-			mask_all(msg, forms[f]);
-		/* a password alone (after ':') may be quoted too */
-		if (colon && colon[1])
-			mask_all(msg, colon + 1);
-		/* decoded, a password may hold '@', '/' or ':' where a parser
-		 * cuts the URL (libgit2 then quotes a "host" that is its tail):
-		 * mask each piece long enough to matter */
-		for (char *piece = colon ? colon + 1 : NULL; f == 1 && piece && *piece;) {
-			size_t n = strcspn(piece, "@/:");
-			char keep = piece[n];
-			piece[n] = '\0';
-			if (n >= 3)
-				mask_all(msg, piece);
-			piece[n] = keep;
-			piece += n + (keep != '\0');
-		}
-	}
-	free(forms[0]);
-	free(forms[1]);
-}
-
-/*
  * Whose fault a failed remote operation is, from libgit2's error class:
  * the remote's (REPO_UNREACHABLE: network, ssh, credentials, host key), our
  * disk's (-1: a full or read-only file system under the checkout, memory)
@@ -289,11 +193,11 @@ static int remote_err(char *err, git_remote *rem, const char *remote_name, const
 	char url[512], why[ERR_MAX];
 	const git_error *e = git_error_last();
 	int fault = remote_fault(e, rem);
-	log_redact_url(url, sizeof url, rem && git_remote_url(rem) ? git_remote_url(rem) : remote_name);
+	url_redact(url, sizeof url, rem && git_remote_url(rem) ? git_remote_url(rem) : remote_name);
 	/* only libgit2's words can hold the secret: our own are masked already */
 	snprintf(why, sizeof why, "%s", e && e->message ? e->message : "unknown error");
 	if (rem)
-		repo_scrub_secret(why, git_remote_url(rem));
+		url_scrub(why, git_remote_url(rem));
 	err_set(err, "cannot %s '%s' (%s): %s", what, remote_name, url, why);
 	return fault;
 }

@@ -31,12 +31,6 @@ struct settings;
 void repo_global_init(void);
 void repo_global_shutdown(void);
 
-/* Mask in msg (ERR_MAX bytes, libgit2's words about the remote `url`)
- * every copy of the URL's password, and of its whole userinfo when that
- * holds a password or the URL is http(s) (a token alone), as written and
- * percent-decoded: one pass, bounded, never rescanning its own "***".
- * An ssh user name alone is no secret and stays readable. */
-void repo_scrub_secret(char *msg, const char *url);
 
 /* Fill err with "what: <libgit2's last error>" and return -1. */
 int repo_git_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -28,12 +28,6 @@ int main(void)
 	ok(cb.credentials && cb.certificate_check && cb.remote_ready && cb.payload == &auth,
 	   "every callback is set, with the repo_auth as payload");
 
-	is_int(auth_url_port("ssh://git@git.example.org:2222/org/repo.git"), 2222, "ssh:// with a port");
-	is_int(auth_url_port("ssh://git.example.org/org/repo.git"), 22, "ssh:// without a port is 22");
-	is_int(auth_url_port("ssh://[::1]:2200/repo.git"), 2200, "an IPv6 literal with a port");
-	is_int(auth_url_port("git@github.com:org/repo.git"), 22, "scp-like user@host:path is 22");
-	is_int(auth_url_port("https://example.org:8443/repo.git"), 0, "https is not ssh");
-	is_int(auth_url_port("/srv/git/repo.git"), 0, "a path is not ssh");
 
 	rc = cb.credentials(&cred, "ssh://git.example.org/x.git", NULL, GIT_CREDENTIAL_USERNAME, &auth);
 	ok(rc == 0 && cred && cred->credtype == GIT_CREDENTIAL_USERNAME &&

@@ -1,2 +1,0 @@
-#!/bin/sh
-exec "${AUTODEPLOY_BUILD:-$(dirname "$0")/../build}/t/unit/scrub"
