@@ -27,10 +27,13 @@ static int refuse(int code, const char *fmt, ...)
 	return code;
 }
 
+/* ~/.ssh[/leaf], for callers without settings (settings.c gives the
+ * configured or defaulted paths otherwise). */
 static const char *home_ssh(char *buf, size_t len, const char *leaf)
 {
-	const char *home = getenv("HOME");
-	snprintf(buf, len, "%s/.ssh%s%s", home && *home ? home : "/root", leaf ? "/" : "", leaf ? leaf : "");
+	const char *home = util_home();
+	snprintf(buf, len, "%s/.ssh%s%s", home && strcmp(home, "/") ? home : "", leaf ? "/" : "",
+	         leaf ? leaf : "");
 	return buf;
 }
 

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,11 +374,8 @@ static int double_quoted(struct parser *ps)
 
 static const char *home_dir(void)
 {
-	const char *h = getenv("HOME");
-	if (h && *h)
-		return h;
-	struct passwd *pw = getpwuid(getuid());
-	return pw && pw->pw_dir ? pw->pw_dir : "";
+	const char *h = util_home();
+	return h ? h : "";
 }
 
 /* The value after `=`: ends at unquoted whitespace or the end. */

@@ -356,16 +356,8 @@ int gz_file_at(int dirfd, const char *src, const char *dst, int level, char *err
 		err_set(err, "cannot write '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (renameat(dirfd, tmp, dirfd, dst) < 0) {
-		err_set(err, "cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
-		goto out;
-	}
-	made = 0;
-	if (fsync(dirfd) < 0) {
-		err_set(err, "cannot sync the folder of '%s': %s", dst, strerror(errno));
-		goto out;
-	}
-	ret = 0;
+	made = 0;       /* util_temp_rename removes tmp if it cannot rename */
+	ret = util_temp_rename(dirfd, tmp, dst, err);
 out:
 	if (out >= 0)
 		close(out);

@@ -356,8 +356,7 @@ static int copy_out(int dirfd, const char *dst, int live, const struct stat *st,
 	 * away, and then the file is the caller's own, which is no worse. */
 	if (copy_data(out, live, 0, prefix, buf, crc) < 0 ||
 	    (fchown(out, st->st_uid, st->st_gid) < 0 && errno != EPERM) ||
-	    fchmod(out, st->st_mode & 0777) < 0 || fsync(out) < 0 ||
-	    renameat(dirfd, tmp, dirfd, dst) < 0) {
+	    fchmod(out, st->st_mode & 0777) < 0 || fsync(out) < 0) {
 		int e = errno;
 		if (e != ENODATA)
 			err_set(err, "cannot write '%s': %s", dst, strerror(e));
@@ -366,10 +365,10 @@ static int copy_out(int dirfd, const char *dst, int live, const struct stat *st,
 		errno = e;
 		return -1;
 	}
-	if (fsync(dirfd) < 0) {
-		err_set(err, "cannot sync the folder of '%s': %s", dst, strerror(errno));
+	if (util_temp_rename(dirfd, tmp, dst, err) < 0) {
 		close(out);
 		unlinkat(dirfd, dst, 0);
+		errno = EIO;
 		return -1;
 	}
 	return out;

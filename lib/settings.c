@@ -64,19 +64,14 @@ static void warn_conflicts(const struct cfg *c)
 
 #define K(name) key_of(c, name)
 
-/* ~/.ssh of the running user: $HOME, else the password database (a
- * service started by systemd may have no HOME). */
+/* ~/.ssh of the running user (util_home). */
 static int ssh_dir(char *buf, size_t size, char *err)
 {
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
-		struct passwd *pw = getpwuid(getuid());
-		if (!pw || !pw->pw_dir || !*pw->pw_dir)
-			return err_set(err, "cannot find the home folder of uid %u "
-			               "(set AUTODEPLOY_DEPLOY_KEY_ROOT_DIR and AUTODEPLOY_KNOWN_HOSTS)",
-			               (unsigned)getuid());
-		home = pw->pw_dir;
-	}
+	const char *home = util_home();
+	if (!home)
+		return err_set(err, "cannot find the home folder of uid %u "
+		               "(set AUTODEPLOY_DEPLOY_KEY_ROOT_DIR and AUTODEPLOY_KNOWN_HOSTS)",
+		               (unsigned)getuid());
 	if ((size_t)snprintf(buf, size, "%s/.ssh", strcmp(home, "/") ? home : "") >= size)
 		return err_set(err, "home folder '%.60s...' is too long", home);
 	return 0;

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -157,6 +159,15 @@ int util_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+const char *util_home(void)
+{
+	const char *home = getenv("HOME");
+	if (home && *home)
+		return home;
+	struct passwd *pw = getpwuid(getuid());
+	return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
+}
+
 int util_open_temp(int dirfd, const char *name, char *tmp, size_t len)
 {
 	static unsigned counter;
@@ -192,61 +203,57 @@ int util_temp_target(const char *tmp, char *name, size_t len)
 	return 0;
 }
 
+int util_temp_rename(int dirfd, const char *tmp, const char *dst, char *err)
+{
+	if (renameat(dirfd, tmp, dirfd, dst) < 0) {
+		err_set(err, "cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	/* The rename is durable only once the folder entry is on disk. */
+	if (fsync(dirfd) < 0 && errno != EINVAL)
+		return err_set(err, "cannot sync the folder of '%s': %s", dst, strerror(errno));
+	return 0;
+}
+
 int util_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? xasprintf("%.*s", (int)(slash == path ? 1 : slash - path), path)
 	                  : xstrdup(".");
 	const char *base = slash ? slash + 1 : path;
-	/* A hidden name beside the target: same file system, so rename is
-	 * atomic, and never picked up by globs such as *.log or *.ipynb. */
-	char *tmp = xasprintf("%s/.%s.tmp-XXXXXX", dir, base);
-	int fd = -1, dfd = -1, ret = -1, e = 0;
+	char tmp[NAME_MAX + 16];
+	int fd = -1, dfd = -1, ret = -1;
 
 	if (!*base) {
 		err_set(err, "cannot write '%s': not a file name", path);
 		goto out;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* A hidden name beside the target (util_open_temp): same file system,
+	 * so rename is atomic, and never picked up by globs such as *.log. */
+	if (dfd < 0 || (fd = util_open_temp(dfd, base, tmp, sizeof tmp)) < 0) {
 		err_set(err, "cannot create a temporary file in '%s': %s", dir, strerror(errno));
 		goto out;
 	}
-	if (util_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	int failed = util_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0;
+	int e = errno;
+	if (close(fd) < 0 && !failed) {
+		failed = 1;
 		e = errno;
-		goto fail_tmp;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		e = errno;
-		goto fail_tmp;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0) {
-		e = errno;
-		goto fail_tmp;
-	}
-	/* The rename is durable only once the folder entry is on disk. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || (fsync(dfd) < 0 && errno != EINVAL)) {
-		err_set(err, "cannot sync folder '%s': %s", dir, strerror(errno));
+	if (failed) {
+		err_set(err, "cannot write '%s': %s", path, strerror(e));
+		unlinkat(dfd, tmp, 0);
 		goto out;
 	}
-	ret = 0;
-	goto out;
-
-fail_tmp:
-	err_set(err, "cannot write '%s': %s", path, strerror(e));
-	if (fd >= 0)
-		close(fd);
-	fd = -1;
-	unlink(tmp);
+	ret = util_temp_rename(dfd, tmp, base, err);
 out:
 	if (fd >= 0)
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
-	free(tmp);
 	free(dir);
 	return ret;
 }

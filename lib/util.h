@@ -55,10 +55,20 @@ int util_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* write(2) all of data, retrying on EINTR and short writes; -1 with errno. */
 int util_write_all(int fd, const void *data, size_t len);
 
+/* The running user's home folder: $HOME when set and not empty, else the
+ * password database's (a service started by systemd may have no HOME);
+ * NULL when neither knows it. */
+const char *util_home(void);
+
 /* Create and open (O_EXCL, O_NOFOLLOW, mode 0600) a fresh temporary file
  * ".NAME.XXXXXXXX.tmp" in the folder dirfd, its name into tmp: dot-prefixed
  * so that nobody mistakes it for a finished file.  -1 with errno. */
 int util_open_temp(int dirfd, const char *name, char *tmp, size_t len);
+
+/* The end of every atomic write: rename tmp (written and fsynced by the
+ * caller) to dst in the folder dirfd, then fsync the folder so the new
+ * entry survives a crash.  On a failed rename tmp is removed.  -1 with err. */
+int util_temp_rename(int dirfd, const char *tmp, const char *dst, char *err);
 
 /* 0 when tmp is a name util_open_temp makes, with the NAME it was made for
  * copied into name; -1 otherwise (or when it does not fit). */
