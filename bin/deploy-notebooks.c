@@ -20,6 +20,7 @@
 #include "publish.h"
 #include "repo.h"
 #include "settings.h"
+#include "strbuf.h"
 #include "util.h"
 
 #define SOURCES_KEY "AUTODEPLOY_NOTEBOOK_SOURCES"
@@ -90,23 +91,19 @@ static int list_sources(struct nbsource *src, size_t n, const struct settings *s
  * the same next time and the folder is there, nothing has moved. */
 static char *state_text(const struct nbsource *src, size_t n, const struct settings *s)
 {
-	char hex[GIT_OID_HEXSZ + 1], *text, *next;
+	char hex[GIT_OID_HEXSZ + 1];
+	struct strbuf text = STRBUF_INIT;
 
-	text = xasprintf("# deploy-notebooks: the commits last published; remove to republish\n"
-	                 "dir %s\n", s->notebook_dir);
+	strbuf_addf(&text, "# deploy-notebooks: the commits last published; remove to republish\n"
+	            "dir %s\n", s->notebook_dir);
 	if (s->notebook_owner_set)
-		next = xasprintf("%sowner %u:%u\n", text, s->notebook_uid, s->notebook_gid);
+		strbuf_addf(&text, "owner %u:%u\n", s->notebook_uid, s->notebook_gid);
 	else
-		next = xasprintf("%sowner -\n", text);
-	free(text);
-	text = next;
-	for (size_t i = 0; i < n; i++) {
-		next = xasprintf("%ssource %s %s\n", text, git_oid_tostr(hex, sizeof hex, &src[i].commit),
-		                 src[i].spec);
-		free(text);
-		text = next;
-	}
-	return text;
+		strbuf_addstr(&text, "owner -\n");
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(&text, "source %s %s\n", git_oid_tostr(hex, sizeof hex, &src[i].commit),
+		            src[i].spec);
+	return strbuf_detach(&text, NULL);
 }
 
 static int nothing_moved(const char *state_path, const char *state, const char *dest)

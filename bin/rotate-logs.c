@@ -27,6 +27,7 @@
 #include "log.h"
 #include "rotate.h"
 #include "settings.h"
+#include "strbuf.h"
 #include "util.h"
 
 static int opt_force, opt_dry_run;
@@ -318,10 +319,7 @@ static int rotate_all(struct run *r)
 		}
 		if (!ends_with(e->d_name, ".log"))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			names = xrealloc(names, cap * sizeof(*names));
-		}
+		ARRAY_GROW(names, n, cap);
 		names[n++] = xstrdup(e->d_name);
 	}
 	closedir(d);

@@ -10,6 +10,7 @@
 #include "binds.h"
 #include "proc.h"
 #include "stack.h"
+#include "strbuf.h"
 #include "util.h"
 
 #define MAX_CONTAINERS 256
@@ -17,9 +18,14 @@
 
 static void add(struct binds *b, const char *service, const char *id, const char *path)
 {
-	b->service = xrealloc(b->service, (b->n + 1) * sizeof *b->service);
-	b->id = xrealloc(b->id, (b->n + 1) * sizeof *b->id);
-	b->path = xrealloc(b->path, (b->n + 1) * sizeof *b->path);
+	/* three parallel arrays, one capacity */
+	size_t cap = b->cap;
+	ARRAY_GROW(b->service, b->n, cap);
+	cap = b->cap;
+	ARRAY_GROW(b->id, b->n, cap);
+	cap = b->cap;
+	ARRAY_GROW(b->path, b->n, cap);
+	b->cap = cap;
 	b->service[b->n] = xstrdup(service);
 	b->id[b->n] = xstrdup(id);
 	b->path[b->n] = xstrdup(path ? path : "");

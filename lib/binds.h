@@ -21,6 +21,7 @@ struct binds {
 	char **id;        /* its container id when scanned */
 	char **path;      /* the first changed path under one of its bind mounts */
 	size_t n;
+	size_t cap;       /* of each of the three arrays */
 };
 
 /* Containers of the compose project in `dir` with a bind mount whose

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* Expansion can double a value on every line (A=$A$A): a bound on the bytes
@@ -45,63 +46,20 @@ struct cfg {
 	size_t nkeys;
 };
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
 struct parser {
 	struct cfg *c;
 	const char *p, *end;
 	int line;
 	char *err;
-	struct sbuf val;
+	struct strbuf val;
 };
-
-static void *grow(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q) {
-		fputs("out of memory\n", stderr);
-		abort();
-	}
-	return q;
-}
 
 static char *dupn(const char *s, size_t n)
 {
-	char *d = grow(NULL, n + 1);
+	char *d = xmalloc(n + 1);
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
-}
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = grow(b->p, cap);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_addc(struct sbuf *b, char ch)
-{
-	sb_add(b, &ch, 1);
-}
-
-/* Take the buffer's string (always allocated, even when empty). */
-static char *sb_take(struct sbuf *b)
-{
-	char *s = b->p ? b->p : dupn("", 0);
-	b->p = NULL;
-	b->len = b->cap = 0;
-	return s;
 }
 
 /* Replace control characters so that a message stays one printable line. */
@@ -240,8 +198,7 @@ static void index_entry(struct cfg *c, size_t i)
 	if (2 * (c->nkeys + 1) > c->nslots) {
 		size_t old = c->nslots, *slots = c->slot;
 		c->nslots = old ? old * 2 : 64;
-		c->slot = grow(NULL, c->nslots * sizeof(*c->slot));
-		memset(c->slot, 0, c->nslots * sizeof(*c->slot));
+		c->slot = xcalloc(c->nslots, sizeof(*c->slot));
 		for (size_t k = 0; k < old; k++)
 			if (slots[k])
 				*slot_of(c, c->e[slots[k] - 1].key) = slots[k];
@@ -260,7 +217,7 @@ static int append_expanded(struct parser *ps, const char *s)
 		return perr(ps, ps->line, "expansions make the configuration too large (over %u MiB)",
 		            EXPAND_MAX >> 20);
 	ps->c->expanded += n;
-	sb_add(&ps->val, s, n);
+	strbuf_add(&ps->val, s, n);
 	return 0;
 }
 
@@ -282,7 +239,7 @@ static int dollar(struct parser *ps)
 	char buf[64];
 
 	if (q == ps->end) {
-		sb_addc(&ps->val, '$');
+		strbuf_addch(&ps->val, '$');
 		ps->p = q;
 		return 0;
 	}
@@ -316,7 +273,7 @@ static int dollar(struct parser *ps)
 		            "(write '\\$' or quote with '...' for a literal dollar)", *q);
 	/* `$` before anything else (a space, a quote, '/', the end) is literal,
 	 * as in POSIX sh. */
-	sb_addc(&ps->val, '$');
+	strbuf_addch(&ps->val, '$');
 	ps->p = q;
 	return 0;
 }
@@ -333,7 +290,7 @@ static int single_quoted(struct parser *ps)
 	}
 	if (q == ps->end)
 		return perr(ps, open, "unterminated single quote (opened here)");
-	sb_add(&ps->val, s, q - s);
+	strbuf_add(&ps->val, s, q - s);
 	ps->p = q + 1;
 	return 0;
 }
@@ -356,7 +313,7 @@ static int double_quoted(struct parser *ps)
 			if (ps->p[1] == '\n')
 				ps->line++;
 			else
-				sb_addc(&ps->val, ps->p[1]);
+				strbuf_addch(&ps->val, ps->p[1]);
 			ps->p += 2;
 		} else if (ch == '$') {
 			if (dollar(ps) < 0)
@@ -366,7 +323,7 @@ static int double_quoted(struct parser *ps)
 		} else {
 			if (ch == '\n')
 				ps->line++;
-			sb_addc(&ps->val, ch);
+			strbuf_addch(&ps->val, ch);
 			ps->p++;
 		}
 	}
@@ -383,9 +340,7 @@ static int value(struct parser *ps)
 {
 	const char *start = ps->p;
 
-	ps->val.len = 0;
-	if (ps->val.p)
-		ps->val.p[0] = '\0';
+	strbuf_reset(&ps->val);
 	while (ps->p < ps->end) {
 		char ch = *ps->p;
 		if (is_blank(ch) || ch == '\n')
@@ -408,12 +363,12 @@ static int value(struct parser *ps)
 		} else if (ch == '\\') {
 			ps->p++;
 			if (ps->p == ps->end) {
-				sb_addc(&ps->val, '\\');
+				strbuf_addch(&ps->val, '\\');
 			} else if (*ps->p == '\n') {
 				ps->line++;
 				ps->p++;
 			} else {
-				sb_addc(&ps->val, *ps->p++);
+				strbuf_addch(&ps->val, *ps->p++);
 			}
 		} else if (ch == '~' && ps->p == start &&
 		           (ps->p + 1 == ps->end || in("/ \t\n", ps->p[1]))) {
@@ -423,7 +378,7 @@ static int value(struct parser *ps)
 				return -1;
 			ps->p++;
 		} else {
-			sb_addc(&ps->val, ch);
+			strbuf_addch(&ps->val, ch);
 			ps->p++;
 		}
 	}
@@ -468,10 +423,7 @@ static int end_of_statement(struct parser *ps)
 
 static void store(struct cfg *c, char *key, char *val, int line)
 {
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 16;
-		c->e = grow(c->e, c->cap * sizeof(*c->e));
-	}
+	ARRAY_GROW(c->e, c->n, c->cap);
 	c->e[c->n].key = key;
 	c->e[c->n].val = val;
 	c->e[c->n].line = line;
@@ -499,7 +451,7 @@ static int statement(struct parser *ps)
 			ps->p = q + 1;
 			if (value(ps) < 0)
 				return -1;
-			store(ps->c, dupn(tok, n), sb_take(&ps->val), line);
+			store(ps->c, dupn(tok, n), strbuf_detach(&ps->val, NULL), line);
 			return end_of_statement(ps);
 		}
 		if (!after_export && n == 6 && memcmp(tok, "export", 6) == 0 &&
@@ -539,7 +491,7 @@ static int statement(struct parser *ps)
 
 int cfg_parse(struct cfg **out, const char *name, const char *buf, size_t len, char *err)
 {
-	struct cfg *c = grow(NULL, sizeof(*c));
+	struct cfg *c = xmalloc(sizeof(*c));
 	struct parser ps = { .c = c, .p = buf, .end = buf + len, .line = 1, .err = err };
 
 	memset(c, 0, sizeof(*c));
@@ -569,11 +521,11 @@ int cfg_parse(struct cfg **out, const char *name, const char *buf, size_t len, c
 			goto fail;
 		}
 	}
-	free(ps.val.p);
+	strbuf_release(&ps.val);
 	*out = c;
 	return 0;
 fail:
-	free(ps.val.p);
+	strbuf_release(&ps.val);
 	cfg_free(c);
 	return -1;
 }
@@ -587,7 +539,7 @@ static int read_error(char *err, const char *path, int e)
 
 int cfg_load(struct cfg **out, const char *path, char *err)
 {
-	struct sbuf b = { 0 };
+	struct strbuf b = STRBUF_INIT;
 	char chunk[65536];
 	ssize_t r;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -601,14 +553,14 @@ int cfg_load(struct cfg **out, const char *path, char *err)
 				continue;
 			int e = errno;
 			close(fd);
-			free(b.p);
+			strbuf_release(&b);
 			return read_error(err, path, e);
 		}
-		sb_add(&b, chunk, r);
+		strbuf_add(&b, chunk, (size_t)r);
 	}
 	close(fd);
-	int ret = cfg_parse(out, path, b.p ? b.p : "", b.len, err);
-	free(b.p);
+	int ret = cfg_parse(out, path, strbuf_str(&b), b.len, err);
+	strbuf_release(&b);
 	return ret;
 }
 
@@ -803,7 +755,7 @@ int cfg_list(char ***out, size_t *n, const struct cfg *c, const char *key)
 		count++;
 		p += strcspn(p, ws);
 	}
-	list = grow(NULL, (count + 1) * sizeof(*list));
+	list = xcalloc(count + 1, sizeof(*list));
 	count = 0;
 	for (const char *p = v + strspn(v, ws); *p; p += strspn(p, ws)) {
 		size_t len = strcspn(p, ws);

@@ -6,6 +6,7 @@
 #include <git2.h>
 
 #include "hookin.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* Length of the object id at p (40 or 64 hex digits), else 0. */
@@ -71,10 +72,7 @@ int hookin_parse(struct hookin_update **out, size_t *n, const char *buf, size_t 
 			hookin_free(u, count);
 			return err_set(err, "line %zu: longer than %d bytes", lineno, HOOKIN_LINE_MAX);
 		}
-		if (count == cap) {
-			cap = cap ? cap * 2 : 8;
-			u = xrealloc(u, cap * sizeof(*u));
-		}
+		ARRAY_GROW(u, count, cap);
 		if (parse_line(&u[count], line, l, lineno, err) < 0) {
 			hookin_free(u, count);
 			return -1;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "strbuf.h"
 #include "util.h"
 
 void journal_path(char *buf, size_t len, const char *state_dir)
@@ -103,7 +104,7 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 {
 	char path[4096];
 	char *buf = NULL, *line;
-	size_t lineno = 1;
+	size_t lineno = 1, cap = 0;
 	int ret = -1, v2;
 
 	memset(j, 0, sizeof *j);
@@ -134,7 +135,7 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 				goto out;
 			}
 		} else {
-			j->e = xrealloc(j->e, (j->n + 1) * sizeof *j->e);
+			ARRAY_GROW(j->e, j->n, cap);
 			memset(&j->e[j->n], 0, sizeof *j->e);
 			if (parse_entry(&j->e[j->n], line, v2, path, lineno, err) < 0)
 				goto out;

@@ -12,27 +12,18 @@ void json_init(struct json *j)
 
 void json_free(struct json *j)
 {
-	free(j->buf);
+	strbuf_release(&j->out);
 	json_init(j);
 }
 
 const char *json_str(const struct json *j)
 {
-	return j->buf ? j->buf : "";
+	return strbuf_str(&j->out);
 }
 
 static void put(struct json *j, const char *s, size_t n)
 {
-	if (j->len + n + 1 > j->cap) {
-		size_t cap = j->cap ? j->cap : 256;
-		while (j->len + n + 1 > cap)
-			cap *= 2;
-		j->buf = xrealloc(j->buf, cap);
-		j->cap = cap;
-	}
-	memcpy(j->buf + j->len, s, n);
-	j->len += n;
-	j->buf[j->len] = '\0';
+	strbuf_add(&j->out, s, n);
 }
 
 static void puts_(struct json *j, const char *s)

@@ -18,13 +18,14 @@
 #ifndef AUTODEPLOY_JSON_H
 #define AUTODEPLOY_JSON_H
 
+#include "strbuf.h"
+
 #include <stddef.h>
 
 #define JSON_MAX_DEPTH 32
 
 struct json {
-	char *buf;
-	size_t len, cap;
+	struct strbuf out;
 	int depth;
 	unsigned char count[JSON_MAX_DEPTH]; /* values so far per level (saturating) */
 	int after_key;

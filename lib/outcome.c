@@ -8,6 +8,7 @@
 #include "json.h"
 #include "outcome.h"
 #include "settings.h"
+#include "strbuf.h"
 #include "util.h"
 
 static int write_state(const struct settings *s, const struct outcome *o, char *err)
@@ -69,26 +70,11 @@ static void label_escape(char *out, size_t len, const char *in)
 	out[k] = '\0';
 }
 
-static void append(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char **buf, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	char *piece;
-	va_start(ap, fmt);
-	if (vasprintf(&piece, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	size_t l = strlen(piece);
-	*buf = xrealloc(*buf, *len + l + 1);
-	memcpy(*buf + *len, piece, l + 1);
-	*len += l;
-	free(piece);
-}
-
 static int write_metrics(const struct settings *s, const struct outcome *o, char *err)
 {
-	char path[4096], *prev = NULL, *buf = NULL;
-	size_t len = 0, plen;
+	char path[4096], *prev = NULL;
+	struct strbuf buf = STRBUF_INIT;
+	size_t plen;
 	long long last_success = 0;
 	int ret;
 
@@ -105,31 +91,31 @@ static int write_metrics(const struct settings *s, const struct outcome *o, char
 			return -1;
 	}
 
-	append(&buf, &len, "# HELP autodeploy_last_run_timestamp_seconds When run-deploy last ran.\n"
+	strbuf_addf(&buf, "# HELP autodeploy_last_run_timestamp_seconds When run-deploy last ran.\n"
 	                   "# TYPE autodeploy_last_run_timestamp_seconds gauge\n"
 	                   "autodeploy_last_run_timestamp_seconds %lld\n", (long long)o->end);
 	if (last_success)
-		append(&buf, &len, "# HELP autodeploy_last_success_timestamp_seconds When a run last ended with exit 0.\n"
+		strbuf_addf(&buf, "# HELP autodeploy_last_success_timestamp_seconds When a run last ended with exit 0.\n"
 		                   "# TYPE autodeploy_last_success_timestamp_seconds gauge\n"
 		                   "autodeploy_last_success_timestamp_seconds %lld\n", last_success);
-	append(&buf, &len, "# HELP autodeploy_last_result Exit code of the last run (0 ok, 2 rolled back, 3 broken).\n"
+	strbuf_addf(&buf, "# HELP autodeploy_last_result Exit code of the last run (0 ok, 2 rolled back, 3 broken).\n"
 	                   "# TYPE autodeploy_last_result gauge\n"
 	                   "autodeploy_last_result %d\n", o->result);
-	append(&buf, &len, "# HELP autodeploy_deploy_duration_seconds Wall time of the last run.\n"
+	strbuf_addf(&buf, "# HELP autodeploy_deploy_duration_seconds Wall time of the last run.\n"
 	                   "# TYPE autodeploy_deploy_duration_seconds gauge\n"
 	                   "autodeploy_deploy_duration_seconds %lld\n", (long long)(o->end - o->start));
 	if (o->drift && o->n) {
-		append(&buf, &len, "# HELP autodeploy_checkout_behind_commits Commits the checkout was behind its upstream.\n"
+		strbuf_addf(&buf, "# HELP autodeploy_checkout_behind_commits Commits the checkout was behind its upstream.\n"
 		                   "# TYPE autodeploy_checkout_behind_commits gauge\n");
 		for (size_t i = 0; i < o->n; i++) {
 			char label[2048];
 			label_escape(label, sizeof label, o->drift[i].path);
-			append(&buf, &len, "autodeploy_checkout_behind_commits{path=\"%s\"} %zu\n",
+			strbuf_addf(&buf, "autodeploy_checkout_behind_commits{path=\"%s\"} %zu\n",
 			       label, o->drift[i].behind);
 		}
 	}
-	ret = util_write_atomic(s->metrics_file, buf, len, 0644, err);
-	free(buf);
+	ret = util_write_atomic(s->metrics_file, strbuf_str(&buf), buf.len, 0644, err);
+	strbuf_release(&buf);
 	return ret;
 }
 

@@ -12,6 +12,7 @@
 
 #include "publish.h"
 #include "repo.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* ".staging.XXXXXX" and the '.' and '/' around the name: what a staging
@@ -78,10 +79,7 @@ static int refuse(struct walk *w, const char *fmt, ...)
 static void add_file(struct publish_set *set, const char *path, git_repository *r,
                      const git_oid *blob, uint64_t size, size_t source)
 {
-	if (set->n == set->cap) {
-		set->cap = set->cap ? 2 * set->cap : 64;
-		set->files = xrealloc(set->files, set->cap * sizeof *set->files);
-	}
+	ARRAY_GROW(set->files, set->n, set->cap);
 	struct publish_file *f = &set->files[set->n];
 	f->path = xstrdup(path);
 	f->repo = r;
@@ -454,10 +452,7 @@ static int make_parents(struct dirs *dirs, const char *staging, const char *rel,
 			free(full);
 			continue;
 		}
-		if (dirs->n == dirs->cap) {
-			dirs->cap = dirs->cap ? 2 * dirs->cap : 16;
-			dirs->v = xrealloc(dirs->v, dirs->cap * sizeof *dirs->v);
-		}
+		ARRAY_GROW(dirs->v, dirs->n, dirs->cap);
 		dirs->v[dirs->n++] = full;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include "repo.h"
 #include "settings.h"
 #include "stack.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* The last component of the work tree's real path ("checkout" if none). */
@@ -96,10 +97,7 @@ void recreate_collect(struct recreate *rc, const struct journal *j)
 			log_warn("'%s': cannot list the changed files (%s): services that bind-mount them "
 			         "are not recreated", e->path, err);
 		for (size_t k = 0; k < np; k++) {
-			if (rc->nchanged == cap) {
-				cap = cap ? cap * 2 : 64;
-				rc->changed = xrealloc(rc->changed, cap * sizeof *rc->changed);
-			}
+			ARRAY_GROW(rc->changed, rc->nchanged, cap);
 			rc->changed[rc->nchanged++] = xasprintf("%s/%s", top, paths[k]);
 		}
 		repo_paths_free(paths);

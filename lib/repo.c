@@ -11,6 +11,7 @@
 #include "repo.h"
 #include "settings.h"
 #include "url.h"
+#include "strbuf.h"
 #include "util.h"
 
 void repo_global_init(void)
@@ -419,10 +420,7 @@ static void paths_add(struct paths *p, const char *s)
 		return;
 	if (p->n > 0 && strcmp(p->v[p->n - 1], s) == 0)
 		return;
-	if (p->n + 2 > p->cap) {
-		p->cap = p->cap ? p->cap * 2 : 16;
-		p->v = xrealloc(p->v, p->cap * sizeof *p->v);
-	}
+	ARRAY_GROW(p->v, p->n + 1, p->cap);     /* and the NULL after it */
 	p->v[p->n++] = xstrdup(s);
 	p->v[p->n] = NULL;
 }

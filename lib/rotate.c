@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "rotate.h"
+#include "strbuf.h"
 #include "util.h"
 
 #define COPY_BUF (64 * 1024)
@@ -136,17 +137,11 @@ int rotate_list(struct rot_list *out, int dirfd, const char *base, const struct 
 			break;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			if (out->nskipped == scap) {
-				scap = scap ? scap * 2 : 4;
-				out->skipped = xrealloc(out->skipped, scap * sizeof(*out->skipped));
-			}
+			ARRAY_GROW(out->skipped, out->nskipped, scap);
 			out->skipped[out->nskipped++] = xstrdup(e->d_name);
 			continue;
 		}
-		if (out->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			out->v = xrealloc(out->v, cap * sizeof(*out->v));
-		}
+		ARRAY_GROW(out->v, out->n, cap);
 		f.name = xstrdup(e->d_name);
 		f.future = today && date_key(f.year, f.mon, f.day) > now_key;
 		f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;

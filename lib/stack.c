@@ -13,6 +13,7 @@
 #include "proc.h"
 #include "settings.h"
 #include "stack.h"
+#include "strbuf.h"
 #include "util.h"
 
 void stack_init(struct stack *st, const struct settings *s)
@@ -55,10 +56,7 @@ void stack_setenv(struct stack *st, const char *key, const char *fmt, ...)
 			return;
 		}
 	}
-	if (st->n + 2 > st->cap) {
-		st->cap *= 2;
-		st->env = xrealloc(st->env, st->cap * sizeof *st->env);
-	}
+	ARRAY_GROW(st->env, st->n + 1, st->cap);        /* and the NULL after it */
 	st->env[st->n++] = entry;
 	st->env[st->n] = NULL;
 }

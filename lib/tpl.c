@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strbuf.h"
 #include "tpl.h"
 #include "util.h"
 
@@ -24,22 +25,15 @@ static const char *lookup(const char **end, const char *p, const char *const *va
 
 char *tpl_render_text(const char *text, const char *const *vars)
 {
-	size_t cap = strlen(text) + 1, n = 0;
-	char *res = xmalloc(cap);
+	struct strbuf res = STRBUF_INIT;
 
+	strbuf_grow(&res, strlen(text));
 	for (const char *p = text; *p; ) {
 		const char *end = NULL, *val = *p == '@' ? lookup(&end, p, vars) : NULL;
-		size_t add = val ? strlen(val) : 1;
-		if (n + add + 1 > cap) {
-			cap = 2 * (n + add + 1);
-			res = xrealloc(res, cap);
-		}
-		memcpy(res + n, val ? val : p, add);
-		n += add;
+		strbuf_add(&res, val ? val : p, val ? strlen(val) : 1);
 		p = val ? end + 1 : p + 1;
 	}
-	res[n] = '\0';
-	return res;
+	return strbuf_detach(&res, NULL);
 }
 
 int tpl_render(char **out, const char *path, const char *const *vars, char *err)
