@@ -157,6 +157,7 @@ int main(int argc, const char **argv)
 	repo_global_init();
 	if ((code = app_begin(&a, "autodeploy.log")) != EXIT_OK)
 		goto out;
+	app_warn_stale_units(&a);
 	if ((code = app_need_compose_dir(&a)) != EXIT_OK || (code = app_lock(&a, "lock", opt_wait)) != EXIT_OK)
 		goto out;
 

@@ -21,6 +21,7 @@
 #include "cfg.h"
 #include "cli.h"
 #include "hookinst.h"
+#include "installed.h"
 #include "log.h"
 #include "proc.h"
 #include "repo.h"
@@ -112,6 +113,16 @@ static int install(struct run *r)
 		if (rc)
 			return EXIT_IOERR;
 	}
+	/* What the units were made from: check-drift and run-deploy warn
+	 * when env.local has changed since. */
+	if (!opt_dry_run) {
+		char *dir = rooted(r->s->state_dir);
+		int rc = util_mkdir_p(dir, 0755, r->err) < 0 ||
+		         installed_write(opt_root, r->s->state_dir, r->config, r->err) < 0;
+		free(dir);
+		if (rc)
+			return EXIT_IOERR;
+	}
 	return EXIT_OK;
 }
 
@@ -127,7 +138,8 @@ static int install_hook(struct run *r, const char *bare)
 static int uninstall(struct run *r)
 {
 	units_find_stale(&r->u, 0);
-	if (remove_stale(r) < 0)
+	if (remove_stale(r) < 0 ||
+	    (!opt_dry_run && !opt_only && installed_remove(opt_root, r->s->state_dir, r->err) < 0))
 		return EXIT_IOERR;
 	if (!opt_root && !opt_dry_run && r->u.reload && systemctl(r, "daemon-reload", 0, NULL, 0) < 0)
 		return EXIT_IOERR;

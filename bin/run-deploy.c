@@ -463,6 +463,7 @@ int main(int argc, const char **argv)
 		code = requeue(s);
 		goto out;
 	}
+	app_warn_stale_units(&a);
 	rn.s = s;
 	rn.own = (struct checkout_owner){ s->code_owner_set, s->code_uid, s->code_gid };
 	stack_init(&rn.st, s);

@@ -8,6 +8,7 @@
 #include "app.h"
 #include "cfg.h"
 #include "cli.h"
+#include "installed.h"
 #include "lock.h"
 #include "log.h"
 #include "util.h"
@@ -83,6 +84,16 @@ int app_lock(struct app *a, const char *name, long wait_seconds)
 	a->lockfd = -1;
 	log_error("%s", err);
 	return rc == LOCK_BUSY ? EXIT_BUSY : EXIT_IOERR;
+}
+
+void app_warn_stale_units(const struct app *a)
+{
+	const char *config = cfg_default_path(cli.config);
+	if (installed_check(a->s.state_dir, config))
+		log_warn("'%s' has changed since install-units last made the units from it: they may "
+		         "hold stale settings (timeouts, writable paths, schedules, the hook's refs); "
+		         "run 'install-units --config %s' (and '--hook BARE' for a hooked repository)",
+		         config, config);
 }
 
 int app_need_compose_dir(struct app *a)

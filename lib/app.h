@@ -43,6 +43,10 @@ int app_begin(struct app *a, const char *log_file);
  * untrusted STATE_DIR, saying what to fix), EXIT_BUSY or EXIT_IOERR. */
 int app_lock(struct app *a, const char *name, long wait_seconds);
 
+/* Warn (once: call it once per run) when env.local changed since
+ * install-units made the units from it (installed.h). */
+void app_warn_stale_units(const struct app *a);
+
 /* check-drift and run-deploy need AUTODEPLOY_COMPOSE_DIR: EXIT_OK, or
  * EXIT_CONFIG after saying what to set. */
 int app_need_compose_dir(struct app *a);

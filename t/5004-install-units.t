@@ -215,9 +215,33 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 			"enable autodeploy-job-backup.timer" >expect &&
 		test_cmp expect systemctl.log
 	'
+
+	test_expect_success 'install-units records what it installed from; check-drift and run-deploy warn once when env.local changed since' '
+		test -s state/installed &&
+		check-drift --config env.local --no-fetch >/dev/null 2>err;
+		test_grep ! "has changed since install-units" err &&
+		echo "# a later edit" >>env.local &&
+		check-drift --config env.local --no-fetch >/dev/null 2>err;
+		test $(grep -c "env.local. has changed since install-units last made the units from it" err) = 1 &&
+		test_grep "run .install-units --config $TRASH/env.local." err &&
+		run-deploy --config env.local --dry-run >/dev/null 2>err;
+		test $(grep -c "has changed since install-units" err) = 1 &&
+		PATH=$TRASH/fakebin:$PATH unshare -m sh -c "mount -t tmpfs tmpfs /$U && \"\$0\" --config env.local" "$IU" 2>err &&
+		check-drift --config env.local --no-fetch >/dev/null 2>err;
+		test_grep ! "has changed since install-units" err
+	'
+
+	test_expect_success '--uninstall removes the record: no warning about units that are gone' '
+		PATH=$TRASH/fakebin:$PATH unshare -m sh -c "mount -t tmpfs tmpfs /$U && \"\$0\" --config env.local --uninstall" "$IU" 2>err &&
+		test ! -e state/installed &&
+		echo "# another edit" >>env.local &&
+		check-drift --config env.local --no-fetch >/dev/null 2>err;
+		test_grep ! "has changed since install-units" err
+	'
 else
 	test_skip_or_fail 'an @reboot timer is enabled for the next boot, not started at install' \
 		"needs root and unshare -m for a private /$U"
+	test_skip_or_fail 'install-units records what it installed from' "needs root and unshare -m"
 fi
 
 if command -v systemd-analyze >/dev/null 2>&1; then
