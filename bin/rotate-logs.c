@@ -323,7 +323,8 @@ static int rotate_all(struct run *r)
 		names[n++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), by_name);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), by_name);
 	for (size_t i = 0; i < n; i++) {
 		rotate_one(r, names[i]);
 		free(names[i]);
