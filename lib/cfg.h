@@ -15,8 +15,7 @@
  *   if (cfg_load(&c, cfg_default_path(NULL), err) < 0) -> exit 78
  *   const char *v = cfg_get(c, "AUTODEPLOY_COMPOSE_DIR");
  *   cfg_free(c);
- * Typed accessors report a malformed value as "FILE:LINE: KEY: ..." and
- * return -1; an unset (or empty) key yields the default.
+ * Typed values (booleans, numbers, sizes...) are read by value.h.
  */
 #ifndef AUTODEPLOY_CFG_H
 #define AUTODEPLOY_CFG_H
@@ -57,32 +56,7 @@ const char *cfg_value_at(const struct cfg *c, size_t i);
 /* String with default: value if set and non-empty, else def. */
 const char *cfg_str(const struct cfg *c, const char *key, const char *def);
 
-/* yes/no, true/false, on/off, 1/0 (case-insensitive). */
-int cfg_bool(int *out, const struct cfg *c, const char *key, int def, char *err);
-
-/* Non-negative integer within [min, max]. */
-int cfg_long(long *out, const struct cfg *c, const char *key, long def, long min, long max, char *err);
-
-/* Size: a number with optional k, M, G (binary: 1k = 1024; also kB/KiB
- * forms are NOT accepted, keep it logrotate-like: 500k, 10M, 1G, or bytes). */
-int cfg_size(uint64_t *out, const struct cfg *c, const char *key, uint64_t def, char *err);
-
-/* Duration in seconds: plain number (seconds) or with s, m, h, d suffix. */
-int cfg_seconds(long *out, const struct cfg *c, const char *key, long def, char *err);
-
-/* uid:gid or uid alone (numbers); a uid alone gives *gid =
- * CFG_GID_UNCHANGED, which chown(2) takes as "keep the group"; unset
- * leaves *set = 0. */
-#define CFG_GID_UNCHANGED 0xffffffffu
-int cfg_owner(unsigned *uid, unsigned *gid, int *set, const struct cfg *c, const char *key, char *err);
-
-/* Whitespace-separated list (spaces, tabs, newlines).  *out is a
- * NULL-terminated malloc'd array of malloc'd strings (empty list: an array
- * holding only NULL); free with cfg_list_free. */
-int cfg_list(char ***out, size_t *n, const struct cfg *c, const char *key);
-void cfg_list_free(char **list);
-
-/* For callers that validate a value themselves (settings): write
+/* For callers that validate a value themselves (settings, value): write
  * "FILE:LINE: KEY: message" into err, control characters shown as '?',
  * and return -1. */
 int cfg_error(const struct cfg *c, const char *key, char *err, const char *fmt, ...)

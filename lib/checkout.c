@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cfg.h"
 #include "checkout.h"
 #include "repo.h"
 #include "util.h"
+#include "value.h"
 
 struct co_ctx {
 	const char *workdir;            /* with its trailing '/' */
@@ -59,7 +59,7 @@ static int chown_entry(const char *path, const struct stat *st, int type, struct
 	(void)type;
 	(void)f;
 	if ((st->st_uid == walk_ctx->own->uid &&
-	     (walk_ctx->own->gid == CFG_GID_UNCHANGED || st->st_gid == walk_ctx->own->gid)))
+	     (walk_ctx->own->gid == VALUE_GID_UNCHANGED || st->st_gid == walk_ctx->own->gid)))
 		return 0;
 	if (lchown(path, walk_ctx->own->uid, walk_ctx->own->gid) < 0 && errno != ENOENT && !walk_ctx->failed) {
 		walk_ctx->failed = errno;
@@ -208,7 +208,7 @@ static int point_head(git_repository *r, const git_oid *target, char *err)
 
 static int owner_failed(char *err, const struct co_ctx *c)
 {
-	if (c->own->gid == CFG_GID_UNCHANGED)
+	if (c->own->gid == VALUE_GID_UNCHANGED)
 		return err_set(err, "cannot give '%s' to uid %u: %s", c->failed_path, c->own->uid,
 		               strerror(c->failed));
 	return err_set(err, "cannot give '%s' to %u:%u: %s", c->failed_path, c->own->uid, c->own->gid,

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "settings.h"
 #include "util.h"
+#include "value.h"
 
 /*
  * birdhouse-deploy (2.4 and later) names our keys BIRDHOUSE_AUTODEPLOY_*
@@ -143,10 +144,10 @@ static int load_rotate(struct settings *s, const struct cfg *c, char *err)
 
 	/* Keeping none would delete each rotated file as it is made: a
 	 * policy that loses logs is more likely a typo than a wish. */
-	if (cfg_long(&s->rotate_keep, c, K("ROTATE_KEEP"), 6, 1, LONG_MAX, err) < 0 ||
-	    cfg_size(&s->rotate_minsize, c, K("ROTATE_MINSIZE"), 500 * 1024, err) < 0 ||
-	    cfg_bool(&s->rotate_compress, c, K("ROTATE_COMPRESS"), 1, err) < 0 ||
-	    cfg_long(&s->rotate_compress_level, c, K("ROTATE_COMPRESS_LEVEL"), 6, 1, 9, err) < 0)
+	if (value_long(&s->rotate_keep, c, K("ROTATE_KEEP"), 6, 1, LONG_MAX, err) < 0 ||
+	    value_size(&s->rotate_minsize, c, K("ROTATE_MINSIZE"), 500 * 1024, err) < 0 ||
+	    value_bool(&s->rotate_compress, c, K("ROTATE_COMPRESS"), 1, err) < 0 ||
+	    value_long(&s->rotate_compress_level, c, K("ROTATE_COMPRESS_LEVEL"), 6, 1, 9, err) < 0)
 		return -1;
 	return 0;
 }
@@ -214,9 +215,9 @@ static int check_jobs(const struct settings *s, const struct cfg *c, char *err)
  * `chown uid:` would), kept as it is when the uid has none. */
 static int load_code_owner(struct settings *s, const struct cfg *c, char *err)
 {
-	if (cfg_owner(&s->code_uid, &s->code_gid, &s->code_owner_set, c, K("CODE_OWNERSHIP"), err) < 0)
+	if (value_owner(&s->code_uid, &s->code_gid, &s->code_owner_set, c, K("CODE_OWNERSHIP"), err) < 0)
 		return -1;
-	if (s->code_owner_set && s->code_gid == CFG_GID_UNCHANGED) {
+	if (s->code_owner_set && s->code_gid == VALUE_GID_UNCHANGED) {
 		struct passwd *pw = getpwuid((uid_t)s->code_uid);
 		if (pw)
 			s->code_gid = (unsigned)pw->pw_gid;
@@ -276,26 +277,26 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	s->metrics_file = cfg_str(c, K("METRICS_FILE"), NULL);
 	s->self_update = cfg_str(c, K("SELF_UPDATE"), NULL);
 
-	cfg_list(&s->extra_repos, &s->n_extra_repos, c, K("EXTRA_REPOS"));
-	cfg_list(&s->notebook_sources, &s->n_notebook_sources, c, K("NOTEBOOK_SOURCES"));
+	value_list(&s->extra_repos, &s->n_extra_repos, c, K("EXTRA_REPOS"));
+	value_list(&s->notebook_sources, &s->n_notebook_sources, c, K("NOTEBOOK_SOURCES"));
 	/* not aliased: birdhouse's EXTRA_SCHEDULER_JOBS are another format */
-	cfg_list(&s->extra_jobs, &s->n_extra_jobs, c, "AUTODEPLOY_EXTRA_JOBS");
+	value_list(&s->extra_jobs, &s->n_extra_jobs, c, "AUTODEPLOY_EXTRA_JOBS");
 
 	if (load_paths(s, c, err) < 0 ||
-	    cfg_bool(&s->strict_host_key, c, K("STRICT_HOST_KEY"), 1, err) < 0 ||
+	    value_bool(&s->strict_host_key, c, K("STRICT_HOST_KEY"), 1, err) < 0 ||
 	    load_track(s, c, err) < 0 ||
-	    cfg_seconds(&s->healthcheck_timeout, c, K("HEALTHCHECK_TIMEOUT"), 300, err) < 0 ||
-	    cfg_seconds(&s->healthcheck_interval, c, K("HEALTHCHECK_INTERVAL"), 5, err) < 0 ||
-	    cfg_bool(&s->rollback, c, K("ROLLBACK"), 1, err) < 0 ||
-	    cfg_seconds(&s->notify_timeout, c, K("NOTIFY_TIMEOUT"), 60, err) < 0 ||
+	    value_seconds(&s->healthcheck_timeout, c, K("HEALTHCHECK_TIMEOUT"), 300, err) < 0 ||
+	    value_seconds(&s->healthcheck_interval, c, K("HEALTHCHECK_INTERVAL"), 5, err) < 0 ||
+	    value_bool(&s->rollback, c, K("ROLLBACK"), 1, err) < 0 ||
+	    value_seconds(&s->notify_timeout, c, K("NOTIFY_TIMEOUT"), 60, err) < 0 ||
 	    load_code_owner(s, c, err) < 0 ||
-	    cfg_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c,
+	    value_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c,
 	              K("NOTEBOOK_OWNER"), err) < 0 ||
-	    cfg_long(&s->notebook_max_files, c, K("NOTEBOOK_MAX_FILES"), 10000, 1, LONG_MAX, err) < 0 ||
-	    cfg_size(&s->notebook_max_bytes, c, K("NOTEBOOK_MAX_BYTES"), (uint64_t)1 << 30, err) < 0 ||
+	    value_long(&s->notebook_max_files, c, K("NOTEBOOK_MAX_FILES"), 10000, 1, LONG_MAX, err) < 0 ||
+	    value_size(&s->notebook_max_bytes, c, K("NOTEBOOK_MAX_BYTES"), (uint64_t)1 << 30, err) < 0 ||
 	    load_rotate(s, c, err) < 0 ||
 	    load_strategy(s, c, preset ? "restart" : "recreate", err) < 0 ||
-	    cfg_seconds(&s->command_timeout, c, K("COMMAND_TIMEOUT"), 900, err) < 0 ||
+	    value_seconds(&s->command_timeout, c, K("COMMAND_TIMEOUT"), 900, err) < 0 ||
 	    check_jobs(s, c, err) < 0)
 		goto fail;
 	if (s->healthcheck_interval < 1) {
@@ -312,9 +313,9 @@ fail:
 
 void settings_free(struct settings *s)
 {
-	cfg_list_free(s->extra_repos);
-	cfg_list_free(s->notebook_sources);
-	cfg_list_free(s->extra_jobs);
+	value_list_free(s->extra_repos);
+	value_list_free(s->notebook_sources);
+	value_list_free(s->extra_jobs);
 	s->extra_repos = s->notebook_sources = s->extra_jobs = NULL;
 	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = 0;
 	for (int i = 0; i < 3; i++) {

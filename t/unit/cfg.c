@@ -7,6 +7,7 @@
 #include "cfg.h"
 #include "tap.h"
 #include "util.h"
+#include "value.h"
 
 static char err[ERR_MAX];
 
@@ -251,71 +252,71 @@ static void typed(void)
 		ok(0, "typed fixture parses");
 		return;
 	}
-	ok(cfg_size(&sz, c, "S1", 1, err) == 0 && sz == 500 * 1024, "size 500k");
-	ok(cfg_size(&sz, c, "S2", 1, err) == 0 && sz == 10 << 20, "size 10M");
-	ok(cfg_size(&sz, c, "S3", 1, err) == 0 && sz == 1 << 30, "size 1G");
-	ok(cfg_size(&sz, c, "S4", 1, err) == 0 && sz == 0, "size 0");
-	ok(cfg_size(&sz, c, "S6", 1, err) == 0 && sz == 123, "size in bytes");
-	ok(cfg_size(&sz, c, "S8", 1, err) == 0 && sz == (uint64_t)2 << 30, "size 2g (any case)");
-	ok(cfg_size(&sz, c, "UNSET", 77, err) == 0 && sz == 77, "unset size is the default");
-	ok(cfg_size(&sz, c, "EMPTY", 78, err) == 0 && sz == 78, "empty size is the default");
-	is_int(cfg_size(&sz, c, "S5", 1, err), -1, "size 5x refused");
+	ok(value_size(&sz, c, "S1", 1, err) == 0 && sz == 500 * 1024, "size 500k");
+	ok(value_size(&sz, c, "S2", 1, err) == 0 && sz == 10 << 20, "size 10M");
+	ok(value_size(&sz, c, "S3", 1, err) == 0 && sz == 1 << 30, "size 1G");
+	ok(value_size(&sz, c, "S4", 1, err) == 0 && sz == 0, "size 0");
+	ok(value_size(&sz, c, "S6", 1, err) == 0 && sz == 123, "size in bytes");
+	ok(value_size(&sz, c, "S8", 1, err) == 0 && sz == (uint64_t)2 << 30, "size 2g (any case)");
+	ok(value_size(&sz, c, "UNSET", 77, err) == 0 && sz == 77, "unset size is the default");
+	ok(value_size(&sz, c, "EMPTY", 78, err) == 0 && sz == 78, "empty size is the default");
+	is_int(value_size(&sz, c, "S5", 1, err), -1, "size 5x refused");
 	is_str(err, "env.local:5: S5: '5x' is not a size (expected bytes, or a number with k, M or G, e.g. 500k)",
 	       "size message names file, line, key and value");
-	is_int(cfg_size(&sz, c, "S7", 1, err), -1, "size overflow refused");
-	is_int(cfg_size(&sz, c, "S9", 1, err), -1, "unit without a number refused");
+	is_int(value_size(&sz, c, "S7", 1, err), -1, "size overflow refused");
+	is_int(value_size(&sz, c, "S9", 1, err), -1, "unit without a number refused");
 
-	ok(cfg_bool(&b, c, "B1", 0, err) == 0 && b == 1, "bool yes");
-	ok(cfg_bool(&b, c, "B2", 1, err) == 0 && b == 0, "bool No (any case)");
-	ok(cfg_bool(&b, c, "B3", 0, err) == 0 && b == 1, "bool true");
-	ok(cfg_bool(&b, c, "B4", 1, err) == 0 && b == 0, "bool off");
-	ok(cfg_bool(&b, c, "B6", 0, err) == 0 && b == 1, "bool 1");
-	ok(cfg_bool(&b, c, "UNSET", 1, err) == 0 && b == 1, "unset bool is the default");
-	ok(cfg_bool(&b, c, "EMPTY", 0, err) == 0 && b == 0, "empty bool is the default");
-	is_int(cfg_bool(&b, c, "B5", 0, err), -1, "bool maybe refused");
+	ok(value_bool(&b, c, "B1", 0, err) == 0 && b == 1, "bool yes");
+	ok(value_bool(&b, c, "B2", 1, err) == 0 && b == 0, "bool No (any case)");
+	ok(value_bool(&b, c, "B3", 0, err) == 0 && b == 1, "bool true");
+	ok(value_bool(&b, c, "B4", 1, err) == 0 && b == 0, "bool off");
+	ok(value_bool(&b, c, "B6", 0, err) == 0 && b == 1, "bool 1");
+	ok(value_bool(&b, c, "UNSET", 1, err) == 0 && b == 1, "unset bool is the default");
+	ok(value_bool(&b, c, "EMPTY", 0, err) == 0 && b == 0, "empty bool is the default");
+	is_int(value_bool(&b, c, "B5", 0, err), -1, "bool maybe refused");
 	is_str(err, "env.local:14: B5: 'maybe' is not a boolean (expected yes or no)", "bool message");
 
-	ok(cfg_seconds(&l, c, "T1", 0, err) == 0 && l == 300, "seconds 300");
-	ok(cfg_seconds(&l, c, "T2", 0, err) == 0 && l == 300, "seconds 5m");
-	ok(cfg_seconds(&l, c, "T3", 0, err) == 0 && l == 7200, "seconds 2h");
-	ok(cfg_seconds(&l, c, "T4", 0, err) == 0 && l == 86400, "seconds 1d");
-	ok(cfg_seconds(&l, c, "T5", 0, err) == 0 && l == 10, "seconds 10s");
-	ok(cfg_seconds(&l, c, "UNSET", 9, err) == 0 && l == 9, "unset seconds is the default");
-	is_int(cfg_seconds(&l, c, "T7", 0, err), -1, "negative seconds refused");
+	ok(value_seconds(&l, c, "T1", 0, err) == 0 && l == 300, "seconds 300");
+	ok(value_seconds(&l, c, "T2", 0, err) == 0 && l == 300, "seconds 5m");
+	ok(value_seconds(&l, c, "T3", 0, err) == 0 && l == 7200, "seconds 2h");
+	ok(value_seconds(&l, c, "T4", 0, err) == 0 && l == 86400, "seconds 1d");
+	ok(value_seconds(&l, c, "T5", 0, err) == 0 && l == 10, "seconds 10s");
+	ok(value_seconds(&l, c, "UNSET", 9, err) == 0 && l == 9, "unset seconds is the default");
+	is_int(value_seconds(&l, c, "T7", 0, err), -1, "negative seconds refused");
 	ok(strstr(err, "env.local:23: T7: '-1' is not a duration") == err, "seconds message");
-	is_int(cfg_seconds(&l, c, "T8", 0, err), -1, "unknown unit w refused");
+	is_int(value_seconds(&l, c, "T8", 0, err), -1, "unknown unit w refused");
 
-	ok(cfg_owner(&uid, &gid, &set, c, "O1", err) == 0 && set && uid == 1000 && gid == 1001, "owner 1000:1001");
-	ok(cfg_owner(&uid, &gid, &set, c, "O4", err) == 0 && set && uid == 0 && gid == 0, "owner 0:0");
-	ok(cfg_owner(&uid, &gid, &set, c, "UNSET", err) == 0 && set == 0, "unset owner: set is 0");
-	ok(cfg_owner(&uid, &gid, &set, c, "O2", err) == 0 && set && uid == 1000 && gid == CFG_GID_UNCHANGED,
+	ok(value_owner(&uid, &gid, &set, c, "O1", err) == 0 && set && uid == 1000 && gid == 1001, "owner 1000:1001");
+	ok(value_owner(&uid, &gid, &set, c, "O4", err) == 0 && set && uid == 0 && gid == 0, "owner 0:0");
+	ok(value_owner(&uid, &gid, &set, c, "UNSET", err) == 0 && set == 0, "unset owner: set is 0");
+	ok(value_owner(&uid, &gid, &set, c, "O2", err) == 0 && set && uid == 1000 && gid == VALUE_GID_UNCHANGED,
 	   "owner 1000 alone: the group is kept (chown -R 1000)");
-	is_int(cfg_owner(&uid, &gid, &set, c, "O3", err), -1, "owner names refused");
+	is_int(value_owner(&uid, &gid, &set, c, "O3", err), -1, "owner names refused");
 	is_str(err, "env.local:27: O3: 'a:b' is not an owner (expected a numeric uid or uid:gid, e.g. 1000 or 1000:1000)",
 	       "owner message");
-	is_int(cfg_owner(&uid, &gid, &set, c, "O5", err), -1, "owner uid -1 refused");
+	is_int(value_owner(&uid, &gid, &set, c, "O5", err), -1, "owner uid -1 refused");
 
-	ok(cfg_long(&l, c, "N1", 0, 0, 100, err) == 0 && l == 42, "long 42");
-	ok(cfg_long(&l, c, "N4", 0, 0, 100, err) == 0 && l == 100, "long at max");
-	ok(cfg_long(&l, c, "UNSET", 5, 0, 100, err) == 0 && l == 5, "unset long is the default");
-	is_int(cfg_long(&l, c, "N2", 0, 0, 100, err), -1, "negative long refused");
-	is_int(cfg_long(&l, c, "N3", 0, 0, 100, err), -1, "12a refused");
-	is_int(cfg_long(&l, c, "N4", 0, 0, 99, err), -1, "above max refused");
+	ok(value_long(&l, c, "N1", 0, 0, 100, err) == 0 && l == 42, "long 42");
+	ok(value_long(&l, c, "N4", 0, 0, 100, err) == 0 && l == 100, "long at max");
+	ok(value_long(&l, c, "UNSET", 5, 0, 100, err) == 0 && l == 5, "unset long is the default");
+	is_int(value_long(&l, c, "N2", 0, 0, 100, err), -1, "negative long refused");
+	is_int(value_long(&l, c, "N3", 0, 0, 100, err), -1, "12a refused");
+	is_int(value_long(&l, c, "N4", 0, 0, 99, err), -1, "above max refused");
 	is_str(err, "env.local:33: N4: '100' is out of range (expected an integer from 0 to 99)", "range message");
 
 	char **list;
 	size_t n = 99;
-	cfg_list(&list, &n, c, "L");
+	value_list(&list, &n, c, "L");
 	is_int((long long)n, 4, "multi-line list has 4 items");
 	ok(n == 4 && !strcmp(list[0], "a") && !strcmp(list[1], "b") && !strcmp(list[2], "c") &&
 	   !strcmp(list[3], "d") && list[4] == NULL, "multi-line list splits on spaces, tabs, newlines");
-	cfg_list_free(list);
-	cfg_list(&list, &n, c, "L2");
+	value_list_free(list);
+	value_list(&list, &n, c, "L2");
 	ok(n == 0 && list[0] == NULL, "blank list is empty");
-	cfg_list_free(list);
-	cfg_list(&list, &n, c, "UNSET");
+	value_list_free(list);
+	value_list(&list, &n, c, "UNSET");
 	ok(n == 0 && list[0] == NULL, "unset list is empty");
-	cfg_list_free(list);
+	value_list_free(list);
 
 	is_str(cfg_str(c, "B1", "d"), "yes", "cfg_str of a set key");
 	is_str(cfg_str(c, "EMPTY", "d"), "d", "cfg_str of an empty key is the default");
