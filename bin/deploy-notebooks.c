@@ -18,6 +18,7 @@
 #include "log.h"
 #include "nbsource.h"
 #include "publish.h"
+#include "remote.h"
 #include "repo.h"
 #include "settings.h"
 #include "strbuf.h"
@@ -57,8 +58,8 @@ static int parse_sources(struct nbsource **out, size_t *n, const struct cfg *cfg
 static int remote_exit(int rc)
 {
 	switch (rc) {
-	case REPO_UNREACHABLE: return EXIT_UNAVAILABLE;
-	case REPO_BADDATA:     return EXIT_DATAERR;
+	case REMOTE_UNREACHABLE: return EXIT_UNAVAILABLE;
+	case REMOTE_BADDATA:     return EXIT_DATAERR;
 	case NBSOURCE_NOREF:   return EXIT_CONFIG;
 	default:               return EXIT_IOERR;
 	}

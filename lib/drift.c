@@ -12,6 +12,7 @@
 #include "drift.h"
 #include "log.h"
 #include "proc.h"
+#include "remote.h"
 #include "repo.h"
 #include "settings.h"
 #include "util.h"
@@ -58,16 +59,16 @@ static void set(struct drift *d, enum drift_decision dec, int code, const char *
 	snprintf(d->reason, sizeof d->reason, "%s", reason);
 }
 
-/* The exit code of a failed remote operation (repo.h's classes). */
+/* The exit code of a failed remote operation (remote.h's classes). */
 static int remote_exit(int rc)
 {
-	return rc == REPO_UNREACHABLE ? EXIT_UNAVAILABLE : rc == REPO_BADDATA ? EXIT_DATAERR : EXIT_IOERR;
+	return rc == REMOTE_UNREACHABLE ? EXIT_UNAVAILABLE : rc == REMOTE_BADDATA ? EXIT_DATAERR : EXIT_IOERR;
 }
 
 /* Highest version among tags (without "refs/tags/") matching glob. */
-static const struct repo_ref *best_tag(const struct repo_ref *refs, size_t n, const char *glob)
+static const struct remote_ref *best_tag(const struct remote_ref *refs, size_t n, const char *glob)
 {
-	const struct repo_ref *best = NULL;
+	const struct remote_ref *best = NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(refs[i].name, "refs/tags/", 10) != 0)
 			continue;
@@ -81,14 +82,14 @@ static const struct repo_ref *best_tag(const struct repo_ref *refs, size_t n, co
 }
 
 /* The local tags as a ref list (peeled to commits), for --no-fetch. */
-static int local_tags(struct repo_ref **out, size_t *n, git_repository *r, char *err)
+static int local_tags(struct remote_ref **out, size_t *n, git_repository *r, char *err)
 {
 	git_strarray names = { 0 };
 	*out = NULL;
 	*n = 0;
 	if (git_tag_list(&names, r) < 0)
 		return repo_git_err(err, "cannot list tags of '%s'", git_repository_workdir(r));
-	struct repo_ref *refs = xcalloc(names.count ? names.count : 1, sizeof *refs);
+	struct remote_ref *refs = xcalloc(names.count ? names.count : 1, sizeof *refs);
 	size_t k = 0;
 	for (size_t i = 0; i < names.count; i++) {
 		git_object *obj = NULL;
@@ -131,7 +132,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 	 * `basename $(git rev-parse --show-toplevel)`), not the configured
 	 * folder inside it */
 	struct repo_auth auth = { .settings = s, .checkout = git_repository_workdir(r) };
-	struct repo_ref *refs = NULL;
+	struct remote_ref *refs = NULL;
 	git_remote *rem = NULL;
 	size_t nrefs = 0;
 	char err[ERR_MAX];
@@ -160,7 +161,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		d->remote = xstrdup("origin"); /* tag mode on a detached HEAD */
 	/* "." is a local branch as upstream: nothing to ask anyone */
 	local = strcmp(d->remote, ".") == 0;
-	if (!local && repo_remote_open(&rem, r, d->remote, err) < 0) {
+	if (!local && remote_open(&rem, r, d->remote, err) < 0) {
 		set(d, DRIFT_NO_UPSTREAM, 0, err);
 		goto out;
 	}
@@ -168,13 +169,13 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 	if (s->track_tags) {
 		free(d->remote_ref);
 		d->remote_ref = NULL;
-		rc = o->fetch && !local ? repo_remote_ls(&refs, &nrefs, rem, &auth, err)
+		rc = o->fetch && !local ? remote_ls(&refs, &nrefs, rem, &auth, err)
 		                        : local_tags(&refs, &nrefs, r, err);
 		if (rc < 0) {
 			set(d, DRIFT_ERROR, remote_exit(rc), err);
 			goto out;
 		}
-		const struct repo_ref *best = best_tag(refs, nrefs, s->tag_glob);
+		const struct remote_ref *best = best_tag(refs, nrefs, s->tag_glob);
 		if (!best) {
 			snprintf(err, sizeof err, "no tag %s matches '%s'",
 			         o->fetch ? "on the remote" : "fetched yet", s->tag_glob);
@@ -193,13 +194,13 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 			goto out;
 		}
 	} else {
-		rc = repo_remote_tracking(&d->upstream, rem, d->remote_ref, err);
+		rc = remote_tracking(&d->upstream, rem, d->remote_ref, err);
 		if (rc < 0) {
 			set(d, DRIFT_NO_UPSTREAM, 0, err);
 			goto out;
 		}
 		if (o->fetch) {
-			rc = repo_remote_ls(&refs, &nrefs, rem, &auth, err);
+			rc = remote_ls(&refs, &nrefs, rem, &auth, err);
 			if (rc < 0) {
 				set(d, DRIFT_ERROR, remote_exit(rc), err);
 				goto out;
@@ -225,7 +226,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 	/* Bring the wanted commit here now, so that every later step (and
 	 * run-deploy's downtime window) works on local objects only. */
 	if (o->fetch && !local) {
-		rc = repo_remote_fetch(r, rem, d->remote_ref, d->upstream, &d->target,
+		rc = remote_fetch(r, rem, d->remote_ref, d->upstream, &d->target,
 		                       have_tag_obj ? &tag_obj : NULL, &auth, err);
 		if (rc < 0) {
 			set(d, DRIFT_ERROR, remote_exit(rc), err);
@@ -235,8 +236,8 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 	d->have_remote = 1;
 	ret = 0;
 out:
-	repo_refs_free(refs, nrefs);
-	repo_remote_close(rem);
+	remote_refs_free(refs, nrefs);
+	remote_close(rem);
 	return ret;
 }
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "nbsource.h"
 #include "publish.h"
+#include "remote.h"
 #include "repo.h"
 #include "url.h"
 #include "util.h"
@@ -167,7 +168,7 @@ void nbsource_free(struct nbsource *s)
 	memset(s, 0, sizeof *s);
 }
 
-static const struct repo_ref *find_ref(const struct repo_ref *refs, size_t n, const char *name)
+static const struct remote_ref *find_ref(const struct remote_ref *refs, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(refs[i].name, name) == 0)
@@ -178,13 +179,13 @@ static const struct repo_ref *find_ref(const struct repo_ref *refs, size_t n, co
 /* The branch the remote's HEAD names.  The advertisement gives HEAD's
  * commit, not its target, so pick a branch at the same commit: any of
  * them fetches the same tree. */
-static const struct repo_ref *default_branch(const struct repo_ref *refs, size_t n, const git_oid *head)
+static const struct remote_ref *default_branch(const struct remote_ref *refs, size_t n, const git_oid *head)
 {
 	static const char *const preferred[] = { "refs/heads/main", "refs/heads/master" };
-	const struct repo_ref *first = NULL;
+	const struct remote_ref *first = NULL;
 
 	for (size_t k = 0; k < sizeof preferred / sizeof *preferred; k++) {
-		const struct repo_ref *r = find_ref(refs, n, preferred[k]);
+		const struct remote_ref *r = find_ref(refs, n, preferred[k]);
 		if (r && git_oid_equal(&r->oid, head))
 			return r;
 	}
@@ -195,13 +196,13 @@ static const struct repo_ref *default_branch(const struct repo_ref *refs, size_t
 }
 
 int nbsource_resolve(char **remote_ref, git_oid *oid, const char *ref,
-                     const struct repo_ref *refs, size_t n, char *err)
+                     const struct remote_ref *refs, size_t n, char *err)
 {
-	const struct repo_ref *hit = NULL;
+	const struct remote_ref *hit = NULL;
 
 	*remote_ref = NULL;
 	if (!ref) {
-		const struct repo_ref *head = find_ref(refs, n, "HEAD");
+		const struct remote_ref *head = find_ref(refs, n, "HEAD");
 		if (!head) {
 			err_set(err, "the remote advertises no default branch (empty repository?): name one as URL#BRANCH");
 			return NBSOURCE_NOREF;
@@ -301,12 +302,12 @@ out:
 
 int nbsource_ls(struct nbsource *s, struct repo_auth *auth, char *err)
 {
-	struct repo_ref *refs = NULL;
+	struct remote_ref *refs = NULL;
 	size_t n = 0;
 	char why[ERR_MAX];
 	int rc;
 
-	rc = repo_ls_remote(&refs, &n, s->cache, "origin", auth, why);
+	rc = remote_ls_once(&refs, &n, s->cache, "origin", auth, why);
 	if (rc < 0) {
 		err_set(err, "'%s': %s", s->label, why);
 		return rc;
@@ -316,7 +317,7 @@ int nbsource_ls(struct nbsource *s, struct repo_auth *auth, char *err)
 	rc = nbsource_resolve(&s->remote_ref, &s->commit, s->ref, refs, n, why);
 	if (rc < 0)
 		err_set(err, "'%s': %s", s->label, why);
-	repo_refs_free(refs, n);
+	remote_refs_free(refs, n);
 	return rc;
 }
 
@@ -324,7 +325,7 @@ int nbsource_fetch(struct nbsource *s, struct repo_auth *auth, char *err)
 {
 	char why[ERR_MAX];
 	char *local = xasprintf("refs/autodeploy/%s", s->remote_ref);
-	int rc = repo_fetch_ref(s->cache, "origin", s->remote_ref, local, &s->commit, auth, why);
+	int rc = remote_fetch_once(s->cache, "origin", s->remote_ref, local, &s->commit, auth, why);
 	if (rc < 0)
 		err_set(err, "'%s': %s", s->label, why);
 	free(local);

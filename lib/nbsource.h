@@ -12,7 +12,7 @@
  *   struct nbsource src;
  *   if (nbsource_parse(&src, "https://h/x.git#main:docs", err) < 0) -> 78
  *   nbsource_open_cache(&src, settings.state_dir, err)        -> 74
- *   nbsource_ls(&src, &auth, err)     REPO_UNREACHABLE -> 69,
+ *   nbsource_ls(&src, &auth, err)     REMOTE_UNREACHABLE -> 69,
  *                                     NBSOURCE_NOREF -> 78, else 74
  *   ... src.commit is the remote's tip of REF ...
  *   nbsource_fetch(&src, &auth, err)  only transfers what is missing
@@ -30,6 +30,7 @@
 #include <git2.h>
 
 #include "auth.h"
+#include "remote.h"
 #include "repo.h"
 
 #define NBSOURCE_NOREF (-2)   /* the remote has no such ref (or no default branch) */
@@ -62,7 +63,7 @@ void nbsource_free(struct nbsource *s);
  * name is tried as refs/heads/NAME, then refs/tags/NAME.  *remote_ref is
  * malloc'd.  Returns NBSOURCE_NOREF when nothing matches. */
 int nbsource_resolve(char **remote_ref, git_oid *oid, const char *ref,
-                     const struct repo_ref *refs, size_t n, char *err);
+                     const struct remote_ref *refs, size_t n, char *err);
 
 /* Open (creating it the first time) the bare cache for s->url under
  * state_dir/notebook-cache.  A cache that cannot be opened is removed and

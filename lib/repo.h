@@ -1,7 +1,6 @@
 /*
- * repo: the libgit2 layer.  Everything the programs ask of a checkout or a
- * remote goes through here, so that errors carry libgit2's message and
- * remote URLs are redacted before they reach a message.
+ * repo: what the programs ask of a local repository through libgit2 (open,
+ * state, commits, trees, diffs, files), with libgit2's message in errors.
  *
  *   repo_global_init();                       once, in main
  *   git_repository *r;
@@ -10,9 +9,7 @@
  *   git_repository_free(r);
  *   repo_global_shutdown();
  *
- * Remote access (repo_ls_remote, repo_fetch_ref) takes a struct repo_auth
- * (auth.h): the settings that say which ssh keys and host keys to trust and
- * the checkout's name for its per-repo deploy key.
+ * Remotes are remote.h's.
  */
 #ifndef AUTODEPLOY_REPO_H
 #define AUTODEPLOY_REPO_H
@@ -20,17 +17,16 @@
 #include <stddef.h>
 #include <git2.h>
 
-#include "auth.h"
-
 struct settings;
 
 #define REPO_NOTFOUND (-2)   /* folder missing, or not inside a work tree */
-#define REPO_UNREACHABLE (-3) /* the remote could not be reached or refused us */
-#define REPO_BADDATA (-4)     /* the remote sent objects that are not what they claim */
 
 void repo_global_init(void);
 void repo_global_shutdown(void);
 
+
+/* For messages: the work tree, or the git folder of a bare repository. */
+const char *repo_where(git_repository *r);
 
 /* Fill err with "what: <libgit2's last error>" and return -1. */
 int repo_git_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -63,57 +59,6 @@ char *repo_current_branch(git_repository *r);
  * local upstream) and the ref on the remote ("refs/heads/main"), both
  * malloc'd.  Returns REPO_NOTFOUND when the branch has no upstream. */
 int repo_upstream(char **remote, char **merge_ref, git_repository *r, const char *branch, char *err);
-
-struct repo_ref {
-	char *name;       /* e.g. refs/heads/main, refs/tags/1.2.0 */
-	git_oid oid;      /* what the ref points at, peeled to the commit for annotated tags */
-	git_oid ref_oid;  /* what the ref itself names: an annotated tag's tag object */
-};
-
-/*
- * A remote session: look the remote up once, list its refs (the ref
- * advertisement only: no object is transferred), fetch on the same
- * connection when needed, close.  Debian's libgit2 1.5 leaks memory on
- * every remote lookup, and an ssh connection costs a handshake: one of
- * each per checkout.
- *
- *   git_remote *rem;
- *   repo_remote_open(&rem, r, "origin", err);
- *   repo_remote_ls(&refs, &n, rem, &auth, err);
- *   repo_remote_fetch(r, rem, "refs/heads/main", "refs/remotes/origin/main", &tip, &auth, err);
- *   repo_remote_close(rem);
- *
- * Errors reaching the remote return REPO_UNREACHABLE, bad objects from it
- * REPO_BADDATA, our own disk failing (full, read-only) -1; err never holds URL
- * credentials.
- */
-int repo_remote_open(git_remote **out, git_repository *r, const char *name, char *err);
-void repo_remote_close(git_remote *rem);
-
-/* The local ref that follows merge_ref through the remote's fetch
- * refspecs (refs/heads/main -> refs/remotes/origin/main), malloc'd. */
-int repo_remote_tracking(char **out, git_remote *rem, const char *merge_ref, char *err);
-
-/* *refs is a malloc'd array; free with repo_refs_free.  The connection
- * stays open for repo_remote_fetch. */
-int repo_remote_ls(struct repo_ref **refs, size_t *n, git_remote *rem, struct repo_auth *auth, char *err);
-void repo_refs_free(struct repo_ref *refs, size_t n);
-
-/* Make sure `want` is present and `local_ref` points at it (at ref_oid
- * instead when not NULL: an annotated tag's object, so that a local tag
- * stays identical to the remote's and `git fetch --tags` never finds it
- * clobbered): when the objects are already in the local store only the
- * ref is moved, otherwise `remote_ref` is fetched into the store.  No
- * transfer at all when nothing moved. */
-int repo_remote_fetch(git_repository *r, git_remote *rem, const char *remote_ref,
-                      const char *local_ref, const git_oid *want, const git_oid *ref_oid,
-                      struct repo_auth *auth, char *err);
-
-/* The same, each in its own session, for callers that do one thing. */
-int repo_ls_remote(struct repo_ref **refs, size_t *n, git_repository *r,
-                   const char *remote_name, struct repo_auth *auth, char *err);
-int repo_fetch_ref(git_repository *r, const char *remote_name, const char *remote_ref,
-                   const char *local_ref, const git_oid *want, struct repo_auth *auth, char *err);
 
 /* Commits in `local` not in `upstream` (ahead) and the reverse (behind). */
 int repo_ahead_behind(size_t *ahead, size_t *behind, git_repository *r,

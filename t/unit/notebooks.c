@@ -13,6 +13,7 @@
 
 #include "nbsource.h"
 #include "publish.h"
+#include "remote.h"
 #include "repo.h"
 #include "tap.h"
 #include "util.h"
@@ -75,9 +76,9 @@ static void test_parse(void)
 	ok(strstr(err, "s3cret") == NULL, "a parse error hides the token too: %s", err);
 }
 
-static struct repo_ref mkref(const char *name, char digit)
+static struct remote_ref mkref(const char *name, char digit)
 {
-	struct repo_ref r;
+	struct remote_ref r;
 	char hex[GIT_OID_HEXSZ + 1];
 	memset(hex, digit, GIT_OID_HEXSZ);
 	hex[GIT_OID_HEXSZ] = '\0';
@@ -86,7 +87,7 @@ static struct repo_ref mkref(const char *name, char digit)
 	return r;
 }
 
-static void resolves(const struct repo_ref *refs, size_t n, const char *ref, const char *want, char digit)
+static void resolves(const struct remote_ref *refs, size_t n, const char *ref, const char *want, char digit)
 {
 	char *got = NULL, err[ERR_MAX] = "";
 	git_oid oid, exp = mkref("", digit).oid;
@@ -98,7 +99,7 @@ static void resolves(const struct repo_ref *refs, size_t n, const char *ref, con
 
 static void test_resolve(void)
 {
-	struct repo_ref a[] = {
+	struct remote_ref a[] = {
 		mkref("HEAD", '2'), mkref("refs/heads/aaa", '1'), mkref("refs/heads/dev", '2'),
 		mkref("refs/heads/main", '3'), mkref("refs/tags/dev", '4'), mkref("refs/tags/v1", '5'),
 	};
@@ -109,10 +110,10 @@ static void test_resolve(void)
 	resolves(a, na, "refs/tags/dev", "refs/tags/dev", '4');
 
 	/* several branches at HEAD's commit: main is the likely default */
-	struct repo_ref b[] = { mkref("HEAD", '7'), mkref("refs/heads/feature", '7'), mkref("refs/heads/main", '7') };
+	struct remote_ref b[] = { mkref("HEAD", '7'), mkref("refs/heads/feature", '7'), mkref("refs/heads/main", '7') };
 	resolves(b, 3, NULL, "refs/heads/main", '7');
 	/* no branch at HEAD's commit (detached remote HEAD): fetch HEAD itself */
-	struct repo_ref c[] = { mkref("HEAD", '8'), mkref("refs/heads/main", '9') };
+	struct remote_ref c[] = { mkref("HEAD", '8'), mkref("refs/heads/main", '9') };
 	resolves(c, 2, NULL, "HEAD", '8');
 
 	char *got = NULL, err[ERR_MAX] = "";
