@@ -229,7 +229,7 @@ int main(int argc, const char **argv)
 		}
 		goto out;
 	}
-	struct publish_owner owner = {
+	struct util_owner owner = {
 		.set = sp->notebook_owner_set, .uid = sp->notebook_uid, .gid = sp->notebook_gid,
 	};
 	rc = publish_write(&set, sp->notebook_dir, &owner, err);

@@ -86,7 +86,7 @@ struct run {
 	struct settings *s;
 	struct stack st;
 	struct journal j;         /* j.e borrowed from the plan, or read back */
-	struct checkout_owner own;
+	struct util_owner own;
 	struct recreate rc;       /* rc.cli: "docker compose" or "docker-compose", once asked */
 };
 
@@ -465,7 +465,7 @@ int main(int argc, const char **argv)
 	}
 	app_warn_stale_units(&a);
 	rn.s = s;
-	rn.own = (struct checkout_owner){ s->code_owner_set, s->code_uid, s->code_gid };
+	rn.own = (struct util_owner){ s->code_owner_set, s->code_uid, s->code_gid };
 	stack_init(&rn.st, s);
 	have_stack = 1;
 

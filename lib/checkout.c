@@ -15,7 +15,7 @@
 
 struct co_ctx {
 	const char *workdir;            /* with its trailing '/' */
-	const struct checkout_owner *own;
+	const struct util_owner *own;
 	long kill_after;                /* test only: SIGKILL after this many files */
 	int failed;                     /* errno of the first chown that failed */
 	char failed_path[512];
@@ -226,7 +226,7 @@ static int checkout_failed(char *err, const struct co_ctx *c, const char *hex)
 }
 
 int checkout_move(git_repository *r, const git_oid *target, enum checkout_how how,
-                  const struct checkout_owner *own, char *err)
+                  const struct util_owner *own, char *err)
 {
 	git_commit *commit = NULL;
 	git_checkout_options co;
@@ -299,7 +299,7 @@ static void remove_path(const char *workdir, const char *rel)
 }
 
 int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
-                     const struct checkout_owner *own, char *err)
+                     const struct util_owner *own, char *err)
 {
 	git_tree *a = NULL, *b = NULL;
 	git_diff *diff = NULL;

@@ -6,7 +6,7 @@
  * commit's tree into a separate folder (the "recreate" strategy prepares
  * the new commits there while the stack still runs on the old ones).
  *
- *   struct checkout_owner own = { .set = 1, .uid = 1000, .gid = 1000 };
+ *   struct util_owner own = { .set = 1, .uid = 1000, .gid = 1000 };
  *   if (checkout_move(r, &new, CHECKOUT_CHECK, &own, err) < 0) refuse
  *   ... journal: touched ...
  *   if (checkout_move(r, &new, CHECKOUT_SAFE, &own, err) < 0)
@@ -17,10 +17,7 @@
 
 #include <git2.h>
 
-struct checkout_owner {
-	int set;             /* 0: files keep the running user's ownership */
-	unsigned uid, gid;
-};
+#include "util.h"
 
 enum checkout_how {
 	CHECKOUT_CHECK,  /* only say whether CHECKOUT_SAFE would succeed: write nothing */
@@ -38,7 +35,7 @@ enum checkout_how {
  */
 #define CHECKOUT_UNTOUCHED (-2)
 int checkout_move(git_repository *r, const git_oid *target, enum checkout_how how,
-                  const struct checkout_owner *own, char *err);
+                  const struct util_owner *own, char *err);
 
 /*
  * Put the checkout back at `old` after a move towards `new` that may have
@@ -48,7 +45,7 @@ int checkout_move(git_repository *r, const git_oid *target, enum checkout_how ho
  * if not, -1 with the offending path named.
  */
 int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
-                     const struct checkout_owner *own, char *err);
+                     const struct util_owner *own, char *err);
 
 /* Write the tree of `commit` into the folder `dir` (created, must not
  * exist), leaving the repository, its index and its work tree alone. */

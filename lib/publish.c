@@ -408,7 +408,7 @@ int publish_remove_tree(const char *path, char *err)
 }
 
 static int write_file(const char *full, const struct publish_file *f,
-                      const struct publish_owner *owner, char *err)
+                      const struct util_owner *owner, char *err)
 {
 	git_blob *b = NULL;
 	int fd = -1, ret = -1;
@@ -460,7 +460,7 @@ static int make_parents(struct dirs *dirs, const char *staging, const char *rel,
 
 /* Folders become read-only once their files are in, and are synced so
  * that the swap never publishes entries that a crash could lose. */
-static int seal_dir(const char *path, const struct publish_owner *owner, char *err)
+static int seal_dir(const char *path, const struct util_owner *owner, char *err)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), ret = 0;
 	if (fd < 0 || (owner->set && fchown(fd, owner->uid, owner->gid) < 0) ||
@@ -504,7 +504,7 @@ static int remove_stale(const char *parent, const char *prefix, char *err)
 }
 
 int publish_write(const struct publish_set *set, const char *dest,
-                  const struct publish_owner *owner, char *err)
+                  const struct util_owner *owner, char *err)
 {
 	char *d = xstrdup(dest), *parent, *base, *prefix = NULL, *staging = NULL, *slash;
 	struct dirs dirs = { 0 };

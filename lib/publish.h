@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <git2.h>
 
+#include "util.h"
+
 #define PUBLISH_REFUSED (-2)   /* the tree holds something we will not publish */
 #define PUBLISH_NOSUBDIR (-3)  /* SUBDIR is not a folder of the tree */
 
@@ -56,11 +58,6 @@ struct publish_limits {
 	int whole;               /* every regular file, not only *.ipynb */
 };
 
-struct publish_owner {
-	int set;
-	unsigned uid, gid;
-};
-
 /* Why a tree entry name may not be published, or NULL when it may: empty,
  * ".", "..", ".git" (any case), holding '/' or NUL, longer than NAME_MAX.
  * len is the name's length (the name need not be NUL-terminated). */
@@ -83,7 +80,7 @@ void publish_settle(struct publish_set *set, publish_clash_fn *on_clash, void *c
  * published; 1 when published but the old set could not be removed (err
  * says where it is); -1 when nothing changed at dest. */
 int publish_write(const struct publish_set *set, const char *dest,
-                  const struct publish_owner *owner, char *err);
+                  const struct util_owner *owner, char *err);
 
 /* What publishing the (settled) set would change at dest: on_change is
  * called with "added", "changed" or "removed" and the relative path, in

@@ -55,6 +55,14 @@ int util_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* write(2) all of data, retrying on EINTR and short writes; -1 with errno. */
 int util_write_all(int fd, const void *data, size_t len);
 
+/* Who files are given to (AUTODEPLOY_CODE_OWNERSHIP, _NOTEBOOK_OWNERSHIP):
+ * set 0 leaves them the running user's; a gid of VALUE_GID_UNCHANGED
+ * (value.h) keeps the group. */
+struct util_owner {
+	int set;
+	unsigned uid, gid;
+};
+
 /* The running user's home folder: $HOME when set and not empty, else the
  * password database's (a service started by systemd may have no HOME);
  * NULL when neither knows it. */

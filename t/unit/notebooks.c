@@ -323,7 +323,7 @@ static int count_entries(const char *dir)
 static void test_write(void)
 {
 	struct publish_set set = { 0 };
-	struct publish_owner owner = { 0 };
+	struct util_owner owner = { 0 };
 	char err[ERR_MAX], *dest = xasprintf("%s/hub/nb", tmpdir), *hub = xasprintf("%s/hub", tmpdir);
 	char *f = xasprintf("%s/sub/b.ipynb", dest);
 	struct stat st;
