@@ -561,7 +561,7 @@ out:
 	if (attempted) {
 		rn.st.cancel = NULL;
 		stack_setenv(&rn.st, "AUTODEPLOY_RESULT", "%d", code);
-		stack_setenv(&rn.st, "AUTODEPLOY_RESULT_TEXT", "%s", exit_meaning(code));
+		stack_setenv(&rn.st, "AUTODEPLOY_RESULT_TEXT", "%s", exitcode_meaning(code));
 		stack_command(&rn.st, "notify", a.s.notify_command, a.s.notify_timeout);
 	}
 	if (a.started && !opt_dry_run && !opt_requeue) {

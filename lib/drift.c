@@ -65,6 +65,42 @@ static int remote_exit(int rc)
 	return rc == REMOTE_UNREACHABLE ? EXIT_UNAVAILABLE : rc == REMOTE_BADDATA ? EXIT_DATAERR : EXIT_IOERR;
 }
 
+/* Tags compared as versions: runs of digits as numbers (1.10.0 > 1.9.3),
+ * everything else byte by byte; <0, 0, >0 as strcmp. */
+static int version_cmp(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+			/* compare digit runs as numbers: skip leading zeros, then
+			 * the longer run is bigger, else the first differing digit */
+			while (*a == '0')
+				a++;
+			while (*b == '0')
+				b++;
+			const char *ea = a, *eb = b;
+			while (*ea >= '0' && *ea <= '9')
+				ea++;
+			while (*eb >= '0' && *eb <= '9')
+				eb++;
+			if (ea - a != eb - b)
+				return ea - a < eb - b ? -1 : 1;
+			int c = strncmp(a, b, (size_t)(ea - a));
+			if (c)
+				return c < 0 ? -1 : 1;
+			a = ea;
+			b = eb;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		a++;
+		b++;
+	}
+	if (*a == *b)
+		return 0;
+	return *a ? 1 : -1;
+}
+
 /* Highest version among tags (without "refs/tags/") matching glob. */
 static const struct remote_ref *best_tag(const struct remote_ref *refs, size_t n, const char *glob)
 {
@@ -75,7 +111,7 @@ static const struct remote_ref *best_tag(const struct remote_ref *refs, size_t n
 		const char *tag = refs[i].name + 10;
 		if (fnmatch(glob, tag, 0) != 0)
 			continue;
-		if (!best || repo_version_cmp(tag, best->name + 10) > 0)
+		if (!best || version_cmp(tag, best->name + 10) > 0)
 			best = &refs[i];
 	}
 	return best;

@@ -211,11 +211,11 @@ void log_end(int code)
 	/* The level follows the result, so `grep error:` finds failed runs. */
 	if (code == EXIT_OK || code == EXIT_DUE)
 		log_info("end: START_TIME=%s END_TIME=%s result=%d (%s)",
-		         start_iso, end_iso, code, exit_meaning(code));
+		         start_iso, end_iso, code, exitcode_meaning(code));
 	else if (code == EXIT_BUSY)
 		log_warn("end: START_TIME=%s END_TIME=%s result=%d (%s)",
-		         start_iso, end_iso, code, exit_meaning(code));
+		         start_iso, end_iso, code, exitcode_meaning(code));
 	else
 		log_error("end: START_TIME=%s END_TIME=%s result=%d (%s)",
-		          start_iso, end_iso, code, exit_meaning(code));
+		          start_iso, end_iso, code, exitcode_meaning(code));
 }

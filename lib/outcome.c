@@ -28,7 +28,7 @@ static int write_state(const struct settings *s, const struct outcome *o, char *
 	json_key(&j, "result");
 	json_int(&j, o->result);
 	json_key(&j, "result_text");
-	json_string(&j, exit_meaning(o->result));
+	json_string(&j, exitcode_meaning(o->result));
 	json_key(&j, "checkouts");
 	json_array_begin(&j);
 	for (size_t i = 0; o->plan && i < o->n; i++) {

@@ -333,37 +333,3 @@ char *repo_subdir(git_repository *r, const char *path)
 	free(rpath);
 	return sub;
 }
-
-int repo_version_cmp(const char *a, const char *b)
-{
-	while (*a && *b) {
-		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
-			/* compare digit runs as numbers: skip leading zeros, then
-			 * the longer run is bigger, else the first differing digit */
-			while (*a == '0')
-				a++;
-			while (*b == '0')
-				b++;
-			const char *ea = a, *eb = b;
-			while (*ea >= '0' && *ea <= '9')
-				ea++;
-			while (*eb >= '0' && *eb <= '9')
-				eb++;
-			if (ea - a != eb - b)
-				return ea - a < eb - b ? -1 : 1;
-			int c = strncmp(a, b, (size_t)(ea - a));
-			if (c)
-				return c < 0 ? -1 : 1;
-			a = ea;
-			b = eb;
-			continue;
-		}
-		if (*a != *b)
-			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-		a++;
-		b++;
-	}
-	if (*a == *b)
-		return 0;
-	return *a ? 1 : -1;
-}

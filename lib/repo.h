@@ -85,8 +85,5 @@ int repo_read_file(char **data, size_t *len, git_repository *r,
  * paths: "" for the top, "birdhouse" for <top>/birdhouse; malloc'd. */
 char *repo_subdir(git_repository *r, const char *path);
 
-/* Compare two version strings (1.10.0 > 1.9.3; numbers compared as
- * numbers, other characters as characters): <0, 0, >0. */
-int repo_version_cmp(const char *a, const char *b);
 
 #endif

@@ -6,10 +6,7 @@
  * -1 (or another documented negative value) and writes one lowercase line
  * without a trailing full stop into it, naming the subject in quotes:
  *     cannot open '/srv/stack': No such file or directory
- * The caller decides the exit code and logs the message once.
- *
- * Exit codes are the spec's table; exit_meaning() gives the words used in
- * the end-of-run log line.
+ * The caller decides the exit code (exitcode.h) and logs the message once.
  */
 #ifndef AUTODEPLOY_UTIL_H
 #define AUTODEPLOY_UTIL_H
@@ -18,22 +15,10 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "exitcode.h"
+
 #define ERR_MAX 1024
 
-enum {
-	EXIT_OK = 0,
-	EXIT_DUE = 1,          /* check-drift: work is due */
-	EXIT_ROLLED_BACK = 2,  /* deploy failed, old commits restored and started */
-	EXIT_BROKEN = 3,       /* deploy failed, could not restore: a person must look */
-	EXIT_USAGE = 64,
-	EXIT_DATAERR = 65,
-	EXIT_UNAVAILABLE = 69,
-	EXIT_IOERR = 74,
-	EXIT_BUSY = 75,
-	EXIT_CONFIG = 78
-};
-
-const char *exit_meaning(int code);
 
 /* printf into err (ERR_MAX bytes); always returns -1 so callers can
  * `return err_set(err, ...);` */

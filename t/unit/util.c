@@ -210,12 +210,12 @@ static void test_exit_and_err(void)
 	int distinct = 1;
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
 		for (size_t k = 0; k < i; k++)
-			if (!strcmp(exit_meaning(codes[i]), exit_meaning(codes[k])))
+			if (!strcmp(exitcode_meaning(codes[i]), exitcode_meaning(codes[k])))
 				distinct = 0;
 	ok(distinct, "every exit code of the table has its own words");
-	is_str(exit_meaning(2), "deploy failed, old commits restored and started", "meaning of 2");
-	ok(strstr(exit_meaning(75), "lock") != NULL, "meaning of 75 speaks of the lock");
-	is_str(exit_meaning(42), "unknown exit code", "an unknown code says so");
+	is_str(exitcode_meaning(2), "deploy failed, old commits restored and started", "meaning of 2");
+	ok(strstr(exitcode_meaning(75), "lock") != NULL, "meaning of 75 speaks of the lock");
+	is_str(exitcode_meaning(42), "unknown exit code", "an unknown code says so");
 
 	char err[ERR_MAX];
 	errno = ENOENT;
