@@ -21,6 +21,7 @@
 #include "remote.h"
 #include "repo.h"
 #include "settings.h"
+#include "stage.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -221,7 +222,7 @@ int main(int argc, const char **argv)
 
 	if (opt_dry_run) {
 		size_t changes = 0;
-		if (publish_diff(&set, sp->notebook_dir, print_change, &changes, err) < 0) {
+		if (stage_diff(&set, sp->notebook_dir, print_change, &changes, err) < 0) {
 			log_error("%s", err);
 			code = EXIT_IOERR;
 		} else {
@@ -232,7 +233,7 @@ int main(int argc, const char **argv)
 	struct util_owner owner = {
 		.set = sp->notebook_owner_set, .uid = sp->notebook_uid, .gid = sp->notebook_gid,
 	};
-	rc = publish_write(&set, sp->notebook_dir, &owner, err);
+	rc = stage_write(&set, sp->notebook_dir, &owner, err);
 	if (rc < 0) {
 		log_error("%s; '%s' left as it was", err, sp->notebook_dir);
 		code = EXIT_IOERR;

@@ -288,7 +288,7 @@ int nbsource_open_cache(struct nbsource *s, const char *state_dir, char *err)
 			goto out;
 		}
 		/* a damaged cache holds nothing that cannot be fetched again */
-		if (publish_remove_tree(s->cache_path, err) < 0)
+		if (util_remove_tree(s->cache_path, err) < 0)
 			goto out;
 	} else if (errno != ENOENT) {
 		err_set(err, "cannot look at the cache '%s': %s", s->cache_path, strerror(errno));

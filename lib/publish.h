@@ -1,13 +1,14 @@
 /*
- * publish: from git trees to a read-only folder, swapped in at once
- * (SPEC.md "deploy-notebooks").
+ * publish: which files of git trees are published (SPEC.md
+ * "deploy-notebooks"): the walk, its refusals and limits, and the clashes
+ * between sources.
  *
  *   struct publish_set set = { 0 };
  *   for each source:
  *       publish_collect(&set, repo, &commit, subdir, &lim, label, i, err)
  *           PUBLISH_REFUSED -> 65, PUBLISH_NOSUBDIR -> 78, -1 -> 74
  *   publish_settle(&set, on_clash, ctx);       later sources win
- *   publish_write(&set, dest, &owner, err)     -1 -> 74 (dest untouched)
+ *   stage_write(&set, dest, &owner, err)       stage.h: -1 -> 74 (dest untouched)
  *   publish_set_free(&set);
  *
  * publish_collect walks the tree under SUBDIR and keeps the *.ipynb blobs,
@@ -16,12 +17,7 @@
  * entry, 160000), a name publish_name_check refuses, a path too long for
  * the destination, or more files or bytes than the limits allow.
  *
- * publish_write writes the set into a staging folder beside the
- * destination (same parent, named .<dest>.staging.XXXXXX), files 0444 and
- * folders 0555, every one fsync'ed, then swaps it in with
- * renameat2(RENAME_EXCHANGE) (a plain rename the first time) and removes
- * the old set.  On any error before the swap the staging folder is
- * removed and the destination is untouched.
+ * Writing and swapping the set in is stage.h's.
  */
 #ifndef AUTODEPLOY_PUBLISH_H
 #define AUTODEPLOY_PUBLISH_H
@@ -34,6 +30,9 @@
 
 #define PUBLISH_REFUSED (-2)   /* the tree holds something we will not publish */
 #define PUBLISH_NOSUBDIR (-3)  /* SUBDIR is not a folder of the tree */
+/* ".staging.XXXXXX" and the '.' and '/' around the name: what a staging
+ * path (stage.h) has beyond the destination's own path, with slack. */
+#define PUBLISH_STAGING_EXTRA 24
 
 struct publish_file {
 	char *path;             /* relative to the destination, '/'-separated */
@@ -76,24 +75,11 @@ int publish_collect(struct publish_set *set, git_repository *r, const git_oid *c
 typedef void publish_clash_fn(const char *path, size_t loser, size_t winner, void *ctx);
 void publish_settle(struct publish_set *set, publish_clash_fn *on_clash, void *ctx);
 
-/* Write the (settled) set and swap it in as dest.  Returns 0 when
- * published; 1 when published but the old set could not be removed (err
- * says where it is); -1 when nothing changed at dest. */
-int publish_write(const struct publish_set *set, const char *dest,
-                  const struct util_owner *owner, char *err);
-
-/* What publishing the (settled) set would change at dest: on_change is
- * called with "added", "changed" or "removed" and the relative path, in
- * path order for added/changed, then the removed ones. */
-typedef void publish_change_fn(const char *what, const char *path, void *ctx);
-int publish_diff(const struct publish_set *set, const char *dest,
-                 publish_change_fn *on_change, void *ctx, char *err);
+/* The index in a settled set of the file whose path is key[0, len), or
+ * -1 (a binary search). */
+long publish_find(const struct publish_set *set, const char *key, size_t len);
 
 void publish_set_free(struct publish_set *set);
 
-/* rm -rf that also works on read-only folders (it makes each folder
- * writable by its owner before emptying it); never follows symlinks.  A
- * missing path is not an error. */
-int publish_remove_tree(const char *path, char *err);
 
 #endif

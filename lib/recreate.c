@@ -32,7 +32,7 @@ int recreate_prepare(struct stack *st, const struct journal *j)
 	char *stagetop = xasprintf("%s/stage", st->s->state_dir), *compose = NULL;
 	int ret = -1;
 
-	if (publish_remove_tree(stagetop, err) < 0 || util_mkdir_p(stagetop, 0700, err) < 0) {
+	if (util_remove_tree(stagetop, err) < 0 || util_mkdir_p(stagetop, 0700, err) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -73,7 +73,7 @@ int recreate_prepare(struct stack *st, const struct journal *j)
 	ret = stack_command(st, "prepare", st->s->prepare_command, st->s->command_timeout) == 0 ? 0 : -1;
 	st->cwd = st->s->compose_dir;
 out:
-	if (publish_remove_tree(stagetop, err) < 0)
+	if (util_remove_tree(stagetop, err) < 0)
 		log_warn("%s", err);
 	free(compose);
 	free(stagetop);

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -300,4 +301,68 @@ void util_iso_time(char *buf, size_t len, time_t t)
 		off = -off;
 	snprintf(tmp + k, sizeof tmp - k, "%c%02ld:%02ld", sign, off / 3600, off / 60 % 60);
 	snprintf(buf, len, "%s", tmp);
+}
+
+/* Empty the folder open at fd (which this closes), making each folder
+ * below it writable by its owner first: a published set is read-only. */
+static int empty_dir(int fd, const char *top, char *err)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *e;
+	int ret = 0;
+
+	if (!d) {
+		close(fd);
+		return err_set(err, "cannot read '%s': %s", top, strerror(errno));
+	}
+	while (ret == 0 && (errno = 0, e = readdir(d)) != NULL) {
+		struct stat st;
+		int sub;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			continue;
+		if (errno != EISDIR) {
+			ret = err_set(err, "cannot remove '%s' in '%s': %s", e->d_name, top, strerror(errno));
+			break;
+		}
+		sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0 || fstat(sub, &st) < 0 || fchmod(sub, (st.st_mode & 07777) | S_IRWXU) < 0) {
+			ret = err_set(err, "cannot open '%s' in '%s': %s", e->d_name, top, strerror(errno));
+			if (sub >= 0)
+				close(sub);
+			break;
+		}
+		if ((ret = empty_dir(sub, top, err)) < 0)
+			break;
+		if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0)
+			ret = err_set(err, "cannot remove '%s' in '%s': %s", e->d_name, top, strerror(errno));
+	}
+	if (ret == 0 && errno != 0)
+		ret = err_set(err, "cannot read '%s': %s", top, strerror(errno));
+	closedir(d);
+	return ret;
+}
+
+int util_remove_tree(const char *path, char *err)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : err_set(err, "cannot remove '%s': %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 ? err_set(err, "cannot remove '%s': %s", path, strerror(errno)) : 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, (st.st_mode & 07777) | S_IRWXU) < 0) {
+		err_set(err, "cannot open '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (empty_dir(fd, path, err) < 0)
+		return -1;
+	if (rmdir(path) < 0)
+		return err_set(err, "cannot remove '%s': %s", path, strerror(errno));
+	return 0;
 }

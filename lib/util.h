@@ -67,6 +67,11 @@ int util_temp_rename(int dirfd, const char *tmp, const char *dst, char *err);
  * copied into name; -1 otherwise (or when it does not fit). */
 int util_temp_target(const char *tmp, char *name, size_t len);
 
+/* rm -rf that also works on read-only folders (it makes each folder
+ * writable by its owner before emptying it); never follows symlinks.  A
+ * missing path is not an error. */
+int util_remove_tree(const char *path, char *err);
+
 /* Read a whole file into a NUL-terminated malloc'd buffer (*len, when len
  * is not NULL, excludes the NUL).  On failure *out is NULL. */
 int util_read_file(char **out, size_t *len, const char *path, char *err);

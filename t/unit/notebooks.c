@@ -13,6 +13,7 @@
 
 #include "nbsource.h"
 #include "publish.h"
+#include "stage.h"
 #include "remote.h"
 #include "repo.h"
 #include "tap.h"
@@ -335,7 +336,7 @@ static void test_write(void)
 
 	publish_collect(&set, repo, &c, "", &lim, "src", 0, err);
 	publish_settle(&set, NULL, NULL);
-	is_int(publish_write(&set, dest, &owner, err), 0, "first publish: %s", err);
+	is_int(stage_write(&set, dest, &owner, err), 0, "first publish: %s", err);
 	ok(stat(f, &st) == 0 && (st.st_mode & 07777) == 0444, "files are 0444");
 	ok(stat(dest, &st) == 0 && (st.st_mode & 07777) == 0555, "folders are 0555");
 	ino_t first = st.st_ino;
@@ -347,7 +348,7 @@ static void test_write(void)
 	publish_collect(&broken, repo, &c2, "", &lim, "src", 0, err);
 	publish_settle(&broken, NULL, NULL);
 	memset(broken.files[1].blob.id, 0xab, GIT_OID_RAWSZ);
-	is_int(publish_write(&broken, dest, &owner, err), -1, "a missing blob fails: %s", err);
+	is_int(stage_write(&broken, dest, &owner, err), -1, "a missing blob fails: %s", err);
 	ok(stat(dest, &st) == 0 && st.st_ino == first && stat(f, &st) == 0, "the published folder is untouched");
 	is_int(count_entries(hub), 1, "and no staging folder is left");
 	publish_set_free(&broken);
@@ -355,13 +356,13 @@ static void test_write(void)
 	/* a staging folder from a killed run is cleared by the next one */
 	char *stale = xasprintf("%s/.nb.staging.ABCDEF", hub);
 	mkdir(stale, 0555);
-	is_int(publish_write(&set, dest, &owner, err), 0, "second publish: %s", err);
+	is_int(stage_write(&set, dest, &owner, err), 0, "second publish: %s", err);
 	ok(stat(dest, &st) == 0 && st.st_ino != first, "swapped in: a new folder");
 	is_int(count_entries(hub), 1, "old set and stale staging folder are gone");
 
-	is_int(publish_remove_tree(dest, err), 0, "a read-only set can be removed: %s", err);
+	is_int(util_remove_tree(dest, err), 0, "a read-only set can be removed: %s", err);
 	ok(lstat(dest, &st) < 0 && errno == ENOENT, "it is gone");
-	is_int(publish_remove_tree(dest, err), 0, "removing a missing path is fine");
+	is_int(util_remove_tree(dest, err), 0, "removing a missing path is fine");
 	publish_set_free(&set);
 	rmdir(hub);
 	free(stale);
@@ -387,7 +388,7 @@ int main(void)
 	test_settle();
 	test_write();
 	git_repository_free(repo);
-	publish_remove_tree(tmpdir, err);
+	util_remove_tree(tmpdir, err);
 	repo_global_shutdown();
 	return done_testing();
 }
