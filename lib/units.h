@@ -41,6 +41,9 @@
 struct cfg;
 struct settings;
 
+/* The groups that are not extra jobs (units.c; unitfiles.c reads names). */
+extern const char *const units_plain_groups[3];
+
 struct units_file {
 	char name[128];
 	char group[128];
