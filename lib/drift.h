@@ -61,6 +61,9 @@ struct drift_opts {
 
 const char *drift_decision_name(enum drift_decision d);
 
+/* Give d its decision, exit code (for DRIFT_ERROR) and reason. */
+void drift_set(struct drift *d, enum drift_decision dec, int code, const char *reason);
+
 /* Check the stack's checkouts (AUTODEPLOY_COMPOSE_DIR, which must be set,
  * then AUTODEPLOY_EXTRA_REPOS, in that order), at most o->max_threads at a
  * time, then run their conditional triggers (autodeploy/conditional-trigger

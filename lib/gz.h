@@ -37,8 +37,9 @@ int gz_stream(int out_fd, int in_fd, const char *name, time_t mtime, int level,
 
 /* Compress src (relative to dirfd, never through a symlink) into dst in the
  * same folder, atomically.  The header records src's name and mtime, and
- * dst gets src's owner (where allowed), mode and times.  On failure nothing named dst or like the
- * temporary name is left behind, and src is untouched. */
+ * dst gets src's owner (where allowed), mode and times.  On failure nothing
+ * named dst or like the temporary name is left behind, and src is
+ * untouched. */
 int gz_file_at(int dirfd, const char *src, const char *dst, int level, char *err);
 
 #endif

@@ -1,0 +1,193 @@
+/* trigger: the conditional trigger of a new tree.  See trigger.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "drift.h"
+#include "log.h"
+#include "proc.h"
+#include "repo.h"
+#include "settings.h"
+#include "strbuf.h"
+#include "trigger.h"
+#include "util.h"
+
+#define TRIGGER_TIMEOUT 300
+#define TRIGGER_LOG_MAX 16384
+
+static char *join_lines(char **v, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			strbuf_addch(&sb, '\n');
+		strbuf_addstr(&sb, v[k]);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* What the trigger printed (stdout and stderr, at most TRIGGER_LOG_MAX
+ * bytes), into the log line by line: upstream's went to its log, and on
+ * our stdout it would break --json. */
+static void log_output(const struct drift *d, int fd)
+{
+	char buf[TRIGGER_LOG_MAX + 1];
+	ssize_t k = pread(fd, buf, TRIGGER_LOG_MAX, 0);
+	if (k <= 0)
+		return;
+	buf[k] = '\0';
+	for (char *line = buf, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		log_info("'%s': %s: %s", d->path, TRIGGER_PATH, line);
+	}
+}
+
+/* Run the trigger blob from a private temporary file: as a program when
+ * it starts with "#!", else through /bin/sh (upstream's sample has no
+ * shebang), whatever its mode, with a minimal environment. */
+static int run_trigger(int *status, const char *script, size_t len, const struct drift *d,
+                       const char *status_list, const char *paths, const struct drift_opts *o, char *err)
+{
+	const char *dir = o->settings->state_dir;
+	char *tmpl = xasprintf("%s/conditional-trigger.XXXXXX", dir);
+	char *env_changed = xasprintf("GIT_CHANGED_FILES=%s", status_list);
+	char *env_paths = xasprintf("AUTODEPLOY_CHANGED_PATHS=%s", paths);
+	char old_hex[GIT_OID_HEXSZ + 1], new_hex[GIT_OID_HEXSZ + 1];
+	char *env_old = xasprintf("AUTODEPLOY_OLD_COMMIT=%s", git_oid_tostr(old_hex, sizeof old_hex, &d->local));
+	char *env_new = xasprintf("AUTODEPLOY_NEW_COMMIT=%s", git_oid_tostr(new_hex, sizeof new_hex, &d->target));
+	const char *env[] = { env_changed, env_paths, env_old, env_new, "LC_ALL=C", NULL };
+	const char *direct[] = { tmpl, NULL }, *through_sh[] = { "/bin/sh", tmpl, NULL };
+	int fd = -1, out = memfd_create("trigger-output", MFD_CLOEXEC), ret = -1;
+	struct proc_opts po = { .cwd = d->path, .env = env, .clear_env = 1, .timeout = TRIGGER_TIMEOUT,
+	                        .null_stdin = 1, .stdout_fd = out, .stderr_fd = 1 };
+
+	if (out < 0) {
+		err_set(err, "memfd_create: %s", strerror(errno));
+		goto out;
+	}
+	if (util_mkdir_p(dir, 0755, err) < 0)
+		goto out;
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0) {
+		err_set(err, "cannot create '%s': %s", tmpl, strerror(errno));
+		goto out;
+	}
+	if (util_write_all(fd, script, len) < 0) {
+		err_set(err, "cannot write '%s': %s", tmpl, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0700) < 0 || close(fd) < 0) {
+		fd = -1;
+		err_set(err, "cannot prepare '%s': %s", tmpl, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	ret = proc_run(status, len >= 2 && script[0] == '#' && script[1] == '!' ? direct : through_sh, &po, err);
+	log_output(d, out);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (out >= 0)
+		close(out);
+	unlink(tmpl);
+	free(tmpl);
+	free(env_changed);
+	free(env_paths);
+	free(env_old);
+	free(env_new);
+	return ret;
+}
+
+/* The trigger of the new tree: <subdir>/autodeploy/conditional-trigger
+ * where the configured folder is <subdir> of its work tree (upstream
+ * looks it up relative to the configured dir), then at the top. */
+static int read_trigger(char **script, size_t *len, char **where, git_repository *r,
+                        const struct drift *d, char *err)
+{
+	char *sub = repo_subdir(r, d->path);
+	int rc = 0;
+	*where = NULL;
+	if (*sub) {
+		*where = xasprintf("%s/%s", sub, TRIGGER_PATH);
+		rc = repo_read_file(script, len, r, &d->target, *where, err);
+		if (rc == 0) {
+			free(*where);
+			*where = NULL;
+		}
+	}
+	if (rc == 0) {
+		*where = xstrdup(TRIGGER_PATH);
+		rc = repo_read_file(script, len, r, &d->target, TRIGGER_PATH, err);
+	}
+	free(sub);
+	return rc;
+}
+
+/* Serial on purpose: the trigger is written to a temporary file, and a
+ * fork in another thread while that file is open for writing would make
+ * its exec fail (ETXTBSY). */
+void trigger_apply(struct drift *d, size_t n, const struct drift_opts *o)
+{
+	for (size_t i = 0; i < n; i++) {
+		git_repository *r = NULL;
+		char err[ERR_MAX];
+		char *script = NULL, *changed = NULL, *statuses = NULL, *where = NULL;
+		char **paths = NULL, **status_list = NULL;
+		size_t len = 0, npaths = 0, nstatus = 0;
+		int status, rc;
+
+		if (d[i].decision != DRIFT_DEPLOY)
+			continue;
+		if (o->no_triggers) {
+			size_t l = strlen(d[i].reason);
+			snprintf(d[i].reason + l, sizeof d[i].reason - l,
+			         "; a conditional trigger, if any, was not run (%s)", o->fetch ? "--dry-run" : "--no-fetch");
+			continue;
+		}
+		if (repo_open(&r, d[i].path, err) < 0) {
+			drift_set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
+			continue;
+		}
+		rc = read_trigger(&script, &len, &where, r, &d[i], err);
+		if (rc <= 0) {
+			if (rc < 0)
+				drift_set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
+			goto next;
+		}
+		if (repo_changed_paths(&paths, &npaths, r, &d[i].local, &d[i].target, err) < 0 ||
+		    repo_changed_status(&status_list, &nstatus, r, &d[i].local, &d[i].target, err) < 0) {
+			drift_set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
+			goto next;
+		}
+		changed = join_lines(paths, npaths);
+		statuses = join_lines(status_list, nstatus);
+		if (run_trigger(&status, script, len, &d[i], statuses, changed, o, err) < 0) {
+			log_warn("'%s': cannot run %s: %s; treating it as 'no deploy'", d[i].path, where, err);
+			status = -1;
+		}
+		size_t l = strlen(d[i].reason);
+		if (status != 0)
+			snprintf(d[i].reason + l, sizeof d[i].reason - l,
+			         "; %s exited %d: pull only, no restart", where, status);
+		else
+			snprintf(d[i].reason + l, sizeof d[i].reason - l, "; %s said deploy", where);
+		if (status != 0)
+			d[i].decision = DRIFT_PULL_ONLY;
+next:
+		repo_paths_free(paths);
+		repo_paths_free(status_list);
+		free(changed);
+		free(statuses);
+		free(script);
+		free(where);
+		git_repository_free(r);
+	}
+}
+

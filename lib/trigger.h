@@ -1,0 +1,26 @@
+/*
+ * trigger: birdhouse's conditional trigger, autodeploy/conditional-trigger
+ * in a checkout's new tree (check-drift(1)): run before a deploy, its
+ * non-zero exit turns the decision into pull-only (no restart).
+ *
+ *   trigger_apply(d, n, &opts);      after the drift checks, serially
+ */
+#ifndef AUTODEPLOY_TRIGGER_H
+#define AUTODEPLOY_TRIGGER_H
+
+#include <stddef.h>
+
+#include "drift.h"
+
+#define TRIGGER_PATH "autodeploy/conditional-trigger"
+
+/* For every DRIFT_DEPLOY checkout of d[0, n) whose new tree holds a
+ * trigger (looked up below the configured folder first, then at the top):
+ * run it as a program (with "#!") or through /bin/sh, cwd the configured
+ * folder, a minimal environment with GIT_CHANGED_FILES (as `git diff
+ * --name-status`) and AUTODEPLOY_CHANGED_PATHS, its output (at most 16
+ * KiB) into the log, at most 5 minutes; non-zero makes it DRIFT_PULL_ONLY.
+ * o->no_triggers runs none and says so in the reason. */
+void trigger_apply(struct drift *d, size_t n, const struct drift_opts *o);
+
+#endif
