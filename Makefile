@@ -41,7 +41,7 @@ UNIT_TPL = $(wildcard systemd-units/*.in)
 BIN_OUT  = $(PROGRAMS:%=$(BUILD)/bin/%) $(HOOKS:%=$(BUILD)/hooks/%)
 UNIT_OUT = $(UNITS:%=$(BUILD)/t/unit/%)
 
-.PHONY: all programs deps check check-asan check-valgrind test-build install uninstall clean demo fuzz fuzz-targets bench
+.PHONY: all programs deps deb check check-asan check-valgrind test-build install uninstall clean demo fuzz fuzz-targets bench
 
 # `make` checks for the -dev packages first (installing them as root, or
 # printing the apt-get line), so a missing header never shows up as a
@@ -65,11 +65,11 @@ $(LIBA): $(LIB_OBJ)
 
 $(BUILD)/bin/%: bin/%.c $(LIBA) $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(ALL_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(ALL_LIBS)
 
 $(BUILD)/hooks/%: hooks/%.c $(LIBA) $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(ALL_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(ALL_LIBS)
 
 $(BUILD)/t/unit/%: t/unit/%.c t/unit/tap.c t/unit/tap.h $(LIBA) $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -137,6 +137,15 @@ $(BUILD)/fuzz/lib/%.o: lib/%.c $(LIB_HDR)
 
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(ALL_LIBS)
+
+# The Debian package (debian/): autodeploy_VERSION_ARCH.deb in build/deb/,
+# checked with lintian.
+deb:
+	@sh .ci/deps build deb
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p build/deb
+	mv ../autodeploy_*.deb ../autodeploy-dbgsym_*.deb ../autodeploy_*.buildinfo ../autodeploy_*.changes build/deb/
+	lintian --fail-on error build/deb/autodeploy_*.changes
 
 demo:
 	@sh .ci/deps build test
