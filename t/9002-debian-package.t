@@ -25,13 +25,13 @@ test_expect_success 'make deb builds the package from a copy of the tree, lintia
 		--exclude=./debian/.debhelper -cf - . | tar -C src -xf - &&
 	# (not the variables of a make check-asan around us)
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C src deb >deb.log 2>&1 ||
-		{ tail -n 30 deb.log; false; }
+		{ tail -n 30 deb.log; false; } &&
 	test -f "$deb" &&
 	test_grep "^lintian --fail-on error" deb.log
 '
 
 test_expect_success 'dpkg -i installs the programs, man pages, templates and a root-only env.local conffile' '
-	dpkg -i "$deb" >install.log 2>&1 || { cat install.log; false; }
+	{ dpkg -i "$deb" >install.log 2>&1 || { cat install.log; false; }; } &&
 	test "$(/usr/bin/check-drift --version)" = "check-drift $version" &&
 	for p in run-deploy deploy-notebooks rotate-logs install-units post-receive; do
 		test -x /usr/bin/$p || return 1
@@ -53,7 +53,7 @@ test_expect_success 'no service is enabled or started at install; install-units 
 '
 
 test_expect_success 'dpkg --purge removes the programs and the conffile' '
-	dpkg --purge autodeploy >purge.log 2>&1 || { cat purge.log; false; }
+	{ dpkg --purge autodeploy >purge.log 2>&1 || { cat purge.log; false; }; } &&
 	test ! -e /usr/bin/check-drift && test ! -e /etc/autodeploy/env.local &&
 	test ! -e /usr/share/autodeploy
 '
