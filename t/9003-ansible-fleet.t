@@ -1,12 +1,12 @@
 #!/bin/bash
 # The Ansible role and playbooks (share/ansible) against two hosts on this
-# machine: two Debian roots made with debootstrap, each with its own sshd
-# on its own loopback address (127.0.0.2, 127.0.0.3), its own remote and
-# checkout.  site.yml installs the .deb, env.local (validated on the host),
-# deploy keys and known_hosts, and the units, each host with its own
-# settings; rollout.yml deploys a push host by host and stops at the first
-# failure.  A host here has no systemd running: its systemctl is a
-# stand-in that records what install-units asks of it.
+# machine: two Debian roots made with debootstrap, each booted with its own
+# systemd (systemd-nspawn --boot, sharing this machine's network) and its
+# own sshd on its own loopback address (127.0.0.2, 127.0.0.3), its own
+# remote and checkout.  site.yml installs the .deb, env.local (validated on
+# the host), deploy keys and known_hosts, and the units, each host with its
+# own settings, and the timers run; rollout.yml deploys a push host by host
+# and stops at the first failure.
 . "$(dirname "$0")/lib.sh"
 
 [ -z "${AUTODEPLOY_SANITIZED:-}" ] ||
@@ -20,41 +20,58 @@ fi
 sh "$SRC_DIR/.ci/deps" deb fleet >deps.log 2>&1 || { cat deps.log >&2; }
 ANS=$SRC_DIR/share/ansible
 CACHE=/var/cache/autodeploy-test
-BASE=$CACHE/host-root.tar
-PKGS=python3,python3-apt,openssh-server,libgit2-1.5,libpopt0,libjson-c5,libmbedcrypto7
+BASE=$CACHE/host-root-systemd.tar
+PKGS=systemd,systemd-sysv,dbus,python3,python3-apt,openssh-server,libgit2-1.5,libpopt0,libjson-c5,libmbedcrypto7
 
 # host NAME: the root folder of host NAME.
 host() { echo "$TRASH/host-$1"; }
 
-# up NAME ADDRESS: unpack a root, mount /dev and /proc, start its sshd.
+# up NAME ADDRESS: unpack a root, give it an sshd on ADDRESS:$PORT, a
+# remote and a checkout, and boot it.
 up() {
 	_r=$(host "$1")
 	mkdir -p "$_r" && tar -C "$_r" -xf "$BASE" &&
-	mount --bind /dev "$_r/dev" && mount -t proc proc "$_r/proc" &&
-	mkdir -p "$_r/run/sshd" "$_r/root/.ssh" "$_r/srv" &&
+	mkdir -p "$_r/root/.ssh" "$_r/srv" &&
 	cp "$TRASH/ctl.key.pub" "$_r/root/.ssh/authorized_keys" &&
 	chroot "$_r" ssh-keygen -q -A &&
-	# the host's systemd: install-units may ask, nothing runs
-	printf '#!/bin/sh\necho "$*" >>/var/log/systemctl.log\n' >"$_r/usr/local/bin/systemctl" &&
+	printf 'ListenAddress %s\nPort %s\nPermitRootLogin prohibit-password\nUsePAM no\n' "$2" "$PORT" \
+		>"$_r/etc/ssh/sshd_config.d/test.conf" &&
 	# the stack: records stop/start; its health check fails on demand
 	printf '#!/bin/sh\necho "$1 $(cat /srv/stack/version)" >>/var/log/stack.log\n[ "$1" != health ] || [ ! -e /etc/fail-health ]\n' \
 		>"$_r/usr/local/bin/stack" &&
-	chmod 755 "$_r/usr/local/bin/systemctl" "$_r/usr/local/bin/stack" &&
+	chmod 755 "$_r/usr/local/bin/stack" &&
 	git init -q --bare "$_r/srv/stack.git" &&
 	git clone -q "$_r/srv/stack.git" "$TRASH/dev-$1" 2>/dev/null &&
 	echo 1 >"$TRASH/dev-$1/version" && git -C "$TRASH/dev-$1" add version &&
 	git -C "$TRASH/dev-$1" commit -q -m one && git -C "$TRASH/dev-$1" push -q origin HEAD:main &&
 	git clone -q "$_r/srv/stack.git" "$_r/srv/stack" &&
-	git -C "$_r/srv/stack" remote set-url origin /srv/stack.git &&
-	chroot "$_r" /usr/sbin/sshd -o "ListenAddress=$2" -p "$PORT" -o PidFile=/run/sshd-test.pid \
-		-o UsePAM=no -o PermitRootLogin=prohibit-password
+	git -C "$_r/srv/stack" remote set-url origin /srv/stack.git || return 1
+	systemd-nspawn -D "$_r" --boot --register=no --keep-unit --console=passive -q \
+		--machine="host-$1" </dev/null >"$TRASH/boot-$1.log" 2>&1 &
+	echo $! >"$TRASH/nspawn-$1.pid"
+	_i=0
+	until python3 -c 'import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()' \
+		"$2" "$PORT" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -lt 300 ] || { echo "host $1 did not boot:" >&2; tail -n 20 "$TRASH/boot-$1.log" >&2; return 1; }
+		sleep 0.2
+	done
 }
-# Tests run in subshells: what up() starts is stopped here, whatever
-# happened (the sshd first, then the mounts).
+
+# Tests run in subshells: the hosts up() boots are stopped here, whatever
+# happened.  Killing a container's init ends its whole PID namespace;
+# systemd-nspawn then exits.
 for h in a b; do
-	at_exit "umount -l '$(host $h)/dev'; umount -l '$(host $h)/proc'"
-	at_exit "kill \$(cat '$(host $h)/run/sshd-test.pid' 2>/dev/null) 2>/dev/null"
+	at_exit "p=\$(cat '$TRASH/nspawn-$h.pid' 2>/dev/null) && kill -9 \$(pgrep -P \$p) && sleep 1 && kill -9 \$p"
 done
+
+# on NAME COMMAND...: run COMMAND on host NAME over its ssh.
+on() {
+	_h=$1
+	shift
+	ssh -F /dev/null -o BatchMode=yes -o UserKnownHostsFile="$TRASH/known_hosts" -i "$TRASH/ctl.key" \
+		-p "$(cat "$TRASH/port")" "root@$(cat "$TRASH/addr-$_h")" "$@"
+}
 
 # push NAME VERSION: a new commit on host NAME's remote.
 push() {
@@ -85,7 +102,7 @@ test_expect_success 'setup: the package, two Debian roots with sshd on 127.0.0.2
 	fi &&
 	ssh-keygen -q -t ed25519 -N "" -f "$TRASH/ctl.key" &&
 	PORT=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.2\", 0)); print(s.getsockname()[1])") &&
-	echo "$PORT" >port &&
+	echo "$PORT" >port && echo 127.0.0.2 >addr-a && echo 127.0.0.3 >addr-b &&
 	up a 127.0.0.2 && up b 127.0.0.3 &&
 	ssh-keyscan -p "$PORT" 127.0.0.2 127.0.0.3 >known_hosts 2>/dev/null &&
 	test $(wc -l <known_hosts) -ge 2
@@ -129,7 +146,7 @@ inventory() {
 	        AUTODEPLOY_START_COMMAND: stack start
 	        AUTODEPLOY_HEALTHCHECK_COMMAND: stack health
 	        AUTODEPLOY_HEALTHCHECK_TIMEOUT: 1
-	        AUTODEPLOY_PLATFORM_FREQUENCY: "*/5 * * * *"
+	        AUTODEPLOY_PLATFORM_FREQUENCY: "0 0 1 1 *"
 	    b:
 	      ansible_host: 127.0.0.3
 	      autodeploy_env:
@@ -141,7 +158,7 @@ inventory() {
 	        AUTODEPLOY_START_COMMAND: stack start
 	        AUTODEPLOY_HEALTHCHECK_COMMAND: stack health
 	        AUTODEPLOY_HEALTHCHECK_TIMEOUT: 1
-	        AUTODEPLOY_PLATFORM_FREQUENCY: daily
+	        AUTODEPLOY_PLATFORM_FREQUENCY: "30 4 29 2 *"
 	EOF
 }
 inventory
@@ -158,7 +175,7 @@ assert hv[\"staging.example.org\"][\"autodeploy_env\"][\"AUTODEPLOY_TRACK\"] == 
 assert hv[\"pavics1.example.org\"][\"autodeploy_env\"][\"AUTODEPLOY_TRACK\"].startswith(\"tag:\")"
 '
 
-test_expect_success 'site.yml installs the package, env.local, keys and units on both hosts, each its own settings' '
+test_expect_success 'site.yml installs the package, env.local, keys and units on both hosts, each its own settings; the timers run' '
 	playbook "$ANS/site.yml" >site.out 2>&1 || { cat site.out; false; }
 	for h in a b; do
 		r=$(host $h) &&
@@ -167,10 +184,12 @@ test_expect_success 'site.yml installs the package, env.local, keys and units on
 		test "$(stat -c %a "$r/root/.ssh/stack_deploy_key")" = 600 &&
 		grep -q "^\[git.example.org\]:2222 ssh-ed25519" "$r/root/.ssh/known_hosts" &&
 		test -f "$r/etc/systemd/system/autodeploy.timer" &&
-		grep -q "^enable --now autodeploy.timer autodeploy.path" "$r/var/log/systemctl.log" || return 1
+		test "$(on $h systemctl is-active autodeploy.timer autodeploy.path rotate-logs.timer)" = \
+			"$(printf "active\nactive\nactive")" || return 1
 	done &&
-	grep -q "^OnCalendar=\*-\*-\* \*:0,5,10" "$(host a)/etc/systemd/system/autodeploy.timer" &&
-	grep -q "^OnCalendar=\*-\*-\* 5:7:00" "$(host b)/etc/systemd/system/autodeploy.timer"
+	# each host its own schedule (dates that do not come during a test)
+	on a systemctl show -p TimersCalendar autodeploy.timer | grep -q "OnCalendar=\*-01-01 00:00:00" &&
+	on b systemctl show -p TimersCalendar autodeploy.timer | grep -q "OnCalendar=\*-02-29 04:30:00"
 '
 
 test_expect_success 'a second run changes nothing' '
