@@ -58,12 +58,7 @@ static int parse_sources(struct nbsource **out, size_t *n, const struct cfg *cfg
 
 static int remote_exit(int rc)
 {
-	switch (rc) {
-	case REMOTE_UNREACHABLE: return EXIT_UNAVAILABLE;
-	case REMOTE_BADDATA:     return EXIT_DATAERR;
-	case NBSOURCE_NOREF:   return EXIT_CONFIG;
-	default:               return EXIT_IOERR;
-	}
+	return rc == NBSOURCE_NOREF ? EXIT_CONFIG : remote_exitcode(rc);
 }
 
 /* Where every source's REF points now, without fetching anything. */

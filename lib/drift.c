@@ -54,12 +54,6 @@ void drift_set(struct drift *d, enum drift_decision dec, int code, const char *r
 	snprintf(d->reason, sizeof d->reason, "%s", reason);
 }
 
-/* The exit code of a failed remote operation (remote.h's classes). */
-static int remote_exit(int rc)
-{
-	return rc == REMOTE_UNREACHABLE ? EXIT_UNAVAILABLE : rc == REMOTE_BADDATA ? EXIT_DATAERR : EXIT_IOERR;
-}
-
 /* Tags compared as versions: runs of digits as numbers (1.10.0 > 1.9.3),
  * everything else byte by byte; <0, 0, >0 as strcmp. */
 static int version_cmp(const char *a, const char *b)
@@ -203,7 +197,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		rc = o->fetch && !local ? remote_ls(&refs, &nrefs, rem, &auth, err)
 		                        : local_tags(&refs, &nrefs, r, err);
 		if (rc < 0) {
-			drift_set(d, DRIFT_ERROR, remote_exit(rc), err);
+			drift_set(d, DRIFT_ERROR, remote_exitcode(rc), err);
 			goto out;
 		}
 		const struct remote_ref *best = best_tag(refs, nrefs, s->tag_glob);
@@ -233,7 +227,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		if (o->fetch) {
 			rc = remote_ls(&refs, &nrefs, rem, &auth, err);
 			if (rc < 0) {
-				drift_set(d, DRIFT_ERROR, remote_exit(rc), err);
+				drift_set(d, DRIFT_ERROR, remote_exitcode(rc), err);
 				goto out;
 			}
 			size_t i;
@@ -260,7 +254,7 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		rc = remote_fetch(r, rem, d->remote_ref, d->upstream, &d->target,
 		                       have_tag_obj ? &tag_obj : NULL, &auth, err);
 		if (rc < 0) {
-			drift_set(d, DRIFT_ERROR, remote_exit(rc), err);
+			drift_set(d, DRIFT_ERROR, remote_exitcode(rc), err);
 			goto out;
 		}
 	}

@@ -19,6 +19,11 @@
  * file-system error counts as ours when it names our repository: with a
  * local path remote, reading the remote fails with the same classes.
  */
+int remote_exitcode(int rc)
+{
+	return rc == REMOTE_UNREACHABLE ? EXIT_UNAVAILABLE : rc == REMOTE_BADDATA ? EXIT_DATAERR : EXIT_IOERR;
+}
+
 static int remote_fault(const git_error *e, git_remote *rem)
 {
 	if (!e)

@@ -15,6 +15,10 @@
 #define REMOTE_UNREACHABLE (-3) /* the remote could not be reached or refused us */
 #define REMOTE_BADDATA (-4)     /* the remote sent objects that are not what they claim */
 
+/* The exit code of a failed remote operation: REMOTE_UNREACHABLE 69,
+ * REMOTE_BADDATA 65, anything else (our own disk) 74. */
+int remote_exitcode(int rc);
+
 struct remote_ref {
 	char *name;       /* e.g. refs/heads/main, refs/tags/1.2.0 */
 	git_oid oid;      /* what the ref points at, peeled to the commit for annotated tags */
