@@ -11,7 +11,7 @@ test_expect_success 'setup: a checkout, its config' '
 	make_remote stack 1 &&
 	clone_remote stack compose &&
 	write_config "$TRASH/compose" &&
-	check-drift --config "$CONFIG" >out 2>err || { cat err; false; }
+	{ check-drift --config "$CONFIG" >out 2>err || { cat err; false; }; }
 '
 
 test_expect_success 'a STATE_DIR that is a symlink is refused (78), nothing created where it points' '
@@ -33,7 +33,7 @@ test_expect_success 'a STATE_DIR others can write is refused (78) with the chmod
 	test_must_fail 78 rotate-logs --config "$CONFIG" >out 2>err &&
 	test_grep "can be written by others" err &&
 	chmod 0755 "$STATE_DIR" &&
-	check-drift --config "$CONFIG" >out 2>err || { cat err; false; }
+	{ check-drift --config "$CONFIG" >out 2>err || { cat err; false; }; }
 '
 
 if [ "$(id -u)" = 0 ]; then
@@ -42,7 +42,7 @@ if [ "$(id -u)" = 0 ]; then
 		test_must_fail 78 check-drift --config "$CONFIG" >out 2>err &&
 		test_grep "belongs to uid 1000: give it to uid 0" err &&
 		chown 0 "$STATE_DIR" &&
-		check-drift --config "$CONFIG" >out 2>err || { cat err; false; }
+		{ check-drift --config "$CONFIG" >out 2>err || { cat err; false; }; }
 	'
 else
 	test_skip_or_fail 'a STATE_DIR of another user is refused' 'needs root to give the folder away'

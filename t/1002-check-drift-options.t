@@ -228,29 +228,26 @@ test_expect_success 'with the journal gone, nothing is due again' '
 
 test_expect_success 'a held lock makes check-drift exit 75' '
 	hold_lock 30 &&
-	set +e &&
-	drift --json >out 2>err; rc=$? &&
-	set -e &&
+	code=0 &&
+	{ drift --json >out 2>err || code=$?; } &&
 	release_lock &&
-	test "$rc" -eq 75 || { echo "exit $rc, expected 75" >&2; cat err >&2; exit 1; }
+	{ test "$code" -eq 75 || { echo "exit $code, expected 75" >&2; cat err >&2; false; }; }
 '
 
 test_expect_success 'a lock still held after --wait is exit 75' '
 	hold_lock 30 &&
-	set +e &&
-	drift --json --wait 1 >out 2>err; rc=$? &&
-	set -e &&
+	code=0 &&
+	{ drift --json --wait 1 >out 2>err || code=$?; } &&
 	release_lock &&
-	test "$rc" -eq 75 || { echo "exit $rc, expected 75" >&2; cat err >&2; exit 1; }
+	{ test "$code" -eq 75 || { echo "exit $code, expected 75" >&2; cat err >&2; false; }; }
 '
 
 test_expect_success '--wait: a lock released during the wait is taken and the run goes on' '
 	hold_lock 1 &&
-	set +e &&
-	drift --json --wait 5 >out 2>err; rc=$? &&
-	set -e &&
+	code=0 &&
+	{ drift --json --wait 5 >out 2>err || code=$?; } &&
 	release_lock &&
-	test "$rc" -eq 0 || { echo "exit $rc, expected 0" >&2; cat err >&2; exit 1; } &&
+	{ test "$code" -eq 0 || { echo "exit $code, expected 0" >&2; cat err >&2; false; }; } &&
 	json_check out &&
 	json_is 0 decision up-to-date
 '

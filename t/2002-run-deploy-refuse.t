@@ -42,15 +42,15 @@ test_expect_success '--dry-run prints each moving checkout: PATH: OLD -> NEW (N 
 	set -- $(saved v1) && o0=$1 o1=$2 &&
 	set -- $(saved v2) && n0=$1 n1=$2 &&
 	o0=${o0:0:7} o1=${o1:0:7} n0=${n0:0:7} n1=${n1:0:7} &&
-	grep -E "^$TRASH/compose: $o0[0-9a-f]* -> $n0[0-9a-f]* \(2 files? changed\)" out &&
-	grep -E "^$TRASH/extra1: $o1[0-9a-f]* -> $n1[0-9a-f]* \(1 files? changed\)" out ||
-	{ cat out; exit 1; }
+	{ grep -E "^$TRASH/compose: $o0[0-9a-f]* -> $n0[0-9a-f]* \(2 files? changed\)" out &&
+	  grep -E "^$TRASH/extra1: $o1[0-9a-f]* -> $n1[0-9a-f]* \(1 files? changed\)" out ||
+	  { cat out; false; }; }
 '
 
 test_expect_success '--dry-run lists the changed files, indented' '
-	grep -E "^[[:space:]]+(. )?conf/compose.yml$" out &&
-	grep -E "^[[:space:]]+(. )?file.txt$" out ||
-	{ cat out; exit 1; }
+	{ grep -E "^[[:space:]]+(. )?conf/compose.yml$" out &&
+	  grep -E "^[[:space:]]+(. )?file.txt$" out ||
+	  { cat out; false; }; }
 '
 
 test_expect_success '--dry-run shows the commands that would run' '
@@ -92,8 +92,8 @@ test_expect_success 'an unclean checkout (a modified tracked file): 78, nothing 
 '
 
 test_expect_success 'the refusal tells the operator what to do about it' '
-	grep -Ei "commit|stash|discard|revert|reset|restore|clean up|remove" err ||
-	{ cat err; exit 1; }
+	{ grep -Ei "commit|stash|discard|revert|reset|restore|clean up|remove" err ||
+	  { cat err; false; }; }
 '
 
 test_expect_success 'an untracked file is unclean too: 78, nothing stopped, the file kept' '

@@ -52,8 +52,8 @@ kill_case() {
 
 	test_expect_success "$K: run-deploy is killed there (SIGKILL, 137)" '
 		fresh_record &&
-		AUTODEPLOY_TEST_KILL_AT=$K test_must_fail 137 run-deploy --config "$CONFIG" >out 2>err ||
-		{ cat out err; exit 1; }
+		{ AUTODEPLOY_TEST_KILL_AT=$K test_must_fail 137 run-deploy --config "$CONFIG" >out 2>err ||
+		  { cat out err; false; }; }
 	'
 
 	test_expect_success "$K: the journal is on disk, the stack $STATE, checkouts $AT" '

@@ -28,7 +28,7 @@ test_expect_success 'lock held by another process: exit 75, nothing stopped or m
 '
 
 test_expect_success 'the busy run says why' '
-	grep -Ei "lock|busy|another|running" err || { cat err; exit 1; }
+	{ grep -Ei "lock|busy|another|running" err || { cat err; false; }; }
 '
 
 test_expect_success '--if-drift with the lock held: 75 as well' '
@@ -42,20 +42,20 @@ test_expect_success '--if-drift with the lock held: 75 as well' '
 '
 
 test_expect_success '--wait N: waits while the lock is held, deploys once it is free' '
-	hold_lock 60
-	fresh_record
-	run-deploy --config "$CONFIG" --wait 60 >out 2>err &
-	waiter=$!
-	sleep 1
-	record_empty || { release_lock; exit 1; }
-	kill -0 $waiter || { release_lock; exit 1; }
-	release_lock
-	code=0
-	wait $waiter || code=$?
-	is "exit" $code 0 || { cat out err; exit 1; }
-	is "checkouts" "$(heads)" "$(saved v2)"
-	is "stops" "$(count_calls stop stop)" 1
-	is "starts" "$(count_calls start start)" 1
+	hold_lock 60 &&
+	fresh_record &&
+	{ run-deploy --config "$CONFIG" --wait 60 >out 2>err & } &&
+	waiter=$! &&
+	sleep 1 &&
+	{ record_empty || { release_lock; false; }; } &&
+	{ kill -0 $waiter || { release_lock; false; }; } &&
+	release_lock &&
+	code=0 &&
+	{ wait $waiter || code=$?; } &&
+	{ is "exit" $code 0 || { cat out err; false; }; } &&
+	is "checkouts" "$(heads)" "$(saved v2)" &&
+	is "stops" "$(count_calls stop stop)" 1 &&
+	is "starts" "$(count_calls start start)" 1 &&
 	stack_is running
 '
 
@@ -89,8 +89,8 @@ test_expect_success '20 concurrent run-deploy --if-drift --wait 60: exactly one 
 	is "starts" "$(count_calls start)" 1 &&
 	is "checkouts" "$(heads)" "$(saved v3)" &&
 	is "stop saw" "$(call_heads stop stop)" "$(saved before)" &&
-	is "start saw" "$(call_heads start start)" "$(saved v3)" ||
-	{ cat "$RECORD" err.*; exit 1; }
+	{ is "start saw" "$(call_heads start start)" "$(saved v3)" ||
+	  { cat "$RECORD" err.*; false; }; }
 '
 
 test_expect_success 'after the concurrent runs: stack running, no journal, nothing due' '

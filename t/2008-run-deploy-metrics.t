@@ -51,7 +51,7 @@ test_expect_success 'one behind count per checkout, labelled with its path' '
 	test_cmp paths.expect paths.actual &&
 	metrics samples "$M" autodeploy_checkout_behind_commits >samples &&
 	is "samples" "$(wc -l <samples)" 3 &&
-	cut -f 2 samples | grep -Ev "^[0-9]+$" >bad || true &&
+	{ cut -f 2 samples | grep -Ev "^[0-9]+$" >bad || true; } &&
 	test ! -s bad
 '
 
@@ -113,7 +113,7 @@ test_expect_success 'a checkout path with a double quote is escaped in its label
 	{ run-deploy --config "$CONFIG" >out 2>err || code=$?; } &&
 	metrics check "$M" &&
 	metrics labels "$M" autodeploy_checkout_behind_commits >labels &&
-	grep -F "odd\\\"dir\"" labels || { cat "$M" out err; exit 1; }
+	{ grep -F "odd\\\"dir\"" labels || { cat "$M" out err; false; }; }
 '
 
 test_done

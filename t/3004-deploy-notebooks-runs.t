@@ -48,14 +48,15 @@ test_expect_success 'the lock held by another run: 75, nothing touched' '
 	listing "$NB" >before &&
 	# the holder lets go when ./held is removed (or after 30 seconds)
 	: >held &&
-	(
+	{ (
 		exec 9>"$STATE_DIR/notebooks.lock"
 		flock 9 && : >locked
 		i=0; while [ -e held ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-	) &
+	) & } &&
 	holder=$! &&
 	i=0 && while [ ! -e locked ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done &&
-	set +e; nb --force 2>err; rc=$?; set -e &&
+	rc=0 &&
+	{ nb --force 2>err || rc=$?; } &&
 	rm -f held && wait $holder &&
 	test "$rc" = 75 &&
 	test_grep "notebooks.lock" err &&

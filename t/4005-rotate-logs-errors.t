@@ -99,7 +99,7 @@ test_expect_success 'symlinks, hard-linked and non-regular *.log are skipped wit
 
 test_expect_success 'two runs at once: the second finds the lock held and exits 75' '
 	rm -rf logs && mkdir logs && seq 1 50000 >logs/a.log &&
-	flock state/rotate-logs.lock sh -c "! rotate-logs --config env.local --force 2>err; echo \$? >code" ;
+	flock state/rotate-logs.lock sh -c "! rotate-logs --config env.local --force 2>err; echo \$? >code" &&
 	test "$(cat code)" = 0 &&
 	test_must_fail 75 flock state/rotate-logs.lock rotate-logs --config env.local --force &&
 	! ls logs | grep -q "^a.log-"
@@ -138,7 +138,7 @@ test_expect_success 'same day: -HHMMSS; same second: -HHMMSS-2; names never end 
 	sed -i /KEEP/d env.local &&
 	ls logs | grep -Eq "^a.log-$today-[0-9]{6}-2\.gz$" &&
 	test -f logs/a.log-$today.gz &&
-	! ls logs | grep "^a.log-" | grep -q "\.log$" || { ls logs; false; }
+	{ ! ls logs | grep "^a.log-" | grep -q "\.log$" || { ls logs; false; }; }
 '
 
 test_expect_success 'keep count: the oldest rotated files go first' '

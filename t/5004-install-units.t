@@ -111,8 +111,8 @@ test_expect_success 'an extra job command is quoted for systemd: no specifier, n
 
 if command -v systemd-analyze >/dev/null 2>&1; then
 	test_expect_success 'every generated unit passes systemd-analyze verify' '
-		systemd-analyze verify --man=no "$TRASH"/r1/$U/* 2>verify.err ||
-			{ cat verify.err; false; }
+		{ systemd-analyze verify --man=no "$TRASH"/r1/$U/* 2>verify.err ||
+			{ cat verify.err; false; }; }
 	'
 else
 	test_skip 'every generated unit passes systemd-analyze verify' 'systemd-analyze is not installed'
@@ -154,7 +154,7 @@ test_expect_success 'a new frequency rewrites only its timer' '
 	test_grep "0 created, 1 updated, 0 removed, 8 unchanged" err &&
 	test_grep "^OnCalendar=\*-\*-\* \*:0,15,30,45:00$" r1/$U/autodeploy.timer &&
 	snapshot r1 >after &&
-	diff before after | grep "^[<>]" | grep -v "autodeploy.timer" >changed || true &&
+	{ diff before after | grep "^[<>]" | grep -v "autodeploy.timer" >changed || true; } &&
 	test_must_fail 1 test -s changed
 '
 
@@ -218,16 +218,16 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 
 	test_expect_success 'install-units records what it installed from; check-drift and run-deploy warn once when env.local changed since' '
 		test -s state/installed &&
-		check-drift --config env.local --no-fetch >/dev/null 2>err;
+		check-drift --config env.local --no-fetch >/dev/null 2>err &&
 		test_grep ! "has changed since install-units" err &&
 		echo "# a later edit" >>env.local &&
-		check-drift --config env.local --no-fetch >/dev/null 2>err;
+		check-drift --config env.local --no-fetch >/dev/null 2>err &&
 		test $(grep -c "env.local. has changed since install-units last made the units from it" err) = 1 &&
 		test_grep "run .install-units --config $TRASH/env.local." err &&
-		run-deploy --config env.local --dry-run >/dev/null 2>err;
+		run-deploy --config env.local --dry-run >/dev/null 2>err &&
 		test $(grep -c "has changed since install-units" err) = 1 &&
 		PATH=$TRASH/fakebin:$PATH unshare -m sh -c "mount -t tmpfs tmpfs /$U && \"\$0\" --config env.local" "$IU" 2>err &&
-		check-drift --config env.local --no-fetch >/dev/null 2>err;
+		check-drift --config env.local --no-fetch >/dev/null 2>err &&
 		test_grep ! "has changed since install-units" err
 	'
 
@@ -235,7 +235,7 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 		PATH=$TRASH/fakebin:$PATH unshare -m sh -c "mount -t tmpfs tmpfs /$U && \"\$0\" --config env.local --uninstall" "$IU" 2>err &&
 		test ! -e state/installed &&
 		echo "# another edit" >>env.local &&
-		check-drift --config env.local --no-fetch >/dev/null 2>err;
+		check-drift --config env.local --no-fetch >/dev/null 2>err &&
 		test_grep ! "has changed since install-units" err
 	'
 else

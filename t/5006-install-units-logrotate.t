@@ -82,8 +82,8 @@ LOGROTATE=$(command -v logrotate || echo /usr/sbin/logrotate)
 if [ -x "$LOGROTATE" ]; then
 	test_expect_success 'logrotate -d reads the installed snippet without an error' '
 		echo "a line" >log/autodeploy.log &&
-		"$LOGROTATE" -d -s lr.state r1/$L >lr.out 2>&1 ||
-			{ cat lr.out; false; } &&
+		{ "$LOGROTATE" -d -s lr.state r1/$L >lr.out 2>&1 ||
+			{ cat lr.out; false; }; } &&
 		test_grep "rotating pattern: $TRASH/log/\*\.log .*weekly (6 rotations)" lr.out &&
 		test_grep "considering log $TRASH/log/autodeploy.log" lr.out &&
 		test_grep ! "^error" lr.out

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'the demo runs to the end (exit 0)' '
-	TMPDIR=$TRASH sh "$SRC_DIR/demo/demo.sh" >demo.out 2>&1 || { cat demo.out; false; }
+	{ TMPDIR=$TRASH sh "$SRC_DIR/demo/demo.sh" >demo.out 2>&1 || { cat demo.out; false; }; }
 '
 
 # The demo's "(exit N)" lines, in order: check-drift with nothing moved,

@@ -24,8 +24,8 @@ test_expect_success 'make deb builds the package from a copy of the tree, lintia
 	tar -C "$SRC_DIR" --exclude=./build --exclude="./build-*" --exclude=./debian/autodeploy \
 		--exclude=./debian/.debhelper -cf - . | tar -C src -xf - &&
 	# (not the variables of a make check-asan around us)
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C src deb >deb.log 2>&1 ||
-		{ tail -n 30 deb.log; false; } &&
+	{ env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C src deb >deb.log 2>&1 ||
+		{ tail -n 30 deb.log; false; }; } &&
 	test -f "$deb" &&
 	test_grep "^lintian --fail-on error" deb.log
 '

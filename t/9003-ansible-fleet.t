@@ -164,8 +164,8 @@ inventory() {
 inventory
 
 test_expect_success 'ansible-lint finds nothing in the role and the playbooks' '
-	(cd "$ANS" && ansible-lint site.yml rollout.yml roles/autodeploy) >lint.out 2>&1 ||
-		{ cat lint.out; false; }
+	{ (cd "$ANS" && ansible-lint site.yml rollout.yml roles/autodeploy) >lint.out 2>&1 ||
+		{ cat lint.out; false; }; }
 '
 
 test_expect_success 'the shipped staging/production inventory parses' '
@@ -176,7 +176,7 @@ assert hv[\"pavics1.example.org\"][\"autodeploy_env\"][\"AUTODEPLOY_TRACK\"].sta
 '
 
 test_expect_success 'site.yml installs the package, env.local, keys and units on both hosts, each its own settings; the timers run' '
-	playbook "$ANS/site.yml" >site.out 2>&1 || { cat site.out; false; }
+	{ playbook "$ANS/site.yml" >site.out 2>&1 || { cat site.out; false; }; } &&
 	for h in a b; do
 		r=$(host $h) &&
 		test -x "$r/usr/bin/run-deploy" &&
@@ -193,7 +193,7 @@ test_expect_success 'site.yml installs the package, env.local, keys and units on
 '
 
 test_expect_success 'a second run changes nothing' '
-	playbook "$ANS/site.yml" >site2.out 2>&1 || { cat site2.out; false; }
+	{ playbook "$ANS/site.yml" >site2.out 2>&1 || { cat site2.out; false; }; } &&
 	grep -Eq "^a +: ok=[1-9][0-9]* +changed=0 +unreachable=0 +failed=0 " site2.out &&
 	grep -Eq "^b +: ok=[1-9][0-9]* +changed=0 +unreachable=0 +failed=0 " site2.out
 '
@@ -209,7 +209,7 @@ test_expect_success 'a bad setting is refused on the host before it replaces env
 
 test_expect_success 'rollout.yml deploys a push to each host, one host first' '
 	push a 2 && push b 2 &&
-	playbook "$ANS/rollout.yml" >roll.out 2>&1 || { cat roll.out; false; }
+	{ playbook "$ANS/rollout.yml" >roll.out 2>&1 || { cat roll.out; false; }; } &&
 	test "$(at a) $(at b)" = "2 2" &&
 	# one host in the first batch, then the other
 	test $(grep -c "^PLAY \[Roll out, one host first\]" roll.out) = 2 &&

@@ -57,13 +57,36 @@ _t_cleanup() {
 trap _t_cleanup EXIT
 cd "$TRASH"
 
-# test_expect_success TITLE BODY: run BODY (eval'ed in a subshell so that a
-# failing test cannot change the next one's cwd or variables) and report.
+# test_expect_success TITLE BODY: check BODY's &&-chain, then run it and
+# report.
+#
+# The chain lint is git's (t/test-lib.sh before chainlint.pl): BODY is
+# evaluated as "(exit 117) && BODY".  When every line is chained with &&,
+# the first link fails and the whole body is skipped with status 117; any
+# other status means a line stands outside the chain, whose failure would
+# be ignored.  Loops end their bodies with "|| return 1".
+#
+# BODY then runs in a subshell (so that a failing test cannot change the
+# next one's cwd or variables) under "set -e", as a plain command: a shell
+# ignores set -e in the condition of an if or an && list, which is why
+# the status is read from $? afterwards.  BODY is evaluated inside a
+# function so that "return 1" ends it.
+_t_eval() { eval "$1"; }
 test_expect_success() {
 	test_count=$((test_count + 1))
-	if (eval "set -e; $2") >"$TRASH/.out" 2>&1; then
+	( _t_eval "(exit 117) && $2" ) >/dev/null 2>&1 </dev/null
+	_t_lint=$?
+	if [ "$_t_lint" -ne 117 ]; then
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $1"
+		echo "# broken &&-chain ($_t_lint, not 117) in test '$1'" | tee /dev/stderr
+		return 0
+	fi
+	( set -e; _t_eval "$2" ) >"$TRASH/.out" 2>&1
+	_t_status=$?
+	if [ "$_t_status" -eq 0 ]; then
 		echo "ok $test_count - $1"
-		[ -n "${AUTODEPLOY_TEST_VERBOSE:-}" ] && sed 's/^/# /' "$TRASH/.out"
+		[ -z "${AUTODEPLOY_TEST_VERBOSE:-}" ] || sed 's/^/# /' "$TRASH/.out"
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $1"
