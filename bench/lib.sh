@@ -7,12 +7,19 @@
 #       prints the ratio of two measured IDs (THEIRS / OURS) and adds a
 #       line to the summary table
 #   show_cmd ARGV...       prints a command as it ran, $W for the temp folder
+#   bench_fail WHAT        counts a failed case: bench/run.sh exits 1 at the end
 #
 # Needs $W (the temp folder), $RES (where numbers are kept), $RUNS.
 
 fmt_time() { awk -v s="$1" 'BEGIN { if (s < 1) printf "%.1f ms", s * 1000; else printf "%.2f s", s }'; }
 fmt_kib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 fmt_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf "%.2fx", a / b }'; }
+
+# A failure is printed where it happens and remembered, so that a run
+# whose table says "failed" never exits 0.
+bench_fail() {
+	echo "$1" >>"$RES/failed"
+}
 
 show_cmd() {
 	printf '    $ %s\n' "$*" | sed "s|$W|\$W|g; s|$BENCH_DIR|bench|g; s|$BUILD|\$AUTODEPLOY_BUILD|g"
@@ -30,6 +37,7 @@ measure() {
 	: >"$MEASURE_OUT"
 	_line=$(python3 "$BENCH_DIR/measure.py" "$@") || {
 		echo "| $_label | failed | | | |"
+		bench_fail "$_label"
 		echo "bench: $_label failed; its output:" >&2
 		tail -n 5 "$MEASURE_OUT" >&2
 		echo "failed" >"$RES/$_id"

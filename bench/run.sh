@@ -140,7 +140,7 @@ case1_round() { # TRANSPORT N: nothing moved, then one repo moved
 	echo
 	echo "objects/bytes added to the checkouts' object stores over all runs (warm-up included):"
 	echo "$_objs"
-	case $_objs in "check-drift 0 objects, 0 bytes"*) ;; *) echo "**check-drift added objects although nothing moved**" ;; esac
+	case $_objs in "check-drift 0 objects, 0 bytes"*) ;; *) echo "**check-drift added objects although nothing moved**"; bench_fail "case 1: objects added" ;; esac
 
 	# one repo moved: c1 is put back to its pristine copy before every run,
 	# so every run has to notice and fetch the new commit again
@@ -406,8 +406,9 @@ case4() {
 	echo
 	echo "## 4. run-deploy overhead"
 	echo
-	echo "10 checkouts of $HIST-commit histories over file://; one new commit on each remote; stop and"
-	echo "start commands are \`true\`, no health check. Before each run, untimed, every checkout is"
+	echo "10 checkouts of $HIST-commit histories over file://; one new commit on each remote; the"
+	echo "restart strategy (the shell way's order: stop, move, start) with stop and start commands"
+	echo "\`true\`, no health check. Before each run, untimed, every checkout is"
 	echo "restored from a copy taken before the push and the state folder is removed, so every run"
 	echo "fetches, journals, stops, fast-forwards 10 checkouts and starts. The shell way"
 	echo "(bench/baseline-deploy.sh) is the old deploy script: fetch, stop, git merge --ff-only, start,"
@@ -425,6 +426,7 @@ case4() {
 	for _i in 1 2 3 4 5 6 7 8 9 10; do push_one "$W/d4/r$_i.git" >/dev/null; done
 	env_file "$W/d4/env.local" "$@"
 	{
+		echo "AUTODEPLOY_STRATEGY=restart"
 		echo "AUTODEPLOY_STOP_COMMAND=true"
 		echo "AUTODEPLOY_START_COMMAND=true"
 		echo "AUTODEPLOY_LOG_DIR=$W/d4/log"
@@ -448,6 +450,7 @@ case4() {
 	done
 	echo
 	echo "after the last run, $_moved of 10 checkouts are at their remote's tip."
+	[ "$_moved" -eq 10 ] || bench_fail "case 4: $_moved of 10 checkouts moved"
 	echo "time in autodeploy itself (run-deploy wall minus the stand-ins): $(awk -v a="$(cut -d' ' -f1 "$RES/4-ours")" -v b="$(cut -d' ' -f1 "$RES/4-standin")" 'BEGIN { printf "%.1f ms", (a - b) * 1000 }')"
 	rm -rf "$W/d4"
 }
@@ -502,3 +505,7 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 cat "$RES/summary"
 echo
 echo "Benchmarks took $(( $(date +%s) - _t0 )) s."
+if [ -s "$RES/failed" ]; then
+	echo "bench: failed: $(paste -sd, "$RES/failed")" >&2
+	exit 1
+fi

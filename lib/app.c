@@ -89,11 +89,16 @@ int app_lock(struct app *a, const char *name, long wait_seconds)
 void app_warn_stale_units(const struct app *a)
 {
 	const char *config = cfg_default_path(cli.config);
-	if (installed_check(a->s.state_dir, config))
+	if (installed_check(a->s.state_dir, config)) {
+		/* The advice names the file absolutely: it is read in a
+		 * journal or a mail, far from the folder this run started in. */
+		char *abs = realpath(config, NULL);
 		log_warn("'%s' has changed since install-units last made the units from it: they may "
 		         "hold stale settings (timeouts, writable paths, schedules, the hook's refs); "
 		         "run 'install-units --config %s' (and '--hook BARE' for a hooked repository)",
-		         config, config);
+		         config, abs ? abs : config);
+		free(abs);
+	}
 }
 
 int app_need_compose_dir(struct app *a)

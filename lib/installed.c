@@ -32,12 +32,16 @@ static char *record_path(const char *root, const char *state_dir)
 
 int installed_write(const char *root, const char *state_dir, const char *config_path, char *err)
 {
-	char *fp = fingerprint(config_path), *path = record_path(root, state_dir);
-	int ret;
+	char *fp = fingerprint(config_path), *path = record_path(root, state_dir), *have = NULL;
+	char ignored[ERR_MAX];
+	int ret = 0;
 	if (!fp)
 		ret = err_set(err, "cannot read '%s' to record what was installed", config_path);
-	else
+	/* A second run with the same env.local changes no file, not even
+	 * this one's mtime: backups and configuration management watch it. */
+	else if (util_read_file(&have, NULL, path, ignored) < 0 || strcmp(have, fp) != 0)
 		ret = util_write_atomic(path, fp, strlen(fp), 0644, err);
+	free(have);
 	free(fp);
 	free(path);
 	return ret;
