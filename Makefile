@@ -81,12 +81,22 @@ test-build: $(BIN_OUT) $(UNIT_OUT)
 # missing (as root) or says what to install, builds, then runs every test.
 # Valgrind is slow and says nothing the sanitizers of check-asan miss on
 # our own code: its test runs in `make check-valgrind` (CI runs both).
+#
+# Scripts run in parallel, one per core and one more (most of a deploy
+# test is waiting on git, sshd or the engine); each has its own scratch
+# folder, ports and compose project.  The slowest go first so that no core
+# is left with one long script at the end.
 VALGRIND_T = t/0095-valgrind.t
+SLOW_T     = t/9003-ansible-fleet.t t/9002-debian-package.t t/2016-run-deploy-docker.t
+CHECK_T    = $(foreach t,$(SLOW_T),$(wildcard $t)) \
+             $(filter-out $(VALGRIND_T) $(SLOW_T),$(sort $(wildcard t/*.t)))
+PROVE_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
+PROVE_FLAGS ?= -j$(PROVE_JOBS)
 check:
 	@sh .ci/deps build test
 	@$(MAKE) --no-print-directory test-build
 	AUTODEPLOY_BUILD=$(abspath $(BUILD)) AUTODEPLOY_SANITIZED="$(SAN)" \
-	    prove $(PROVE_FLAGS) $(filter-out $(VALGRIND_T),$(sort $(wildcard t/*.t)))
+	    prove $(PROVE_FLAGS) $(CHECK_T)
 
 check-valgrind:
 	@sh .ci/deps build test

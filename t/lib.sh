@@ -72,6 +72,13 @@ cd "$TRASH"
 # the status is read from $? afterwards.  BODY is evaluated inside a
 # function so that "return 1" ends it.
 _t_eval() { eval "$1"; }
+# Under bash, the command that ended a body is named in its output: a
+# silent "test ! -e FILE" otherwise leaves a "not ok" with nothing to go on.
+if [ -n "${BASH_VERSION:-}" ]; then
+	_t_trace() { set -E; trap 'echo "error: exit $? from: $BASH_COMMAND" >&2' ERR; }
+else
+	_t_trace() { :; }
+fi
 test_expect_success() {
 	test_count=$((test_count + 1))
 	( _t_eval "(exit 117) && $2" ) >/dev/null 2>&1 </dev/null
@@ -82,7 +89,7 @@ test_expect_success() {
 		echo "# broken &&-chain ($_t_lint, not 117) in test '$1'" | tee /dev/stderr
 		return 0
 	fi
-	( set -e; _t_eval "$2" ) >"$TRASH/.out" 2>&1
+	( set -e; _t_trace; _t_eval "$2" ) >"$TRASH/.out" 2>&1
 	_t_status=$?
 	if [ "$_t_status" -eq 0 ]; then
 		echo "ok $test_count - $1"
@@ -129,10 +136,8 @@ test_done() {
 # test_must_fail CODE CMD...: CMD must exit with exactly CODE.
 test_must_fail() {
 	want=$1; shift
-	set +e
-	"$@"
-	got=$?
-	set -e
+	got=0
+	"$@" || got=$?
 	if [ "$got" -ne "$want" ]; then
 		echo "error: '$*' exited $got, expected $want" >&2
 		return 1
