@@ -19,6 +19,33 @@ void app_init(struct app *a)
 	a->lockfd = -1;
 }
 
+/*
+ * The lock, the journal and the trigger live in STATE_DIR, the logs in
+ * LOG_DIR: a folder that someone else can replace or write would let them
+ * plant a symlink or a hard link and have root create or append to files
+ * elsewhere.  It must be a real folder, ours (or root's), written by
+ * nobody else.  A missing one is created (0755).
+ */
+static int dir_trusted(const char *key, const char *dir, char *err)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : err_set(err, "cannot check '%s': %s", dir, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return err_set(err, "AUTODEPLOY_%s '%s' is a symbolic link: make it a real folder "
+		               "(or point AUTODEPLOY_%s at the link's target)", key, dir, key);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(err, "AUTODEPLOY_%s '%s' is not a folder", key, dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return err_set(err, "AUTODEPLOY_%s '%s' belongs to uid %u: give it to uid %u "
+		               "(chown %u '%s')", key, dir, (unsigned)st.st_uid, (unsigned)geteuid(),
+		               (unsigned)geteuid(), dir);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(err, "AUTODEPLOY_%s '%s' can be written by others (mode %04o): "
+		               "chmod go-w '%s'", key, dir, (unsigned)(st.st_mode & 07777), dir);
+	return 0;
+}
+
 int app_begin(struct app *a, const char *log_file)
 {
 	char err[ERR_MAX];
@@ -29,37 +56,15 @@ int app_begin(struct app *a, const char *log_file)
 		return EXIT_CONFIG;
 	}
 	a->have_settings = 1;
+	if (log_file && dir_trusted("LOG_DIR", a->s.log_dir, err) < 0) {
+		log_error("%s", err);
+		return EXIT_CONFIG;
+	}
 	if (log_file && log_open_file(a->s.log_dir, log_file, err) < 0)
 		log_warn("%s; logging to stderr only", err);
 	log_start();
 	a->started = 1;
 	return EXIT_OK;
-}
-
-/*
- * The lock, the journal and the trigger live in STATE_DIR: a folder that
- * someone else can replace or write would let them plant a symlink and
- * have root create files elsewhere.  It must be a real folder, ours (or
- * root's), written by nobody else.  A missing one is created (0755).
- */
-static int state_dir_trusted(const char *dir, char *err)
-{
-	struct stat st;
-	if (lstat(dir, &st) < 0)
-		return errno == ENOENT ? 0 : err_set(err, "cannot check '%s': %s", dir, strerror(errno));
-	if (S_ISLNK(st.st_mode))
-		return err_set(err, "AUTODEPLOY_STATE_DIR '%s' is a symbolic link: make it a real folder "
-		               "(or point AUTODEPLOY_STATE_DIR at the link's target)", dir);
-	if (!S_ISDIR(st.st_mode))
-		return err_set(err, "AUTODEPLOY_STATE_DIR '%s' is not a folder", dir);
-	if (st.st_uid != geteuid() && st.st_uid != 0)
-		return err_set(err, "AUTODEPLOY_STATE_DIR '%s' belongs to uid %u: give it to uid %u "
-		               "(chown %u '%s')", dir, (unsigned)st.st_uid, (unsigned)geteuid(),
-		               (unsigned)geteuid(), dir);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return err_set(err, "AUTODEPLOY_STATE_DIR '%s' can be written by others (mode %04o): "
-		               "chmod go-w '%s'", dir, (unsigned)(st.st_mode & 07777), dir);
-	return 0;
 }
 
 int app_lock(struct app *a, const char *name, long wait_seconds)
@@ -72,7 +77,7 @@ int app_lock(struct app *a, const char *name, long wait_seconds)
 		log_error("--wait: %ld is not a number of seconds", wait_seconds);
 		return EXIT_USAGE;
 	}
-	if (state_dir_trusted(a->s.state_dir, err) < 0) {
+	if (dir_trusted("STATE_DIR", a->s.state_dir, err) < 0) {
 		log_error("%s", err);
 		return EXIT_CONFIG;
 	}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,9 +42,21 @@ int lock_take(int *fd, const char *path, long wait_seconds, char *err)
 		if (r < 0)
 			return -1;
 	}
-	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	/* The lock is truncated to write our pid: never through a symlink,
+	 * never into a file that is not a lock of ours alone (a hard link
+	 * to /etc/passwd would be emptied). */
+	int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644);
+	if (f < 0 && errno == ELOOP)
+		return err_set(err, "lock '%s' is a symbolic link: remove it (nobody but us should "
+		               "write in its folder)", path);
 	if (f < 0)
 		return err_set(err, "cannot open lock '%s': %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(f);
+		return err_set(err, "lock '%s' is not a plain file of its own (a link or a special "
+		               "file): remove it", path);
+	}
 
 	/* Poll rather than block: a blocking flock could only be bounded with
 	 * a signal, and signals do not mix with the threads of check-drift. */

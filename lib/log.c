@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,9 +50,20 @@ int log_open_file(const char *log_dir, const char *file, char *err)
 	if (util_mkdir_p(log_dir, 0755, err) < 0)
 		return -1;
 	char *path = xasprintf("%s/%s", log_dir, file);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	/* Never through a symlink: whoever could plant one in the log
+	 * folder would have root append to, or create, any file. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0640);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
 	if (fd < 0) {
-		err_set(err, "cannot open log file '%s': %s", path, strerror(errno));
+		err_set(err, "cannot open log file '%s': %s", path,
+		        errno == ELOOP ? "it is a symbolic link: remove it" :
+		        errno == EINVAL ? "not a plain file of its own (a link or a special file): remove it" :
+		        strerror(errno));
 		free(path);
 		return -1;
 	}

@@ -72,12 +72,13 @@ cd "$TRASH"
 # the status is read from $? afterwards.  BODY is evaluated inside a
 # function so that "return 1" ends it.
 _t_eval() { eval "$1"; }
-# Under bash, the command that ended a body is named in its output: a
-# silent "test ! -e FILE" otherwise leaves a "not ok" with nothing to go on.
+# Under bash, a body is traced (set -x) into $TRASH/.trace, and a failed
+# body shows the last commands it ran: a silent "test ! -e FILE" in the
+# middle of a chain otherwise leaves a "not ok" with nothing to go on.
 if [ -n "${BASH_VERSION:-}" ]; then
-	_t_trace() { set -E; trap 'echo "error: exit $? from: $BASH_COMMAND" >&2' ERR; }
+	_t_trace() { exec 8>"$TRASH/.trace" && BASH_XTRACEFD=8 && set -x; }
 else
-	_t_trace() { :; }
+	_t_trace() { : >"$TRASH/.trace"; }
 fi
 test_expect_success() {
 	test_count=$((test_count + 1))
@@ -98,7 +99,10 @@ test_expect_success() {
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $1"
 		# on stderr too: prove shows it without -v, so a CI log says why
-		sed 's/^/# /' "$TRASH/.out" | tee /dev/stderr
+		{
+			sed 's/^/# /' "$TRASH/.out"
+			[ ! -s "$TRASH/.trace" ] || { echo "# last commands:"; tail -n 4 "$TRASH/.trace" | cut -c1-300 | sed 's/^/#   /'; }
+		} | tee /dev/stderr
 	fi
 	return 0
 }
