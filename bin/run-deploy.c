@@ -29,6 +29,7 @@
 #include "repo.h"
 #include "settings.h"
 #include "stack.h"
+#include "treecheck.h"
 #include "util.h"
 
 static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart, opt_requeue;
@@ -166,23 +167,32 @@ static int move_forward(struct run *rn)
 	return 0;
 }
 
-/* Would every move succeed?  Asked while nothing is stopped. */
+/*
+ * Would every move succeed?  Asked while nothing is stopped: a tree git
+ * fsck would refuse (65) and a local file the move would overwrite (78).
+ */
 static int check_moves(struct run *rn)
 {
-	int ret = 0;
+	int code = EXIT_OK;
 	for (size_t i = 0; i < rn->j.n; i++) {
 		struct journal_entry *e = &rn->j.e[i];
 		git_repository *r = NULL;
 		char err[ERR_MAX];
+		int rc;
 		if (git_oid_equal(&e->old, &e->new))
 			continue;
-		if (repo_open(&r, e->path, err) < 0 || checkout_move(r, &e->new, CHECKOUT_CHECK, &rn->own, err) < 0) {
+		if ((rc = repo_open(&r, e->path, err)) == 0 && (rc = treecheck_commit(r, &e->new, err)) == 0)
+			rc = checkout_move(r, &e->new, CHECKOUT_CHECK, &rn->own, err);
+		if (rc == TREECHECK_REFUSED) {
+			log_error("refusing '%s': %s", e->path, err);
+			code = EXIT_DATAERR;
+		} else if (rc < 0) {
 			log_error("%s", err);
-			ret = -1;
+			code = code == EXIT_OK ? EXIT_CONFIG : code;
 		}
 		git_repository_free(r);
 	}
-	return ret;
+	return code;
 }
 
 /* Put back the old tree of every touched checkout, verified. */
@@ -527,9 +537,9 @@ int main(int argc, const char **argv)
 	rn.j.n = p.n;
 	/* a checkout that would overwrite a local file is refused now, while
 	 * nothing is stopped, not discovered in the downtime window */
-	if (check_moves(&rn) < 0) {
-		code = EXIT_CONFIG;
-		log_error("nothing was stopped: move or commit the local files named above, then run again");
+	if ((code = check_moves(&rn)) != EXIT_OK) {
+		log_error(code == EXIT_DATAERR ? "nothing was stopped: the commits named above will not be written" :
+		          "nothing was stopped: move or commit the local files named above, then run again");
 		goto out;
 	}
 

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "publish.h"
+#include "treecheck.h"
 #include "repo.h"
 #include "strbuf.h"
 #include "util.h"
@@ -234,6 +235,20 @@ int publish_collect(struct publish_set *set, git_repository *r, const git_oid *c
 	rc = find_subdir(&top, w, root, subdir, hex);
 	if (rc < 0)
 		goto out;
+	/* What git fsck refuses (duplicate names above all) before the walk
+	 * takes anything from the tree under SUBDIR. */
+	char tcheck[ERR_MAX], where[ERR_MAX / 2];
+	snprintf(where, sizeof where, "commit %s, under '%s'", hex, *subdir ? subdir : "/");
+	rc = treecheck_tree(r, git_tree_id(top), where, tcheck);
+	if (rc == TREECHECK_REFUSED) {
+		err_set(err, "refusing '%s': %s", label, tcheck);
+		rc = PUBLISH_REFUSED;
+		goto out;
+	}
+	if (rc < 0) {
+		err_set(err, "'%s': %s", label, tcheck);
+		goto out;
+	}
 	rc = walk_tree(w, top, strlen(subdir));
 out:
 	if (rc < 0) {
