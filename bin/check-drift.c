@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "app.h"
-#include "cfg.h"
 #include "cli.h"
 #include "drift.h"
 #include "journal.h"

@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "cfg.h"
 #include "cli.h"
 #include "gz.h"
 #include "lock.h"

@@ -7,8 +7,6 @@
 #include <unistd.h>
 
 #include "drift.h"
-#include "log.h"
-#include "proc.h"
 #include "remote.h"
 #include "repo.h"
 #include "settings.h"

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "log.h"
 #include "nbsource.h"
 #include "publish.h"
 #include "remote.h"

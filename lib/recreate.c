@@ -6,7 +6,6 @@
 #include "checkout.h"
 #include "log.h"
 #include "proc.h"
-#include "publish.h"
 #include "recreate.h"
 #include "repo.h"
 #include "settings.h"

@@ -6,10 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "log.h"
 #include "repo.h"
-#include "settings.h"
 #include "strbuf.h"
 #include "util.h"
 
