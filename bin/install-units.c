@@ -26,6 +26,7 @@
 #include "proc.h"
 #include "repo.h"
 #include "settings.h"
+#include "unitfiles.h"
 #include "units.h"
 #include "util.h"
 
@@ -78,16 +79,16 @@ static int systemctl(struct run *r, const char *verb, int now, const char *const
 	return ret;
 }
 
-/* Disable, then remove, the files units_find_stale() collected. */
+/* Disable, then remove, the files unitfiles_find_stale() collected. */
 static int remove_stale(struct run *r)
 {
 	const char **names = xcalloc(r->u.n_stale + 1, sizeof(*names));
-	size_t k = units_enablable(names, r->u.stale, r->u.n_stale, -1);
+	size_t k = unitfiles_enablable(names, r->u.stale, r->u.n_stale, -1);
 	int ret = 0;
 
 	if (!opt_root && !opt_dry_run && k && systemctl(r, "disable", 1, names, k) < 0)
 		log_warn("%s", r->err);     /* a unit that was never enabled must not block removal */
-	if (units_remove_stale(&r->u, r->err) < 0)
+	if (unitfiles_remove_stale(&r->u, r->err) < 0)
 		ret = -1;
 	free(names);
 	return ret;
@@ -95,16 +96,16 @@ static int remove_stale(struct run *r)
 
 static int install(struct run *r)
 {
-	if (units_plan(&r->u, r->err) < 0 || units_conflicts(&r->u, r->err) < 0)
+	if (units_plan(&r->u, r->err) < 0 || unitfiles_conflicts(&r->u, r->err) < 0)
 		return EXIT_CONFIG;
-	units_find_stale(&r->u, 1);
-	if (units_write(&r->u, r->err) < 0 || remove_stale(r) < 0)
+	unitfiles_find_stale(&r->u, 1);
+	if (unitfiles_write(&r->u, r->err) < 0 || remove_stale(r) < 0)
 		return EXIT_IOERR;
 	if (!opt_root && !opt_dry_run && r->u.reload) {
 		const char **now = xcalloc(r->u.n_want + 1, sizeof(*now));
 		const char **boot = xcalloc(r->u.n_want + 1, sizeof(*boot));
-		size_t k = units_enablable(now, r->u.want, r->u.n_want, 0);
-		size_t b = units_enablable(boot, r->u.want, r->u.n_want, 1);
+		size_t k = unitfiles_enablable(now, r->u.want, r->u.n_want, 0);
+		size_t b = unitfiles_enablable(boot, r->u.want, r->u.n_want, 1);
 		int rc = systemctl(r, "daemon-reload", 0, NULL, 0) < 0 ||
 		         (k && systemctl(r, "enable", 1, now, k) < 0) ||
 		         (b && systemctl(r, "enable", 0, boot, b) < 0);
@@ -137,7 +138,7 @@ static int install_hook(struct run *r, const char *bare)
 
 static int uninstall(struct run *r)
 {
-	units_find_stale(&r->u, 0);
+	unitfiles_find_stale(&r->u, 0);
 	if (remove_stale(r) < 0 ||
 	    (!opt_dry_run && !opt_only && installed_remove(opt_root, r->s->state_dir, r->err) < 0))
 		return EXIT_IOERR;

@@ -1,6 +1,4 @@
-/* units, continued: the planned files against what is on disk (cron-era
- * files, foreign files, a scheduler component), stale files, and writing.
- * See units.h. */
+/* unitfiles: the planned files against what is on disk.  See unitfiles.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +10,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "settings.h"
+#include "unitfiles.h"
 #include "units.h"
 #include "util.h"
 
@@ -155,7 +154,7 @@ static int scheduler_component(struct units *u, char *err)
 	return 0;
 }
 
-int units_conflicts(struct units *u, char *err)
+int unitfiles_conflicts(struct units *u, char *err)
 {
 	if (scheduler_component(u, err) < 0)
 		return -1;
@@ -216,7 +215,7 @@ static void find_stale_snippet(struct units *u, int keep_planned)
 	free(path);
 }
 
-void units_find_stale(struct units *u, int keep_planned)
+void unitfiles_find_stale(struct units *u, int keep_planned)
 {
 	char *dir = units_rooted(u, UNITS_DIR);
 
@@ -225,7 +224,7 @@ void units_find_stale(struct units *u, int keep_planned)
 	free(dir);
 }
 
-int units_remove_stale(struct units *u, char *err)
+int unitfiles_remove_stale(struct units *u, char *err)
 {
 	for (size_t i = 0; i < u->n_stale; i++) {
 		struct units_file *f = &u->stale[i];
@@ -247,7 +246,7 @@ int units_remove_stale(struct units *u, char *err)
 	return 0;
 }
 
-int units_write(struct units *u, char *err)
+int unitfiles_write(struct units *u, char *err)
 {
 	char *unit_dir = units_rooted(u, UNITS_DIR);
 	int ret = -1;
@@ -287,7 +286,7 @@ out:
 	return ret;
 }
 
-size_t units_enablable(const char **names, const struct units_file *files, size_t n, int at_boot)
+size_t unitfiles_enablable(const char **names, const struct units_file *files, size_t n, int at_boot)
 {
 	size_t k = 0;
 
@@ -296,12 +295,4 @@ size_t units_enablable(const char **names, const struct units_file *files, size_
 		    (at_boot < 0 || files[i].at_boot == at_boot))
 			names[k++] = files[i].name;
 	return k;
-}
-
-void units_free(struct units *u)
-{
-	for (size_t i = 0; i < u->n_want; i++)
-		free(u->want[i].text);
-	u->n_want = 0;
-	u->n_stale = 0;
 }

@@ -373,3 +373,11 @@ out:
 	free(config);
 	return ret;
 }
+
+void units_free(struct units *u)
+{
+	for (size_t i = 0; i < u->n_want; i++)
+		free(u->want[i].text);
+	u->n_want = 0;
+	u->n_stale = 0;
+}

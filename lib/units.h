@@ -10,14 +10,9 @@
  *   u.templates = ".../systemd-units"; u.logrotate_tpl = ".../autodeploy.in";
  *   u.config = "/etc/autodeploy/env.local"; u.bindir = "/usr/local/bin";
  *   u.dry_run = ...; u.migrate = ...;
- *   if (units_plan(&u, err) < 0 || units_conflicts(&u, err) < 0)  -> exit 78
- *   units_find_stale(&u, 1);          ours, selected, no longer planned
- *   if (units_write(&u, err) < 0)     -> exit 74
- *   (systemctl disable the units_enablable() names of u.stale)
- *   if (units_remove_stale(&u, err) < 0) -> exit 74
- *   if (u.reload) (systemctl daemon-reload, enable --now)
+ *   if (units_plan(&u, err) < 0)       -> exit 78
+ *   ... then unitfiles.h: check, write and remove the files on disk ...
  *   units_free(&u);
- * --uninstall is units_find_stale(&u, 0) then the removal.
  *
  * Every file starts with UNITS_MARKER: that line is how install-units
  * knows its own files.  It never replaces, and never removes, a file
@@ -95,29 +90,6 @@ int units_find_data(char **out, const char *bindir, const char *sub, const char 
  * on bad configuration (an invalid frequency, a path that cannot be
  * written into a unit, no AUTODEPLOY_COMPOSE_DIR) or a missing template. */
 int units_plan(struct units *u, char *err);
-
-/* Refuse what would run a planned job twice or lose an operator's file:
- * a cron-era file doing the job of a planned group (with u->migrate, move
- * it into STATE_DIR/cron-backup/ instead), or a planned file's path held
- * by a file that is not ours.  -1 with err naming the file and what to do. */
-int units_conflicts(struct units *u, char *err);
-
-/* Collect into u->stale our files of the selected groups; with
- * keep_planned, only those not in u->want. */
-void units_find_stale(struct units *u, int keep_planned);
-
-/* Write the planned files whose text changed, atomically; count them. */
-int units_write(struct units *u, char *err);
-
-/* Remove u->stale; count them. */
-int units_remove_stale(struct units *u, char *err);
-
-/* The names among files[0..n) that systemctl enables (timers and path
- * units, not services nor the logrotate snippet), into names (n slots);
- * returns how many.  at_boot 1: only the @reboot timers (enabled, not
- * started: cron would not run them at install); 0: only the others
- * (enable --now); -1: all. */
-size_t units_enablable(const char **names, const struct units_file *files, size_t n, int at_boot);
 
 void units_free(struct units *u);
 
