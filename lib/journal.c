@@ -161,10 +161,8 @@ int journal_remove(const char *state_dir, char *err)
 	journal_path(path, sizeof path, state_dir);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_set(err, "cannot remove '%s': %s", path, strerror(errno));
-	int fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	/* best effort: the journal is gone either way, and a crash that
+	 * brings it back only makes the next run recover a finished deploy */
+	util_fsync_dir(AT_FDCWD, state_dir, NULL);
 	return 0;
 }
