@@ -10,6 +10,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "settings.h"
+#include "strbuf.h"
 #include "unitfiles.h"
 #include "units.h"
 #include "util.h"
@@ -176,7 +177,7 @@ static void find_stale_units(struct units *u, const char *dir, int keep_planned)
 
 	if (!d)
 		return;
-	while ((e = readdir(d)) && u->n_stale < UNITS_MAX) {
+	while ((e = readdir(d))) {
 		char group[128], *path;
 		int planned = 0;
 		if (!group_of(group, sizeof(group), e->d_name) || !units_selected(u, group))
@@ -185,6 +186,7 @@ static void find_stale_units(struct units *u, const char *dir, int keep_planned)
 			planned |= !strcmp(u->want[i].dir, UNITS_DIR) && strcmp(u->want[i].name, e->d_name) == 0;
 		path = xasprintf("%s/%s", dir, e->d_name);
 		if (!planned && strlen(e->d_name) < 128 && is_ours(path)) {
+			ARRAY_GROW(u->stale, u->n_stale, u->cap_stale);
 			struct units_file *f = &u->stale[u->n_stale++];
 			memcpy(f->name, e->d_name, strlen(e->d_name) + 1);
 			snprintf(f->group, sizeof(f->group), "%s", group);
@@ -205,7 +207,8 @@ static void find_stale_snippet(struct units *u, int keep_planned)
 
 	for (size_t i = 0; keep_planned && i < u->n_want; i++)
 		planned |= !strcmp(u->want[i].dir, UNITS_LOGROTATE_DIR);
-	if (!planned && units_selected(u, "rotate-logs") && u->n_stale < UNITS_MAX && is_ours(path)) {
+	if (!planned && units_selected(u, "rotate-logs") && is_ours(path)) {
+		ARRAY_GROW(u->stale, u->n_stale, u->cap_stale);
 		struct units_file *f = &u->stale[u->n_stale++];
 		snprintf(f->name, sizeof(f->name), "%s", UNITS_LOGROTATE_NAME);
 		snprintf(f->group, sizeof(f->group), "%s", "rotate-logs");

@@ -379,5 +379,7 @@ void units_free(struct units *u)
 	for (size_t i = 0; i < u->n_want; i++)
 		free(u->want[i].text);
 	u->n_want = 0;
-	u->n_stale = 0;
+	free(u->stale);
+	u->stale = NULL;
+	u->n_stale = u->cap_stale = 0;
 }
