@@ -161,8 +161,8 @@ int journal_remove(const char *state_dir, char *err)
 	journal_path(path, sizeof path, state_dir);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_set(err, "cannot remove '%s': %s", path, strerror(errno));
-	/* best effort: the journal is gone either way, and a crash that
-	 * brings it back only makes the next run recover a finished deploy */
+	/* best effort, as it always was: the journal is gone from the folder
+	 * either way, and a failed sync only makes the removal less durable */
 	util_fsync_dir(AT_FDCWD, state_dir, NULL);
 	return 0;
 }
