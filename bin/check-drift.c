@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "app.h"
-#include "cfg.h"
 #include "cli.h"
 #include "drift.h"
 #include "journal.h"
@@ -17,6 +16,7 @@
 #include "log.h"
 #include "repo.h"
 #include "settings.h"
+#include "trigger.h"
 #include "util.h"
 
 static int opt_json, opt_no_fetch, opt_condition;
@@ -163,6 +163,7 @@ int main(int argc, const char **argv)
 
 	struct drift_opts o = { .settings = &a.s, .fetch = !opt_no_fetch, .no_triggers = opt_no_fetch, .max_threads = DRIFT_THREADS };
 	d = drift_check_stack(&n, &o);
+	trigger_apply(d, n, &o);
 
 	interrupted = journal_exists(a.s.state_dir, err);
 	if (interrupted < 0) {

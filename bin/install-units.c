@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "cfg.h"
 #include "cli.h"
 #include "hookinst.h"
@@ -26,6 +27,7 @@
 #include "proc.h"
 #include "repo.h"
 #include "settings.h"
+#include "unitfiles.h"
 #include "units.h"
 #include "util.h"
 
@@ -78,16 +80,16 @@ static int systemctl(struct run *r, const char *verb, int now, const char *const
 	return ret;
 }
 
-/* Disable, then remove, the files units_find_stale() collected. */
+/* Disable, then remove, the files unitfiles_find_stale() collected. */
 static int remove_stale(struct run *r)
 {
 	const char **names = xcalloc(r->u.n_stale + 1, sizeof(*names));
-	size_t k = units_enablable(names, r->u.stale, r->u.n_stale, -1);
+	size_t k = unitfiles_enablable(names, r->u.stale, r->u.n_stale, -1);
 	int ret = 0;
 
 	if (!opt_root && !opt_dry_run && k && systemctl(r, "disable", 1, names, k) < 0)
 		log_warn("%s", r->err);     /* a unit that was never enabled must not block removal */
-	if (units_remove_stale(&r->u, r->err) < 0)
+	if (unitfiles_remove_stale(&r->u, r->err) < 0)
 		ret = -1;
 	free(names);
 	return ret;
@@ -95,16 +97,16 @@ static int remove_stale(struct run *r)
 
 static int install(struct run *r)
 {
-	if (units_plan(&r->u, r->err) < 0 || units_conflicts(&r->u, r->err) < 0)
+	if (units_plan(&r->u, r->err) < 0 || unitfiles_conflicts(&r->u, r->err) < 0)
 		return EXIT_CONFIG;
-	units_find_stale(&r->u, 1);
-	if (units_write(&r->u, r->err) < 0 || remove_stale(r) < 0)
+	unitfiles_find_stale(&r->u, 1);
+	if (unitfiles_write(&r->u, r->err) < 0 || remove_stale(r) < 0)
 		return EXIT_IOERR;
 	if (!opt_root && !opt_dry_run && r->u.reload) {
 		const char **now = xcalloc(r->u.n_want + 1, sizeof(*now));
 		const char **boot = xcalloc(r->u.n_want + 1, sizeof(*boot));
-		size_t k = units_enablable(now, r->u.want, r->u.n_want, 0);
-		size_t b = units_enablable(boot, r->u.want, r->u.n_want, 1);
+		size_t k = unitfiles_enablable(now, r->u.want, r->u.n_want, 0);
+		size_t b = unitfiles_enablable(boot, r->u.want, r->u.n_want, 1);
 		int rc = systemctl(r, "daemon-reload", 0, NULL, 0) < 0 ||
 		         (k && systemctl(r, "enable", 1, now, k) < 0) ||
 		         (b && systemctl(r, "enable", 0, boot, b) < 0);
@@ -137,7 +139,7 @@ static int install_hook(struct run *r, const char *bare)
 
 static int uninstall(struct run *r)
 {
-	units_find_stale(&r->u, 0);
+	unitfiles_find_stale(&r->u, 0);
 	if (remove_stale(r) < 0 ||
 	    (!opt_dry_run && !opt_only && installed_remove(opt_root, r->s->state_dir, r->err) < 0))
 		return EXIT_IOERR;
@@ -212,33 +214,27 @@ static int locate(struct run *r, char **templates, char **logrotate_tpl)
 int main(int argc, char **argv)
 {
 	static struct run r;
-	struct cfg *cfg = NULL;
-	struct settings s;
+	struct app a;
 	char *templates = NULL, *logrotate_tpl = NULL;
-	int code, settings_ok = 0;
+	int code;
 
+	app_init(&a);
+	repo_global_init();
 	if (cli_parse(argc, (const char **)argv, options, "[--root DIR] [--dry-run] [--uninstall] "
 	              "[--only NAME,...] [--migrate] [--hook BARE_REPO]", &code) < 0)
-		goto out_cli;
+		goto out;
 	if (opt_hook && (opt_uninstall || opt_only || opt_migrate)) {
 		fprintf(stderr, "install-units: --hook installs only the hook; it takes no "
 		        "--uninstall, --only or --migrate\n");
 		code = EXIT_USAGE;
-		goto out_cli;
-	}
-	repo_global_init();
-	code = EXIT_CONFIG;
-	if (cfg_load(&cfg, cfg_default_path(cli.config), r.err) < 0) {
-		log_error("%s", r.err);
 		goto out;
 	}
-	if (settings_load(&s, cfg, r.err) < 0) {
-		log_error("%s", r.err);
+	/* the settings before the log: --only is checked against them, and a
+	 * usage error must leave nothing behind (not even a log under --root) */
+	if ((code = app_load(&a)) != EXIT_OK)
 		goto out;
-	}
-	settings_ok = 1;
-	r.cfg = r.u.cfg = cfg;
-	r.s = r.u.s = &s;
+	r.cfg = r.u.cfg = a.cfg;
+	r.s = r.u.s = &a.s;
 	r.u.root = opt_root;
 	r.u.dry_run = opt_dry_run;
 	r.u.migrate = opt_migrate;
@@ -246,13 +242,9 @@ int main(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
-	if (!opt_dry_run) {
-		char *logdir = rooted(s.log_dir);
-		if (log_open_file(logdir, "install-units.log", r.err) < 0)
-			log_warn("%s: logging to stderr only", r.err);
-		free(logdir);
-	}
-	log_start();
+	a.root = opt_root;
+	if ((code = app_begin(&a, opt_dry_run ? NULL : "install-units.log")) != EXIT_OK)
+		goto out;
 	if (locate(&r, &templates, &logrotate_tpl) < 0)
 		code = EXIT_IOERR;
 	else if (opt_hook)
@@ -268,7 +260,6 @@ int main(int argc, char **argv)
 	else if (!opt_hook)
 		log_info("units: %d created, %d updated, %d removed, %d unchanged%s",
 		         r.u.created, r.u.updated, r.u.removed, r.u.unchanged, opt_dry_run ? " (dry run)" : "");
-	log_end(code);
 out:
 	units_free(&r.u);
 	if (r.u.only)
@@ -277,15 +268,10 @@ out:
 	free(r.u.only);
 	free(logrotate_tpl);
 	free(templates);
-	if (settings_ok)
-		settings_free(&s);
-	cfg_free(cfg);
+	code = app_end(&a, code);
 	repo_global_shutdown();
-	log_close();
-out_cli:
 	free(opt_root);
 	free(opt_only);
 	free(opt_hook);
-	cli_free();
 	return code;
 }

@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "cfg.h"
 #include "cli.h"
 #include "gz.h"
 #include "lock.h"
 #include "log.h"
 #include "rotate.h"
+#include "rotatecut.h"
 #include "settings.h"
 #include "strbuf.h"
 #include "util.h"
@@ -135,17 +135,17 @@ static int rotate_now(struct run *r, const char *name, const char *rotated, cons
 		close(fd);
 		return 0;
 	}
-	rc = rotate_cut(&copied, &lossless, r->dirfd, fd, rotated, err);
+	rc = rotatecut_cut(&copied, &lossless, r->dirfd, fd, rotated, err);
 	close(fd);
 	if (rc < 0) {
 		log_error("cannot rotate '%s': %s", name, err);
 		return -1;
 	}
-	if (rc == ROT_CUT_TOO_SHORT) {
+	if (rc == ROTATECUT_TOO_SHORT) {
 		log_info("'%s' is not longer than one file-system block: left for the next rotation", name);
 		return 0;
 	}
-	if (rc == ROT_CUT_CHANGED) {
+	if (rc == ROTATECUT_CHANGED) {
 		log_warn("'%s' was truncated or rewritten while it was being rotated: it is left as it "
 		         "is, the next run rotates it", name);
 		return 0;

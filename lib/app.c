@@ -46,22 +46,39 @@ static int dir_trusted(const char *key, const char *dir, char *err)
 	return 0;
 }
 
-int app_begin(struct app *a, const char *log_file)
+int app_load(struct app *a)
 {
 	char err[ERR_MAX];
 
+	if (a->have_settings)
+		return EXIT_OK;
 	if (cfg_load(&a->cfg, cfg_default_path(cli.config), err) < 0 ||
 	    settings_load(&a->s, a->cfg, err) < 0) {
 		log_error("%s", err);
 		return EXIT_CONFIG;
 	}
 	a->have_settings = 1;
-	if (log_file && dir_trusted("LOG_DIR", a->s.log_dir, err) < 0) {
-		log_error("%s", err);
-		return EXIT_CONFIG;
+	return EXIT_OK;
+}
+
+int app_begin(struct app *a, const char *log_file)
+{
+	char err[ERR_MAX];
+	int code = app_load(a);
+
+	if (code != EXIT_OK)
+		return code;
+	if (log_file) {
+		char *dir = xasprintf("%s%s", a->root ? a->root : "", a->s.log_dir);
+		if (dir_trusted("LOG_DIR", dir, err) < 0) {
+			log_error("%s", err);
+			free(dir);
+			return EXIT_CONFIG;
+		}
+		if (log_open_file(dir, log_file, err) < 0)
+			log_warn("%s; logging to stderr only", err);
+		free(dir);
 	}
-	if (log_file && log_open_file(a->s.log_dir, log_file, err) < 0)
-		log_warn("%s; logging to stderr only", err);
 	log_start();
 	a->started = 1;
 	return EXIT_OK;

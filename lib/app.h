@@ -13,6 +13,10 @@
  *   ... a.s (settings), a.cfg ...
  * out:
  *   return app_end(&a, code);
+ *
+ * A program that must check its options against the settings before it
+ * writes anything (install-units' --only: a bad one is a usage error that
+ * leaves no log behind) calls app_load first, then app_begin.
  */
 #ifndef AUTODEPLOY_APP_H
 #define AUTODEPLOY_APP_H
@@ -27,13 +31,19 @@ struct app {
 	int have_settings;
 	int started;      /* the start line was written: the end line is due */
 	int lockfd;
+	const char *root;  /* set before app_begin: the log folder is taken
+	                      under it (install-units --root); NULL: "/" */
 };
 
 void app_init(struct app *a);
 
-/* Load the config named by --config / $AUTODEPLOY_CONFIG and its settings,
- * open LOG_DIR/log_file (NULL: stderr only) and log the start line.
- * Returns EXIT_OK or the exit code, after logging why. */
+/* Load the config named by --config / $AUTODEPLOY_CONFIG and its settings
+ * (once: a second call does nothing).  Returns EXIT_OK or EXIT_CONFIG,
+ * after logging why. */
+int app_load(struct app *a);
+
+/* app_load, then open LOG_DIR/log_file (NULL: stderr only) and log the
+ * start line.  Returns EXIT_OK or the exit code, after logging why. */
 int app_begin(struct app *a, const char *log_file);
 
 /* Take STATE_DIR/name, waiting up to wait_seconds (from --wait), once

@@ -13,7 +13,6 @@
 #include "strbuf.h"
 #include "util.h"
 
-#define MAX_CONTAINERS 256
 #define ASK_TIMEOUT 120
 
 static void add(struct binds *b, const char *service, const char *id, const char *path)
@@ -139,23 +138,28 @@ out:
 int binds_scan(struct binds *b, const char *cli, const char *dir,
                const char *const *changed, size_t nchanged, char *err)
 {
-	const char *argv[MAX_CONTAINERS + 4];
+	const char *ask[5], **argv = NULL;
 	char *ps = NULL, *json = NULL, *save = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	int ret = -1;
 
 	memset(b, 0, sizeof *b);
-	n = stack_compose_argv(argv, cli);
-	argv[n++] = "ps";
-	argv[n++] = "-q";
-	argv[n] = NULL;
-	if (capture(&ps, argv, dir, err) < 0)
+	n = stack_compose_argv(ask, cli);
+	ask[n++] = "ps";
+	ask[n++] = "-q";
+	ask[n] = NULL;
+	if (capture(&ps, ask, dir, err) < 0)
 		goto out;
+	/* every container, however many the project runs: one left out
+	 * would be a service not recreated */
 	n = 0;
+	ARRAY_GROW(argv, n + 2, cap);
 	argv[n++] = "docker";
 	argv[n++] = "inspect";
-	for (char *id = strtok_r(ps, "\n", &save); id && n < MAX_CONTAINERS + 2; id = strtok_r(NULL, "\n", &save))
+	for (char *id = strtok_r(ps, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
+		ARRAY_GROW(argv, n + 1, cap);
 		argv[n++] = id;
+	}
 	argv[n] = NULL;
 	if (n == 2) {   /* nothing runs */
 		ret = 0;
@@ -165,6 +169,7 @@ int binds_scan(struct binds *b, const char *cli, const char *dir,
 		goto out;
 	ret = binds_parse(b, json, changed, nchanged, err);
 out:
+	free(argv);
 	free(json);
 	free(ps);
 	return ret;

@@ -54,14 +54,6 @@ struct parser {
 	struct strbuf val;
 };
 
-static char *dupn(const char *s, size_t n)
-{
-	char *d = xmalloc(n + 1);
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
 /* Replace control characters so that a message stays one printable line. */
 static void clean_line(char *s)
 {
@@ -225,7 +217,7 @@ static int append_expanded(struct parser *ps, const char *s)
  * else empty. */
 static int expand(struct parser *ps, const char *name, size_t n)
 {
-	char *key = dupn(name, n);
+	char *key = xmemdupz(name, n);
 	const char *v = lookup(ps->c, key);
 	if (!v)
 		v = getenv(key);
@@ -451,7 +443,7 @@ static int statement(struct parser *ps)
 			ps->p = q + 1;
 			if (value(ps) < 0)
 				return -1;
-			store(ps->c, dupn(tok, n), strbuf_detach(&ps->val, NULL), line);
+			store(ps->c, xmemdupz(tok, n), strbuf_detach(&ps->val, NULL), line);
 			return end_of_statement(ps);
 		}
 		if (!after_export && n == 6 && memcmp(tok, "export", 6) == 0 &&
@@ -495,7 +487,7 @@ int cfg_parse(struct cfg **out, const char *name, const char *buf, size_t len, c
 	struct parser ps = { .c = c, .p = buf, .end = buf + len, .line = 1, .err = err };
 
 	memset(c, 0, sizeof(*c));
-	c->name = dupn(name, strlen(name));
+	c->name = xstrdup(name);
 	*out = NULL;
 
 	/* A NUL byte means this is not a text file; refuse it before

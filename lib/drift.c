@@ -7,12 +7,9 @@
 #include <unistd.h>
 
 #include "drift.h"
-#include "log.h"
-#include "proc.h"
 #include "remote.h"
 #include "repo.h"
 #include "settings.h"
-#include "trigger.h"
 #include "util.h"
 
 
@@ -401,7 +398,6 @@ struct drift *drift_check_stack(size_t *n, const struct drift_opts *o)
 	for (size_t i = 0; i < s->n_extra_repos; i++)
 		paths[i + 1] = s->extra_repos[i];
 	drift_check_all(d, paths, count, o);
-	trigger_apply(d, count, o);
 	free(paths);
 	*n = count;
 	return d;

@@ -5,6 +5,7 @@
  *
  *   size_t n;
  *   struct drift *d = drift_check_stack(&n, &opts);   compose dir, then extras
+ *   trigger_apply(d, n, &opts);                        trigger.h: may turn deploy into pull-only
  *   ... d[i].decision, drift_is_due(&d[i]) ...
  *   drift_free_all(d, n);
  *
@@ -54,8 +55,9 @@ struct drift {
 struct drift_opts {
 	const struct settings *settings;
 	int fetch;              /* 0: --no-fetch, decide from what is already here */
-	int no_triggers;        /* do not run conditional triggers (--no-fetch, --dry-run):
-	                           a look must not run repository code */
+	int no_triggers;        /* for trigger_apply: do not run conditional triggers
+	                           (--no-fetch, --dry-run): a look must not run
+	                           repository code */
 	int max_threads;        /* bound on parallel checks (>= 1) */
 };
 
@@ -66,9 +68,10 @@ void drift_set(struct drift *d, enum drift_decision dec, int code, const char *r
 
 /* Check the stack's checkouts (AUTODEPLOY_COMPOSE_DIR, which must be set,
  * then AUTODEPLOY_EXTRA_REPOS, in that order), at most o->max_threads at a
- * time, then run their conditional triggers (autodeploy/conditional-trigger
- * in the new tree; see check-drift(1)).  Returns a malloc'd array of
- * *n entries; free with drift_free_all. */
+ * time.  Their conditional triggers are not run here: the program that
+ * acts on the decisions runs them next (trigger_apply), so that drift
+ * knows nothing of what sits above it.  Returns a malloc'd array of *n
+ * entries; free with drift_free_all. */
 struct drift *drift_check_stack(size_t *n, const struct drift_opts *o);
 void drift_free_all(struct drift *d, size_t n);
 

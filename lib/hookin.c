@@ -43,9 +43,7 @@ static int parse_line(struct hookin_update *u, const char *line, size_t len, siz
 	line += b + 1;
 	len -= b + 1;
 
-	u->ref = xmalloc(len + 1);
-	memcpy(u->ref, line, len);
-	u->ref[len] = '\0';
+	u->ref = xmemdupz(line, len);
 	if (strncmp(u->ref, "refs/", 5) != 0 ||
 	    git_reference_name_is_valid(&valid, u->ref) < 0 || !valid) {
 		free(u->ref);
@@ -106,9 +104,7 @@ int hookin_ref_matches(const char *patterns, const char *ref)
 		size_t len = strcspn(p, " \t\n");
 		if (len == 0)
 			break;
-		char *pat = xmalloc(len + 1);
-		memcpy(pat, p, len);
-		pat[len] = '\0';
+		char *pat = xmemdupz(p, len);
 		int hit = strcmp(pat, ref) == 0 || fnmatch(pat, ref, 0) == 0;
 		free(pat);
 		if (hit)

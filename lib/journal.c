@@ -161,10 +161,8 @@ int journal_remove(const char *state_dir, char *err)
 	journal_path(path, sizeof path, state_dir);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_set(err, "cannot remove '%s': %s", path, strerror(errno));
-	int fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	/* best effort, as it always was: the journal is gone from the folder
+	 * either way, and a failed sync only makes the removal less durable */
+	util_fsync_dir(AT_FDCWD, state_dir, NULL);
 	return 0;
 }

@@ -11,13 +11,6 @@
 #include "lock.h"
 #include "util.h"
 
-static double now_monotonic(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The holder's pid, as it wrote it into the lock file, or 0. */
 static long holder_pid(int fd)
 {
@@ -60,7 +53,7 @@ int lock_take(int *fd, const char *path, long wait_seconds, char *err)
 
 	/* Poll rather than block: a blocking flock could only be bounded with
 	 * a signal, and signals do not mix with the threads of check-drift. */
-	double deadline = now_monotonic() + (double)(wait_seconds > 0 ? wait_seconds : 0);
+	double deadline = util_monotonic() + (double)(wait_seconds > 0 ? wait_seconds : 0);
 	for (;;) {
 		if (flock(f, LOCK_EX | LOCK_NB) == 0)
 			break;
@@ -71,7 +64,7 @@ int lock_take(int *fd, const char *path, long wait_seconds, char *err)
 			close(f);
 			return -1;
 		}
-		if (now_monotonic() >= deadline) {
+		if (util_monotonic() >= deadline) {
 			long pid = holder_pid(f);
 			char who[40] = "";
 			if (pid > 0)

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "log.h"
 #include "nbsource.h"
 #include "publish.h"
 #include "remote.h"
@@ -67,11 +66,9 @@ static int parse_place(struct nbsource *out, const char *place, char *err)
 {
 	const char *gt = strrchr(place, '>');
 	size_t len = gt ? (size_t)(gt - place) : strlen(place);
-	char *sub = xmalloc(len + 1);
+	char *sub = xmemdupz(place, len);
 	int rc = -1;
 
-	memcpy(sub, place, len);
-	sub[len] = '\0';
 	if (len >= 2 && strcmp(sub + len - 2, "**") == 0 && (len == 2 || sub[len - 3] == '/')) {
 		out->whole = 1;
 		sub[len - 2] = '\0';
@@ -116,9 +113,7 @@ int nbsource_parse(struct nbsource *out, const char *spec, char *err)
 
 	memset(out, 0, sizeof *out);
 	out->spec = xstrdup(spec);
-	out->url = xmalloc(urllen + 1);
-	memcpy(out->url, spec, urllen);
-	out->url[urllen] = '\0';
+	out->url = xmemdupz(spec, urllen);
 	out->label = make_label(out->url, hash ? hash + 1 : NULL);
 
 	if (has_control(spec)) {
@@ -134,9 +129,7 @@ int nbsource_parse(struct nbsource *out, const char *spec, char *err)
 		const char *rest = hash + 1, *colon = strchr(rest, ':');
 		size_t reflen = colon ? (size_t)(colon - rest) : strlen(rest);
 		if (reflen > 0) {
-			out->ref = xmalloc(reflen + 1);
-			memcpy(out->ref, rest, reflen);
-			out->ref[reflen] = '\0';
+			out->ref = xmemdupz(rest, reflen);
 			if (check_ref(out->label, out->ref, err) < 0)
 				goto fail;
 		}

@@ -6,6 +6,7 @@
 #include "plan.h"
 #include "repo.h"
 #include "settings.h"
+#include "trigger.h"
 #include "util.h"
 
 void plan_make(struct plan *p, const struct settings *s, int force, int dry_run)
@@ -15,6 +16,7 @@ void plan_make(struct plan *p, const struct settings *s, int force, int dry_run)
 	memset(p, 0, sizeof *p);
 	p->restart = force;
 	p->d = drift_check_stack(&p->n, &o);
+	trigger_apply(p->d, p->n, &o);
 	p->e = xcalloc(p->n ? p->n : 1, sizeof *p->e);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct drift *d = &p->d[i];

@@ -235,13 +235,6 @@ _Noreturn static void child(const struct proc_opts *o, int null_fd, int report_f
 	child_fail(report_fd, STAGE_EXEC, eacces && err != ENOEXEC ? EACCES : err);
 }
 
-static double now_monotonic(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * Wait until the child has exited or the deadline passed, without reaping
  * it: while the zombie exists its process-group id cannot be reused, so
@@ -265,7 +258,7 @@ static int exited_by(pid_t pid, int pidfd, double deadline, volatile sig_atomic_
 		}
 		if (si.si_pid == pid)
 			return 1;
-		double left = deadline - now_monotonic();
+		double left = deadline - util_monotonic();
 		if (left <= 0)
 			return 0;
 		long left_ms = (long)(left * 1000) + 1;
@@ -369,12 +362,12 @@ int proc_run(int *status, const char *const argv[], const struct proc_opts *o, c
 
 	int ws = 0, ended = 1;
 	if (o && (o->timeout > 0 || o->cancel)) {
-		double deadline = o->timeout > 0 ? now_monotonic() + (double)o->timeout : 1e300;
+		double deadline = o->timeout > 0 ? util_monotonic() + (double)o->timeout : 1e300;
 		pidfd = open_pidfd(pid);
 		ended = exited_by(pid, pidfd, deadline, o->cancel);
 		if (ended != 1) {
 			kill(-pid, SIGTERM);
-			exited_by(pid, pidfd, now_monotonic() + KILL_GRACE, NULL);
+			exited_by(pid, pidfd, util_monotonic() + KILL_GRACE, NULL);
 			/* The leader is gone or ignored SIGTERM; whatever is left
 			 * of its group (grandchildren) goes now. */
 			kill(-pid, SIGKILL);

@@ -6,7 +6,6 @@
 #include "checkout.h"
 #include "log.h"
 #include "proc.h"
-#include "publish.h"
 #include "recreate.h"
 #include "repo.h"
 #include "settings.h"
@@ -116,7 +115,7 @@ static int recreate_bound(struct recreate *rc, struct stack *st, const struct bi
 {
 	struct binds now;
 	char err[ERR_MAX];
-	const char *argv[64];
+	const char **argv;
 	size_t n = 0, first;
 	int status, ret = 0;
 
@@ -125,13 +124,16 @@ static int recreate_bound(struct recreate *rc, struct stack *st, const struct bi
 		         "changed are not recreated", phase, err);
 		return 0;
 	}
+	/* room for every service, however many: the compose words (two at
+	 * most), four options, the services and the NULL */
+	argv = xcalloc(before->n + 7, sizeof *argv);
 	n = stack_compose_argv(argv, rc->cli);
 	argv[n++] = "up";
 	argv[n++] = "-d";
 	argv[n++] = "--no-deps";
 	argv[n++] = "--force-recreate";
 	first = n;
-	for (size_t i = 0; i < before->n && n < sizeof argv / sizeof *argv - 1; i++) {
+	for (size_t i = 0; i < before->n; i++) {
 		const char *id = binds_id(&now, before->service[i]);
 		if (!before->path[i][0] || !id || strcmp(id, before->id[i]) != 0)
 			continue;
@@ -148,6 +150,7 @@ static int recreate_bound(struct recreate *rc, struct stack *st, const struct bi
 			ret = -1;
 		}
 	}
+	free(argv);
 	binds_free(&now);
 	return ret;
 }

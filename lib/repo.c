@@ -6,10 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "log.h"
 #include "repo.h"
-#include "settings.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -308,9 +305,7 @@ int repo_read_file(char **data, size_t *len, git_repository *r,
 		goto out;
 	}
 	*len = (size_t)git_blob_rawsize(blob);
-	*data = xmalloc(*len + 1);
-	memcpy(*data, git_blob_rawcontent(blob), *len);
-	(*data)[*len] = '\0';
+	*data = xmemdupz(git_blob_rawcontent(blob), *len);
 	ret = 1;
 out:
 	git_blob_free(blob);

@@ -17,8 +17,6 @@
 #include <stddef.h>
 #include <git2.h>
 
-struct settings;
-
 #define REPO_NOTFOUND (-2)   /* folder missing, or not inside a work tree */
 
 void repo_global_init(void);

@@ -1,6 +1,6 @@
 /*
- * rotate: rotate-logs' policy and its lossless copytruncate (SPEC.md
- * "rotate-logs").
+ * rotate: rotate-logs' policy (SPEC.md "rotate-logs"); the lossless cut
+ * of the live log is rotatecut.h's.
  *
  * Rotated files are named NAME.log-YYYYMMDD[-HHMMSS[-N]][.gz] in local time;
  * the names are the only state (no state file to corrupt).  They sort by the
@@ -11,7 +11,7 @@
  *   rotate_list(&l, dirfd, "x.log", &now, err);     oldest first
  *   if (rotate_due(&l, size, minsize, period, force, &now) > 0) {
  *       rotate_pick_name(name, sizeof(name), "x.log", &l, &now);
- *       rotate_cut(&copied, &lossless, dirfd, live_fd, name, err);
+ *       rotatecut_cut(&copied, &lossless, dirfd, live_fd, name, err);   rotatecut.h
  *   }
  *   rotate_list_free(&l);
  */
@@ -86,29 +86,5 @@ const char *rotate_due_text(enum rot_due d);
  * second has one too. */
 int rotate_pick_name(char *out, size_t len, const char *base, const struct rot_list *l,
                      const struct tm *now, char *err);
-
-#define ROT_CUT_TOO_SHORT 1
-#define ROT_CUT_CHANGED 2
-
-/*
- * Move the start of the live log (open read-write in dirfd) into a new file
- * `dst` in the same folder, written under a temporary name with the log's
- * owner and mode, fsynced and renamed.  The part moved is the longest
- * prefix that is a whole number of collapse units (the file system's
- * block, or its cluster: an EINVAL on an unchanged file doubles the unit)
- * and shorter than the file; it is then cut out of the live file with
- * FALLOC_FL_COLLAPSE_RANGE, so writers appending with O_APPEND lose
- * nothing, and the remainder (less than one unit, perhaps half a line)
- * stays for the next rotation.  Holes are not copied: a writer without
- * O_APPEND leaves one after each cut, and its NULs are not log lines.
- * Just before the cut the prefix is read again and must be unchanged, so a
- * log truncated and rewritten meanwhile is left whole.  Where the file
- * system cannot collapse, the rest of the file is copied too and the file
- * truncated: *lossless is then 0 and lines written meanwhile may be lost.
- * Returns 0; ROT_CUT_TOO_SHORT when the file is not longer than one unit,
- * ROT_CUT_CHANGED when it shrank or changed under us (both: nothing done);
- * or -1 (dst not left behind, live file untouched).
- */
-int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const char *dst, char *err);
 
 #endif

@@ -1,5 +1,5 @@
-/* rotate, continued: the lossless cut of a live log (rotate_cut).  See
- * rotate.h; the names and the policy are in rotate.c. */
+/* rotatecut: the lossless cut of a live log.  See rotatecut.h; the names
+ * and the policy are in rotate.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 
 #include <zlib.h>
 
-#include "rotate.h"
+#include "rotatecut.h"
 #include "util.h"
 
 #define COPY_BUF (64 * 1024)
@@ -120,7 +120,7 @@ static int copy_out(int dirfd, const char *dst, int live, const struct stat *st,
  * few MiB; past this, EINVAL is not about alignment. */
 #define MAX_UNIT ((off_t)64 << 20)
 
-int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const char *dst, char *err)
+int rotatecut_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const char *dst, char *err)
 {
 	struct stat st, now;
 	int out = -1, ret = -1, have_dst = 0;
@@ -139,13 +139,13 @@ int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const ch
 	 * range that reaches the end (it wants ftruncate for that). */
 	off_t prefix = st.st_size > 0 ? (st.st_size - 1) / unit * unit : 0;
 	if (prefix == 0)
-		return ROT_CUT_TOO_SHORT;
+		return ROTATECUT_TOO_SHORT;
 	buf = xmalloc(COPY_BUF);
 
 	for (;;) {
 		if (out < 0 && (out = copy_out(dirfd, dst, live_fd, &st, prefix, buf, &crc, err)) < 0) {
 			if (errno == ENODATA)
-				ret = ROT_CUT_CHANGED;
+				ret = ROTATECUT_CHANGED;
 			goto out;
 		}
 		have_dst = 1;
@@ -160,7 +160,7 @@ int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const ch
 		 * were never copied. */
 		if (fstat(live_fd, &now) < 0 || now.st_size <= prefix ||
 		    sum_prefix(&again, live_fd, prefix, buf) < 0 || again != crc) {
-			ret = ROT_CUT_CHANGED;
+			ret = ROTATECUT_CHANGED;
 			goto out;
 		}
 		if (fallocate(live_fd, FALLOC_FL_COLLAPSE_RANGE, 0, prefix) == 0) {
@@ -181,7 +181,7 @@ int rotate_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const ch
 			goto out;
 		}
 		if (shorter == 0) {
-			ret = ROT_CUT_TOO_SHORT;
+			ret = ROTATECUT_TOO_SHORT;
 			goto out;
 		}
 		if (shorter != prefix) {

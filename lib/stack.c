@@ -158,13 +158,6 @@ int stack_command(struct stack *st, const char *phase, const char *command, long
 	return status;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int stack_start(struct stack *st, const char *phase)
 {
 	if (stack_command(st, phase, st->s->start_command, st->s->command_timeout) != 0)
@@ -184,9 +177,9 @@ int stack_healthcheck(struct stack *st, const char *phase)
 	/* "start" -> "healthcheck", "rollback-start" -> "rollback-healthcheck" */
 	snprintf(health_phase, sizeof health_phase, "%.*shealthcheck",
 	         plen >= 5 ? (int)(plen - 5) : 0, phase);
-	double deadline = now() + (double)s->healthcheck_timeout;
+	double deadline = util_monotonic() + (double)s->healthcheck_timeout;
 	for (int attempt = 1;; attempt++) {
-		double left = deadline - now();
+		double left = deadline - util_monotonic();
 		long limit = left < 1 ? 1 : (long)left;
 		status = stack_command(st, health_phase, s->healthcheck_command, limit);
 		if (status == 0) {
@@ -195,7 +188,7 @@ int stack_healthcheck(struct stack *st, const char *phase)
 		}
 		if (st->cancel && *st->cancel)
 			return -1;
-		if (now() + (double)s->healthcheck_interval > deadline) {
+		if (util_monotonic() + (double)s->healthcheck_interval > deadline) {
 			log_error("%s: still unhealthy after %ld s (%d attempts)", health_phase,
 			          s->healthcheck_timeout, attempt);
 			return -1;

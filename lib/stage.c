@@ -80,16 +80,6 @@ static int seal_dir(const char *path, const struct util_owner *owner, char *err)
 	return ret;
 }
 
-static int sync_dir(const char *path, char *err)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
-	if (fd < 0 || fsync(fd) < 0)
-		ret = err_set(err, "cannot sync folder '%s': %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
 /* A run killed while staging leaves its folder behind; we hold the lock,
  * so every staging folder of this destination is a leftover. */
 static int remove_stale(const char *parent, const char *prefix, char *err)
@@ -189,7 +179,7 @@ int stage_write(const struct publish_set *set, const char *dest,
 		free(staging);
 		staging = NULL;
 	}
-	if (sync_dir(parent, err) < 0)
+	if (util_fsync_dir(AT_FDCWD, parent, err) < 0)
 		ret = 1;
 	/* after the swap the staging name holds the old set */
 	if (staging && util_remove_tree(staging, err) < 0) {

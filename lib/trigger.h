@@ -3,7 +3,11 @@
  * in a checkout's new tree (check-drift(1)): run before a deploy, its
  * non-zero exit turns the decision into pull-only (no restart).
  *
+ *   d = drift_check_stack(&n, &opts);
  *   trigger_apply(d, n, &opts);      after the drift checks, serially
+ *
+ * Called by whoever owns the decision (check-drift, the deploy plan),
+ * never by drift itself: trigger sits above drift and uses its types.
  */
 #ifndef AUTODEPLOY_TRIGGER_H
 #define AUTODEPLOY_TRIGGER_H

@@ -1,6 +1,4 @@
-/* units, continued: the planned files against what is on disk (cron-era
- * files, foreign files, a scheduler component), stale files, and writing.
- * See units.h. */
+/* unitfiles: the planned files against what is on disk.  See unitfiles.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +10,8 @@
 #include "cfg.h"
 #include "log.h"
 #include "settings.h"
+#include "strbuf.h"
+#include "unitfiles.h"
 #include "units.h"
 #include "util.h"
 
@@ -155,7 +155,7 @@ static int scheduler_component(struct units *u, char *err)
 	return 0;
 }
 
-int units_conflicts(struct units *u, char *err)
+int unitfiles_conflicts(struct units *u, char *err)
 {
 	if (scheduler_component(u, err) < 0)
 		return -1;
@@ -177,7 +177,7 @@ static void find_stale_units(struct units *u, const char *dir, int keep_planned)
 
 	if (!d)
 		return;
-	while ((e = readdir(d)) && u->n_stale < UNITS_MAX) {
+	while ((e = readdir(d))) {
 		char group[128], *path;
 		int planned = 0;
 		if (!group_of(group, sizeof(group), e->d_name) || !units_selected(u, group))
@@ -186,6 +186,7 @@ static void find_stale_units(struct units *u, const char *dir, int keep_planned)
 			planned |= !strcmp(u->want[i].dir, UNITS_DIR) && strcmp(u->want[i].name, e->d_name) == 0;
 		path = xasprintf("%s/%s", dir, e->d_name);
 		if (!planned && strlen(e->d_name) < 128 && is_ours(path)) {
+			ARRAY_GROW(u->stale, u->n_stale, u->cap_stale);
 			struct units_file *f = &u->stale[u->n_stale++];
 			memcpy(f->name, e->d_name, strlen(e->d_name) + 1);
 			snprintf(f->group, sizeof(f->group), "%s", group);
@@ -206,7 +207,8 @@ static void find_stale_snippet(struct units *u, int keep_planned)
 
 	for (size_t i = 0; keep_planned && i < u->n_want; i++)
 		planned |= !strcmp(u->want[i].dir, UNITS_LOGROTATE_DIR);
-	if (!planned && units_selected(u, "rotate-logs") && u->n_stale < UNITS_MAX && is_ours(path)) {
+	if (!planned && units_selected(u, "rotate-logs") && is_ours(path)) {
+		ARRAY_GROW(u->stale, u->n_stale, u->cap_stale);
 		struct units_file *f = &u->stale[u->n_stale++];
 		snprintf(f->name, sizeof(f->name), "%s", UNITS_LOGROTATE_NAME);
 		snprintf(f->group, sizeof(f->group), "%s", "rotate-logs");
@@ -216,7 +218,7 @@ static void find_stale_snippet(struct units *u, int keep_planned)
 	free(path);
 }
 
-void units_find_stale(struct units *u, int keep_planned)
+void unitfiles_find_stale(struct units *u, int keep_planned)
 {
 	char *dir = units_rooted(u, UNITS_DIR);
 
@@ -225,7 +227,7 @@ void units_find_stale(struct units *u, int keep_planned)
 	free(dir);
 }
 
-int units_remove_stale(struct units *u, char *err)
+int unitfiles_remove_stale(struct units *u, char *err)
 {
 	for (size_t i = 0; i < u->n_stale; i++) {
 		struct units_file *f = &u->stale[i];
@@ -247,7 +249,7 @@ int units_remove_stale(struct units *u, char *err)
 	return 0;
 }
 
-int units_write(struct units *u, char *err)
+int unitfiles_write(struct units *u, char *err)
 {
 	char *unit_dir = units_rooted(u, UNITS_DIR);
 	int ret = -1;
@@ -287,7 +289,7 @@ out:
 	return ret;
 }
 
-size_t units_enablable(const char **names, const struct units_file *files, size_t n, int at_boot)
+size_t unitfiles_enablable(const char **names, const struct units_file *files, size_t n, int at_boot)
 {
 	size_t k = 0;
 
@@ -296,12 +298,4 @@ size_t units_enablable(const char **names, const struct units_file *files, size_
 		    (at_boot < 0 || files[i].at_boot == at_boot))
 			names[k++] = files[i].name;
 	return k;
-}
-
-void units_free(struct units *u)
-{
-	for (size_t i = 0; i < u->n_want; i++)
-		free(u->want[i].text);
-	u->n_want = 0;
-	u->n_stale = 0;
 }

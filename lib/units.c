@@ -373,3 +373,13 @@ out:
 	free(config);
 	return ret;
 }
+
+void units_free(struct units *u)
+{
+	for (size_t i = 0; i < u->n_want; i++)
+		free(u->want[i].text);
+	u->n_want = 0;
+	free(u->stale);
+	u->stale = NULL;
+	u->n_stale = u->cap_stale = 0;
+}

@@ -177,9 +177,7 @@ void url_scrub(char *msg, const char *url)
 	if (u.kind != URL_SCHEME || !u.user || u.user_len == 0)
 		return;
 	char *forms[2];
-	forms[0] = xmalloc(u.user_len + 1);
-	memcpy(forms[0], u.user, u.user_len);
-	forms[0][u.user_len] = '\0';
+	forms[0] = xmemdupz(u.user, u.user_len);
 	forms[1] = url_decode(u.user, u.user_len);
 	/* A user name alone is no secret over ssh (git@, the ssh user), and
 	 * masking it everywhere would maim the message ('***hub.com'); over

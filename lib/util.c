@@ -71,6 +71,14 @@ char *xstrdup(const char *s)
 	return p;
 }
 
+void *xmemdupz(const void *data, size_t len)
+{
+	char *p = xmalloc(len + 1);
+	memcpy(p, data, len);
+	p[len] = '\0';
+	return p;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
@@ -193,10 +201,22 @@ int util_temp_rename(int dirfd, const char *tmp, const char *dst, char *err)
 		unlinkat(dirfd, tmp, 0);
 		return -1;
 	}
-	/* The rename is durable only once the folder entry is on disk. */
-	if (fsync(dirfd) < 0 && errno != EINVAL)
+	if (util_fsync_dir(dirfd, ".", err) < 0)
 		return err_set(err, "cannot sync the folder of '%s': %s", dst, strerror(errno));
 	return 0;
+}
+
+int util_fsync_dir(int dirfd, const char *path, char *err)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+	if (fd < 0 || (fsync(fd) < 0 && errno != EINVAL))
+		ret = err_set(err, "cannot sync folder '%s': %s", path, strerror(errno));
+	if (fd >= 0) {
+		int saved = errno;   /* callers may report it again */
+		close(fd);
+		errno = saved;
+	}
+	return ret;
 }
 
 int util_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err)
@@ -365,4 +385,11 @@ int util_remove_tree(const char *path, char *err)
 	if (rmdir(path) < 0)
 		return err_set(err, "cannot remove '%s': %s", path, strerror(errno));
 	return 0;
+}
+
+double util_monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -63,6 +63,14 @@ int util_open_temp(int dirfd, const char *name, char *tmp, size_t len);
  * entry survives a crash.  On a failed rename tmp is removed.  -1 with err. */
 int util_temp_rename(int dirfd, const char *tmp, const char *dst, char *err);
 
+/* fsync the folder path (opened as openat(2) does: relative to dirfd,
+ * AT_FDCWD for the working folder, "." for dirfd itself), so that the
+ * entries just made or removed in it survive a crash: a rename or an
+ * unlink is durable only once its folder is.  A file system that cannot
+ * sync a folder (EINVAL) has nothing more to give: not an error.  -1 with
+ * err (and errno kept). */
+int util_fsync_dir(int dirfd, const char *path, char *err);
+
 /* 0 when tmp is a name util_open_temp makes, with the NAME it was made for
  * copied into name; -1 otherwise (or when it does not fit). */
 int util_temp_target(const char *tmp, char *name, size_t len);
@@ -82,6 +90,9 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* The len bytes at data as a malloc'd string: a NUL is added after them
+ * (data need not hold one, and may hold NULs: the copy is len bytes). */
+void *xmemdupz(const void *data, size_t len);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Time t formatted as ISO-8601 (extended format) in local time with its
@@ -89,6 +100,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * characters; the offset is never written as Z).  buf should hold at least
  * 32 bytes; a shorter buffer gets a truncated, still NUL-terminated string. */
 void util_iso_time(char *buf, size_t len, time_t t);
+
+/* Seconds on CLOCK_MONOTONIC, for deadlines and durations: the wall clock
+ * may jump (NTP, an operator) while we wait. */
+double util_monotonic(void);
 
 #include "banned.h"
 

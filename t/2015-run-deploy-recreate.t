@@ -93,6 +93,46 @@ test_expect_success 'restart: stop, move, start; prepare never runs' '
 	record_is stop:stop:0 start:start:0 healthcheck:healthcheck:0
 '
 
+# many_services N: a `docker-compose` and a `docker` (in ./many) for a
+# project of N running services, each bind-mounting the compose checkout;
+# the services that `up --force-recreate` is asked for go to ./recreated,
+# one line each.
+many_services() {
+	mkdir -p many &&
+	cat >many/docker-compose <<-EOF &&
+	#!/bin/sh
+	case "\$1" in
+	ps) seq 1 $1 | sed "s/^/c/" ;;
+	up) shift 4; for s; do echo "\$s"; done >>"$TRASH/recreated" ;;
+	esac
+	EOF
+	cat >many/docker <<-EOF &&
+	#!/bin/sh
+	# no compose plugin: the CLI is docker-compose
+	[ "\$1" = inspect ] || exit 1
+	shift
+	sep="["
+	for id; do
+		printf '%s{"Id":"%s","Config":{"Labels":{"com.docker.compose.service":"svc-%s"}},' "\$sep" "\$id" "\$id"
+		printf '"Mounts":[{"Type":"bind","Source":"%s"}]}' "$(cd compose && pwd -P)"
+		sep=,
+	done
+	echo "]"
+	EOF
+	chmod +x many/docker-compose many/docker
+}
+
+test_expect_success 'recreate: every service that bind-mounts a changed file is recreated, however many (300)' '
+	config_add AUTODEPLOY_STRATEGY recreate &&
+	many_services 300 &&
+	dev_push stack >/dev/null &&
+	: >recreated &&
+	PATH=$TRASH/many:$PATH rd 0 &&
+	is "services recreated" "$(wc -l <recreated)" 300 &&
+	is "the last one" "$(tail -n 1 recreated)" svc-c300 &&
+	test_grep "recreating .svc-c300.: its bind-mounted" err
+'
+
 test_expect_success 'a strategy that does not exist is a config error naming file and line (78)' '
 	config_add AUTODEPLOY_STRATEGY rolling &&
 	test_must_fail 78 run-deploy --config "$CONFIG" >out 2>err &&

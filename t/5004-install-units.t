@@ -171,6 +171,18 @@ test_expect_success 'a job dropped from the config loses its units' '
 	test -e r1/$U/autodeploy.timer
 '
 
+test_expect_success 'every stale unit is removed, however many (300 jobs dropped)' '
+	write_config &&
+	"$IU" --config env.local --root r9 2>err &&
+	for i in $(seq 1 300); do
+		head -n 1 r9/$U/autodeploy.service >r9/$U/autodeploy-job-old$i.service || return 1
+	done &&
+	"$IU" --config env.local --root r9 2>err &&
+	test_grep "0 created, 0 updated, 300 removed" err &&
+	test_must_fail 1 test -e r9/$U/autodeploy-job-old300.service &&
+	test "$(cd r9/$U && ls | grep -c job-old)" = 0
+'
+
 test_expect_success 'an invalid frequency is refused naming the key, and nothing is written' '
 	FREQ="61 * * * *" write_config &&
 	test_must_fail 78 "$IU" --config env.local --root r2 2>err &&

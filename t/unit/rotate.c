@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "rotate.h"
+#include "rotatecut.h"
 #include "tap.h"
 #include "util.h"
 
@@ -202,12 +203,12 @@ static void test_cut(void)
 	ssize_t w = write(live, data, blk);
 	uint64_t copied;
 	int lossless;
-	is_int(rotate_cut(&copied, &lossless, dirfd, live, "x.log-1", err), ROT_CUT_TOO_SHORT,
+	is_int(rotatecut_cut(&copied, &lossless, dirfd, live, "x.log-1", err), ROTATECUT_TOO_SHORT,
 	       "a log of exactly one block is left alone");
 	ok(fstatat(dirfd, "x.log-1", &st, 0) < 0, "and no rotated file appears");
 	w += write(live, data + blk, len - blk);
 
-	int rc = rotate_cut(&copied, &lossless, dirfd, live, "x.log-2", err);
+	int rc = rotatecut_cut(&copied, &lossless, dirfd, live, "x.log-2", err);
 	is_int(rc, 0, "a longer log is cut%s%s", rc < 0 ? ": " : "", err);
 	char *rot = NULL, *rest = NULL;
 	size_t rot_len = 0, rest_len = 0;
@@ -240,7 +241,7 @@ static void test_cut(void)
 	w = write(live, data, len);
 	fstat(live, &st);
 	before = st.st_size;
-	rc = rotate_cut(&copied, &lossless, ro, live, "x.log-3", err);
+	rc = rotatecut_cut(&copied, &lossless, ro, live, "x.log-3", err);
 	fstat(live, &st);
 	ok(rc < 0 && st.st_size == before, "a failed copy leaves the live file whole: %s", err);
 	close(ro);

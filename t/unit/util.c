@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -279,6 +280,57 @@ static void test_open_temp(const char *dir)
 	close(dirfd);
 }
 
+static void test_memdupz(void)
+{
+	const char src[] = "abc\0def";
+	char *p = xmemdupz(src, 2);
+	is_str(p, "ab", "xmemdupz: len bytes, then a NUL");
+	free(p);
+	p = xmemdupz(src, 7);
+	ok(memcmp(p, src, 7) == 0 && p[7] == '\0', "xmemdupz: NULs inside are copied, not stopped at");
+	free(p);
+	p = xmemdupz("", 0);
+	is_str(p, "", "xmemdupz: no bytes is the empty string");
+	free(p);
+}
+
+static double clock_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_monotonic(void)
+{
+	double before = clock_now(), m = util_monotonic(), after = clock_now();
+	ok(before <= m && m <= after, "util_monotonic reads CLOCK_MONOTONIC, in seconds");
+	struct timespec nap = { 0, 20 * 1000 * 1000 };
+	nanosleep(&nap, NULL);
+	ok(util_monotonic() - m >= 0.019, "util_monotonic counts a sleep (at least, never less)");
+}
+
+static void test_fsync_dir(const char *dir)
+{
+	char err[ERR_MAX], *missing = xasprintf("%s/missing", dir), *file = xasprintf("%s/file", dir);
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	is_int(util_fsync_dir(AT_FDCWD, dir, err), 0, "fsync_dir: a folder by its path");
+	is_int(util_fsync_dir(dirfd, ".", err), 0, "fsync_dir: \".\" is the folder dirfd");
+	errno = 0;
+	ok(util_fsync_dir(AT_FDCWD, missing, err) < 0 && errno == ENOENT &&
+	   strstr(err, "cannot sync folder '") && strstr(err, "/missing'"),
+	   "fsync_dir: a missing folder fails, naming it, errno kept ('%s')", err);
+	errno = 0;
+	ok(util_write_atomic(file, "x", 1, 0644, err) == 0 &&
+	   util_fsync_dir(dirfd, "file", err) < 0 && errno == ENOTDIR,
+	   "fsync_dir: a file is no folder");
+	unlink(file);
+	close(dirfd);
+	free(missing);
+	free(file);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -292,6 +344,9 @@ int main(void)
 	test_exit_and_err();
 	test_open_temp(tmpdir);
 	test_temp_target();
+	test_memdupz();
+	test_monotonic();
+	test_fsync_dir(tmpdir);
 	is_int(count_entries(tmpdir), 0, "the tests leave nothing behind");
 	rmdir(tmpdir);
 	return done_testing();
