@@ -50,7 +50,7 @@ static int parse_sources(struct nbsource **out, size_t *n, const struct cfg *cfg
 	*n = 0;
 	for (size_t i = 0; i < s->n_notebook_sources; i++) {
 		if (nbsource_parse(&src[i], s->notebook_sources[i], why) < 0)
-			return cfg_error(cfg, SOURCES_KEY, err, "%s", why);
+			return cfg_error(cfg, settings_key(cfg, SOURCES_KEY), err, "%s", why);
 		*n = i + 1;
 	}
 	return 0;

@@ -97,8 +97,7 @@ static void need_cli(struct run *rn)
 	if (rn->rc.cli)
 		return;
 	rn->rc.cli = stack_detect_compose();
-	if (rn->s->commands_defaulted)
-		settings_compose_cli(rn->s, rn->rc.cli);
+	settings_compose_cli(rn->s, rn->rc.cli);
 }
 
 static int save_journal(struct run *rn)
