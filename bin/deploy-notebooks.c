@@ -50,7 +50,7 @@ static int parse_sources(struct nbsource **out, size_t *n, const struct cfg *cfg
 	*n = 0;
 	for (size_t i = 0; i < s->n_notebook_sources; i++) {
 		if (nbsource_parse(&src[i], s->notebook_sources[i], why) < 0)
-			return cfg_error(cfg, SOURCES_KEY, err, "%s", why);
+			return cfg_error(cfg, settings_key(cfg, SOURCES_KEY), err, "%s", why);
 		*n = i + 1;
 	}
 	return 0;
@@ -167,13 +167,52 @@ static void print_change(const char *what, const char *path, void *ctx)
 	printf("%s %s\n", what, shown);
 }
 
+/* --dry-run: what publishing would change, one line per file. */
+static int show_changes(const struct publish_set *set, const char *dest)
+{
+	char err[ERR_MAX];
+	size_t changes = 0;
+
+	if (stage_diff(set, dest, print_change, &changes, err) < 0) {
+		log_error("%s", err);
+		return EXIT_IOERR;
+	}
+	log_info("--dry-run: %zu changes to '%s'; nothing published", changes, dest);
+	return EXIT_OK;
+}
+
+/* Swap the set into the notebook folder, then remember what was published
+ * (state) so that the next run can tell nothing moved. */
+static int publish(const struct publish_set *set, size_t nsrc, const struct settings *sp,
+                   const char *state_path, const char *state)
+{
+	struct util_owner owner = {
+		.set = sp->notebook_owner_set, .uid = sp->notebook_uid, .gid = sp->notebook_gid,
+	};
+	char err[ERR_MAX];
+	int rc = stage_write(set, sp->notebook_dir, &owner, err);
+
+	if (rc < 0) {
+		log_error("%s; '%s' left as it was", err, sp->notebook_dir);
+		return EXIT_IOERR;
+	}
+	if (rc > 0)
+		log_warn("published, but: %s", err);
+	log_info("published %zu notebooks from %zu sources into '%s'", set->n, nsrc, sp->notebook_dir);
+	if (util_write_atomic(state_path, state, strlen(state), 0600, err) < 0) {
+		log_error("%s: the next run publishes again", err);
+		return EXIT_IOERR;
+	}
+	return EXIT_OK;
+}
+
 int main(int argc, const char **argv)
 {
 	struct app a;
 	struct nbsource *src = NULL;
 	struct publish_set set = { 0 };
 	char err[ERR_MAX], *state_path = NULL, *state = NULL;
-	int code, rc;
+	int code;
 	size_t nsrc = 0;
 
 	app_init(&a);
@@ -215,32 +254,10 @@ int main(int argc, const char **argv)
 	if ((code = collect(&set, src, nsrc, sp)) != EXIT_OK)
 		goto out;
 
-	if (opt_dry_run) {
-		size_t changes = 0;
-		if (stage_diff(&set, sp->notebook_dir, print_change, &changes, err) < 0) {
-			log_error("%s", err);
-			code = EXIT_IOERR;
-		} else {
-			log_info("--dry-run: %zu changes to '%s'; nothing published", changes, sp->notebook_dir);
-		}
-		goto out;
-	}
-	struct util_owner owner = {
-		.set = sp->notebook_owner_set, .uid = sp->notebook_uid, .gid = sp->notebook_gid,
-	};
-	rc = stage_write(&set, sp->notebook_dir, &owner, err);
-	if (rc < 0) {
-		log_error("%s; '%s' left as it was", err, sp->notebook_dir);
-		code = EXIT_IOERR;
-		goto out;
-	}
-	if (rc > 0)
-		log_warn("published, but: %s", err);
-	log_info("published %zu notebooks from %zu sources into '%s'", set.n, nsrc, sp->notebook_dir);
-	if (util_write_atomic(state_path, state, strlen(state), 0600, err) < 0) {
-		log_error("%s: the next run publishes again", err);
-		code = EXIT_IOERR;
-	}
+	if (opt_dry_run)
+		code = show_changes(&set, sp->notebook_dir);
+	else
+		code = publish(&set, nsrc, sp, state_path, state);
 out:
 	publish_set_free(&set);
 	for (size_t i = 0; i < nsrc; i++)

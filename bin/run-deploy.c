@@ -29,7 +29,6 @@
 #include "repo.h"
 #include "settings.h"
 #include "stack.h"
-#include "treecheck.h"
 #include "util.h"
 
 static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart, opt_requeue;
@@ -98,8 +97,7 @@ static void need_cli(struct run *rn)
 	if (rn->rc.cli)
 		return;
 	rn->rc.cli = stack_detect_compose();
-	if (rn->s->commands_defaulted)
-		settings_compose_cli(rn->s, rn->rc.cli);
+	settings_compose_cli(rn->s, rn->rc.cli);
 }
 
 static int save_journal(struct run *rn)
@@ -167,32 +165,23 @@ static int move_forward(struct run *rn)
 	return 0;
 }
 
-/*
- * Would every move succeed?  Asked while nothing is stopped: a tree git
- * fsck would refuse (65) and a local file the move would overwrite (78).
- */
+/* Would every move succeed?  Asked while nothing is stopped. */
 static int check_moves(struct run *rn)
 {
-	int code = EXIT_OK;
+	int ret = 0;
 	for (size_t i = 0; i < rn->j.n; i++) {
 		struct journal_entry *e = &rn->j.e[i];
 		git_repository *r = NULL;
 		char err[ERR_MAX];
-		int rc;
 		if (git_oid_equal(&e->old, &e->new))
 			continue;
-		if ((rc = repo_open(&r, e->path, err)) == 0 && (rc = treecheck_commit(r, &e->new, err)) == 0)
-			rc = checkout_move(r, &e->new, CHECKOUT_CHECK, &rn->own, err);
-		if (rc == TREECHECK_REFUSED) {
-			log_error("refusing '%s': %s", e->path, err);
-			code = EXIT_DATAERR;
-		} else if (rc < 0) {
+		if (repo_open(&r, e->path, err) < 0 || checkout_move(r, &e->new, CHECKOUT_CHECK, &rn->own, err) < 0) {
 			log_error("%s", err);
-			code = code == EXIT_OK ? EXIT_CONFIG : code;
+			ret = -1;
 		}
 		git_repository_free(r);
 	}
-	return code;
+	return ret;
 }
 
 /* Put back the old tree of every touched checkout, verified. */
@@ -445,12 +434,125 @@ static void birdhouse_marker(const char *what, time_t t)
 	log_info("triggerdeploy %s=%s", what, when);
 }
 
+/* 1. Repair what an interrupted run left: the trigger file, orphaned
+ * commands, a journal.  Returns EXIT_OK to go on (*broken when the
+ * recovery failed but the run may still deploy), else the code to end
+ * with. */
+static int repair(struct run *rn, int *broken, int *attempted)
+{
+	char err[ERR_MAX];
+	int jr, keep_on, code;
+
+	*broken = 0;
+	trim_trigger(rn->s);
+	stack_kill_orphans(&rn->st);
+	jr = journal_exists(rn->s->state_dir, err);
+	if (jr < 0) {
+		log_error("%s", err);
+		return EXIT_IOERR;
+	}
+	if (jr == 0)
+		return EXIT_OK;
+	*attempted = 1;
+	need_cli(rn);
+	if ((code = recover(rn, &keep_on)) != EXIT_OK && !keep_on)
+		return code;
+	*broken = code != EXIT_OK;
+	return EXIT_OK;
+}
+
+/* 2. What the plan allows: 1 when there is work, with *restart; 0 when
+ * the run ends here, with *code (after saying why). */
+static int plan_allows(int *code, int *restart, const struct plan *p, int broken)
+{
+	*code = broken ? EXIT_BROKEN : EXIT_OK;
+	if (p->error_code) {
+		*code = broken ? EXIT_BROKEN : p->error_code;
+		log_error(p->error_code == EXIT_DATAERR ?
+		          "nothing was stopped: the commits named above are refused and will not be written" :
+		          "nothing was stopped: fix the remote access above and run again");
+		return 0;
+	}
+	if (opt_if_drift && !p->due) {
+		log_info("nothing is due");
+		return 0;
+	}
+	if (p->refuse) {
+		*code = broken ? EXIT_BROKEN : EXIT_CONFIG;
+		log_error("nothing was stopped: clean or reset the checkouts named above, then run again");
+		return 0;
+	}
+	*restart = opt_no_restart ? 0 : p->restart;
+	if (!p->moving && !*restart) {
+		log_info("nothing to deploy");
+		return 0;
+	}
+	return 1;
+}
+
+/* What comes before the downtime window: every move checked, the commits
+ * in the commands' environment, the pre-deploy command, and for recreate
+ * the services and their new images.  EXIT_OK, or the code to end with,
+ * nothing stopped or moved (*attempted once the operator is to hear of
+ * it). */
+static int before_stop(struct run *rn, int restart, int *attempted)
+{
+	const struct settings *s = rn->s;
+
+	/* a checkout that would overwrite a local file is refused now, while
+	 * nothing is stopped, not discovered in the downtime window */
+	if (check_moves(rn) < 0) {
+		log_error("nothing was stopped: move or commit the local files named above, then run again");
+		return EXIT_CONFIG;
+	}
+	*attempted = 1;
+	rn->st.cancel = &stop_signal;
+	if (restart && s->strategy == STRATEGY_RECREATE)
+		recreate_collect(&rn->rc, &rn->j);
+	export_commits(&rn->st, &rn->j);
+	if (stopping() ||
+	    stack_command(&rn->st, "pre-deploy", s->pre_deploy_command, s->command_timeout) != 0) {
+		say_interrupted();
+		log_error("the pre-deploy command failed: nothing was stopped or moved");
+		return EXIT_ROLLED_BACK;
+	}
+	if (restart && s->strategy == STRATEGY_RECREATE && (stopping() || recreate_prepare(&rn->st, &rn->j) < 0)) {
+		say_interrupted();
+		log_error("preparing the new commits failed: nothing was stopped or moved");
+		return EXIT_ROLLED_BACK;
+	}
+	return EXIT_OK;
+}
+
+/* 7. Tell the operator, whatever happened: the notify command, the
+ * outcome files, birdhouse's closing lines. */
+static void report(struct app *a, struct run *rn, const struct plan *p, int code, int attempted, time_t t0)
+{
+	char err[ERR_MAX];
+
+	if (attempted) {
+		rn->st.cancel = NULL;
+		stack_setenv(&rn->st, "AUTODEPLOY_RESULT", "%d", code);
+		stack_setenv(&rn->st, "AUTODEPLOY_RESULT_TEXT", "%s", exitcode_meaning(code));
+		stack_command(&rn->st, "notify", a->s.notify_command, a->s.notify_timeout);
+	}
+	if (a->started && !opt_dry_run && !opt_requeue) {
+		struct outcome oc = { .start = t0, .end = time(NULL), .result = code, .attempted = attempted,
+		                      .drift = p->d, .plan = p->e, .n = p->n };
+		if (outcome_record(&a->s, &oc, err) < 0)
+			log_error("%s", err);
+	}
+	if (a->started && !opt_requeue) {
+		birdhouse_marker("finished START_TIME", t0);
+		birdhouse_marker("finished   END_TIME", time(NULL));
+	}
+}
+
 int main(int argc, const char **argv)
 {
 	struct app a;
 	struct run rn;
 	struct plan p = { 0 };
-	char err[ERR_MAX];
 	int code, have_stack = 0, attempted = 0;
 	time_t t0 = time(NULL);
 
@@ -483,48 +585,14 @@ int main(int argc, const char **argv)
 	if ((code = app_lock(&a, "lock", opt_wait)) != EXIT_OK)
 		goto out;
 	catch_stop_signals();
-	int broken = 0;
-	if (!opt_dry_run) {
-		trim_trigger(s);
-		stack_kill_orphans(&rn.st);
-		int jr = journal_exists(s->state_dir, err);
-		if (jr < 0) {
-			log_error("%s", err);
-			code = EXIT_IOERR;
-			goto out;
-		}
-		if (jr == 1) {
-			int keep_on;
-			attempted = 1;
-			need_cli(&rn);
-			if ((code = recover(&rn, &keep_on)) != EXIT_OK && !keep_on)
-				goto out;
-			broken = code != EXIT_OK;
-		}
-	}
+	int broken = 0, restart = 0;
+	if (!opt_dry_run && (code = repair(&rn, &broken, &attempted)) != EXIT_OK)
+		goto out;
 
 	/* 2. decide what moves; everything is fetched now, before any stop */
 	plan_make(&p, s, opt_force, opt_dry_run);
-	code = broken ? EXIT_BROKEN : EXIT_OK;
-	if (p.error_code) {
-		code = broken ? EXIT_BROKEN : p.error_code;
-		log_error("nothing was stopped: fix the remote access above and run again");
+	if (!plan_allows(&code, &restart, &p, broken))
 		goto out;
-	}
-	if (opt_if_drift && !p.due) {
-		log_info("nothing is due");
-		goto out;
-	}
-	if (p.refuse) {
-		code = broken ? EXIT_BROKEN : EXIT_CONFIG;
-		log_error("nothing was stopped: clean or reset the checkouts named above, then run again");
-		goto out;
-	}
-	int restart = opt_no_restart ? 0 : p.restart;
-	if (!p.moving && !restart) {
-		log_info("nothing to deploy");
-		goto out;
-	}
 
 	need_cli(&rn);
 	/* 3. the plan, when that is all that was asked */
@@ -535,55 +603,15 @@ int main(int argc, const char **argv)
 
 	rn.j.e = p.e;
 	rn.j.n = p.n;
-	/* a checkout that would overwrite a local file is refused now, while
-	 * nothing is stopped, not discovered in the downtime window */
-	if ((code = check_moves(&rn)) != EXIT_OK) {
-		log_error(code == EXIT_DATAERR ? "nothing was stopped: the commits named above will not be written" :
-		          "nothing was stopped: move or commit the local files named above, then run again");
+	if ((code = before_stop(&rn, restart, &attempted)) != EXIT_OK)
 		goto out;
-	}
-
-	attempted = 1;
-	rn.st.cancel = &stop_signal;
-	if (restart && s->strategy == STRATEGY_RECREATE)
-		recreate_collect(&rn.rc, &rn.j);
-	export_commits(&rn.st, &rn.j);
-	if (stopping() ||
-	    stack_command(&rn.st, "pre-deploy", s->pre_deploy_command, s->command_timeout) != 0) {
-		say_interrupted();
-		log_error("the pre-deploy command failed: nothing was stopped or moved");
-		code = EXIT_ROLLED_BACK;
-		goto out;
-	}
-	if (restart && s->strategy == STRATEGY_RECREATE && (stopping() || recreate_prepare(&rn.st, &rn.j) < 0)) {
-		say_interrupted();
-		log_error("preparing the new commits failed: nothing was stopped or moved");
-		code = EXIT_ROLLED_BACK;
-		goto out;
-	}
 
 	/* 4-6. */
 	code = deploy(&rn, restart);
 	if (code == EXIT_OK && s->self_update)
 		self_update(s, cfg_name(a.cfg), p.e, p.n);
 out:
-	/* 7. tell the operator, whatever happened */
-	if (attempted) {
-		rn.st.cancel = NULL;
-		stack_setenv(&rn.st, "AUTODEPLOY_RESULT", "%d", code);
-		stack_setenv(&rn.st, "AUTODEPLOY_RESULT_TEXT", "%s", exitcode_meaning(code));
-		stack_command(&rn.st, "notify", a.s.notify_command, a.s.notify_timeout);
-	}
-	if (a.started && !opt_dry_run && !opt_requeue) {
-		struct outcome oc = { .start = t0, .end = time(NULL), .result = code, .attempted = attempted,
-		                      .drift = p.d, .plan = p.e, .n = p.n };
-		if (outcome_record(&a.s, &oc, err) < 0)
-			log_error("%s", err);
-	}
-	if (a.started && !opt_requeue) {
-		birdhouse_marker("finished START_TIME", t0);
-		birdhouse_marker("finished   END_TIME", time(NULL));
-	}
+	report(&a, &rn, &p, code, attempted, t0);
 	if (have_stack)
 		stack_free(&rn.st);
 	recreate_free(&rn.rc);

@@ -10,6 +10,7 @@
 #include "remote.h"
 #include "repo.h"
 #include "settings.h"
+#include "treecheck.h"
 #include "util.h"
 
 
@@ -144,22 +145,13 @@ static int lookup_ref(git_oid *out, git_repository *r, const char *name)
 	return rc;
 }
 
-/* Find what the checkout follows and where it is now: fills remote,
- * remote_ref, upstream and target, on one remote session.  Returns 0, or
- * -1 after set(). */
-static int find_target(struct drift *d, git_repository *r, const struct drift_opts *o)
+/* The remote and the ref the checkout follows, from its branch's
+ * upstream; tag mode needs no upstream ("origin" then).  Returns 0, or -1
+ * after drift_set(). */
+static int find_upstream(struct drift *d, git_repository *r, const struct settings *s)
 {
-	const struct settings *s = o->settings;
-	/* the deploy key is named after the work tree (birdhouse's
-	 * `basename $(git rev-parse --show-toplevel)`), not the configured
-	 * folder inside it */
-	struct repo_auth auth = { .settings = s, .checkout = git_repository_workdir(r) };
-	struct remote_ref *refs = NULL;
-	git_remote *rem = NULL;
-	size_t nrefs = 0;
 	char err[ERR_MAX];
-	int rc, ret = -1, local, have_tag_obj = 0;
-	git_oid tag_obj;                /* tag mode: the object the tag ref names */
+	int rc;
 
 	if (d->branch) {
 		rc = repo_upstream(&d->remote, &d->remote_ref, r, d->branch, err);
@@ -168,19 +160,130 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 			snprintf(err + len, sizeof err - len,
 			         "; set one with 'git branch --set-upstream-to=origin/%s'", d->branch);
 			drift_set(d, DRIFT_NO_UPSTREAM, 0, err);
-			goto out;
+			return -1;
 		}
 		if (rc < 0 && rc != REPO_NOTFOUND) {
 			drift_set(d, DRIFT_ERROR, EXIT_IOERR, err);
-			goto out;
+			return -1;
 		}
 	} else if (!s->track_tags) {
 		drift_set(d, DRIFT_NO_UPSTREAM, 0, "detached HEAD: no branch to follow; check out the branch to deploy, "
 		    "or set AUTODEPLOY_TRACK=tag:GLOB to follow tags");
-		goto out;
+		return -1;
 	}
 	if (!d->remote)
 		d->remote = xstrdup("origin"); /* tag mode on a detached HEAD */
+	return 0;
+}
+
+/* AUTODEPLOY_TRACK=tag:GLOB: the highest matching tag, from the remote
+ * (rem NULL: the upstream is local) or, without fetching, from the tags
+ * already here.  *tag_obj is the object the tag ref names (an annotated
+ * tag is fetched with it).  Returns 0, or -1 after drift_set(). */
+static int track_tag(struct drift *d, git_oid *tag_obj, git_repository *r, git_remote *rem,
+                     struct repo_auth *auth, int fetch, const char *glob)
+{
+	struct remote_ref *refs = NULL;
+	size_t nrefs = 0;
+	char err[ERR_MAX];
+	int rc, ret = -1;
+
+	free(d->remote_ref);
+	d->remote_ref = NULL;
+	rc = fetch && rem ? remote_ls(&refs, &nrefs, rem, auth, err) : local_tags(&refs, &nrefs, r, err);
+	if (rc < 0) {
+		drift_set(d, DRIFT_ERROR, remote_exitcode(rc), err);
+		goto out;
+	}
+	const struct remote_ref *best = best_tag(refs, nrefs, glob);
+	if (!best) {
+		snprintf(err, sizeof err, "no tag %s matches '%s'", fetch ? "on the remote" : "fetched yet", glob);
+		drift_set(d, DRIFT_NO_UPSTREAM, 0, err);
+		goto out;
+	}
+	d->remote_ref = xstrdup(best->name);
+	d->upstream = xstrdup(best->name);
+	git_oid_cpy(&d->target, &best->oid);
+	git_oid_cpy(tag_obj, &best->ref_oid);
+	ret = 0;
+out:
+	remote_refs_free(refs, nrefs);
+	return ret;
+}
+
+/* A local branch as upstream ("." as its remote): nothing to ask anyone.
+ * Returns 0, or -1 after drift_set(). */
+static int track_local_branch(struct drift *d, git_repository *r)
+{
+	d->upstream = xstrdup(d->remote_ref);
+	if (lookup_ref(&d->target, r, d->remote_ref) < 0) {
+		drift_set(d, DRIFT_NO_UPSTREAM, 0, "the upstream branch does not exist");
+		return -1;
+	}
+	return 0;
+}
+
+/* A remote branch as upstream: where the remote has it now, or without
+ * fetching, where its remote-tracking ref was left.  Returns 0, or -1
+ * after drift_set(). */
+static int track_remote_branch(struct drift *d, git_repository *r, git_remote *rem,
+                               struct repo_auth *auth, int fetch)
+{
+	struct remote_ref *refs = NULL;
+	size_t nrefs = 0, i;
+	char err[ERR_MAX];
+	int rc, ret = -1;
+
+	rc = remote_tracking(&d->upstream, rem, d->remote_ref, err);
+	if (rc < 0) {
+		drift_set(d, DRIFT_NO_UPSTREAM, 0, err);
+		return -1;
+	}
+	if (!fetch) {
+		if (lookup_ref(&d->target, r, d->upstream) == 0)
+			return 0;
+		snprintf(err, sizeof err, "'%s' has not been fetched yet (run without --no-fetch)", d->upstream);
+		drift_set(d, DRIFT_NO_UPSTREAM, 0, err);
+		return -1;
+	}
+	rc = remote_ls(&refs, &nrefs, rem, auth, err);
+	if (rc < 0) {
+		drift_set(d, DRIFT_ERROR, remote_exitcode(rc), err);
+		goto out;
+	}
+	for (i = 0; i < nrefs && strcmp(refs[i].name, d->remote_ref) != 0; i++)
+		;
+	if (i == nrefs) {
+		snprintf(err, sizeof err, "'%s' no longer exists on remote '%s': "
+		         "point the branch at another upstream (git branch --set-upstream-to)",
+		         d->remote_ref, d->remote);
+		drift_set(d, DRIFT_NO_UPSTREAM, 0, err);
+		goto out;
+	}
+	git_oid_cpy(&d->target, &refs[i].oid);
+	ret = 0;
+out:
+	remote_refs_free(refs, nrefs);
+	return ret;
+}
+
+/* Find what the checkout follows and where it is now: fills remote,
+ * remote_ref, upstream and target, on one remote session.  Returns 0, or
+ * -1 after drift_set(). */
+static int find_target(struct drift *d, git_repository *r, const struct drift_opts *o)
+{
+	const struct settings *s = o->settings;
+	/* the deploy key is named after the work tree (birdhouse's
+	 * `basename $(git rev-parse --show-toplevel)`), not the configured
+	 * folder inside it */
+	struct repo_auth auth = { .settings = s, .checkout = git_repository_workdir(r) };
+	git_remote *rem = NULL;
+	char err[ERR_MAX];
+	int rc, ret = -1, local;
+	git_oid tag_obj;                /* tag mode: the object the tag ref names */
+
+	if (find_upstream(d, r, s) < 0)
+		return -1;
 	/* "." is a local branch as upstream: nothing to ask anyone */
 	local = strcmp(d->remote, ".") == 0;
 	if (!local && remote_open(&rem, r, d->remote, err) < 0) {
@@ -188,68 +291,20 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		goto out;
 	}
 
-	if (s->track_tags) {
-		free(d->remote_ref);
-		d->remote_ref = NULL;
-		rc = o->fetch && !local ? remote_ls(&refs, &nrefs, rem, &auth, err)
-		                        : local_tags(&refs, &nrefs, r, err);
-		if (rc < 0) {
-			drift_set(d, DRIFT_ERROR, remote_exitcode(rc), err);
-			goto out;
-		}
-		const struct remote_ref *best = best_tag(refs, nrefs, s->tag_glob);
-		if (!best) {
-			snprintf(err, sizeof err, "no tag %s matches '%s'",
-			         o->fetch ? "on the remote" : "fetched yet", s->tag_glob);
-			drift_set(d, DRIFT_NO_UPSTREAM, 0, err);
-			goto out;
-		}
-		d->remote_ref = xstrdup(best->name);
-		d->upstream = xstrdup(best->name);
-		git_oid_cpy(&d->target, &best->oid);
-		git_oid_cpy(&tag_obj, &best->ref_oid);
-		have_tag_obj = 1;
-	} else if (local) {
-		d->upstream = xstrdup(d->remote_ref);
-		if (lookup_ref(&d->target, r, d->remote_ref) < 0) {
-			drift_set(d, DRIFT_NO_UPSTREAM, 0, "the upstream branch does not exist");
-			goto out;
-		}
-	} else {
-		rc = remote_tracking(&d->upstream, rem, d->remote_ref, err);
-		if (rc < 0) {
-			drift_set(d, DRIFT_NO_UPSTREAM, 0, err);
-			goto out;
-		}
-		if (o->fetch) {
-			rc = remote_ls(&refs, &nrefs, rem, &auth, err);
-			if (rc < 0) {
-				drift_set(d, DRIFT_ERROR, remote_exitcode(rc), err);
-				goto out;
-			}
-			size_t i;
-			for (i = 0; i < nrefs && strcmp(refs[i].name, d->remote_ref) != 0; i++)
-				;
-			if (i == nrefs) {
-				snprintf(err, sizeof err, "'%s' no longer exists on remote '%s': "
-			         "point the branch at another upstream (git branch --set-upstream-to)",
-			         d->remote_ref, d->remote);
-				drift_set(d, DRIFT_NO_UPSTREAM, 0, err);
-				goto out;
-			}
-			git_oid_cpy(&d->target, &refs[i].oid);
-		} else if (lookup_ref(&d->target, r, d->upstream) < 0) {
-			snprintf(err, sizeof err, "'%s' has not been fetched yet (run without --no-fetch)", d->upstream);
-			drift_set(d, DRIFT_NO_UPSTREAM, 0, err);
-			goto out;
-		}
-	}
+	if (s->track_tags)
+		rc = track_tag(d, &tag_obj, r, rem, &auth, o->fetch, s->tag_glob);
+	else if (local)
+		rc = track_local_branch(d, r);
+	else
+		rc = track_remote_branch(d, r, rem, &auth, o->fetch);
+	if (rc < 0)
+		goto out;
 
 	/* Bring the wanted commit here now, so that every later step (and
 	 * run-deploy's downtime window) works on local objects only. */
 	if (o->fetch && !local) {
 		rc = remote_fetch(r, rem, d->remote_ref, d->upstream, &d->target,
-		                       have_tag_obj ? &tag_obj : NULL, &auth, err);
+		                       s->track_tags ? &tag_obj : NULL, &auth, err);
 		if (rc < 0) {
 			drift_set(d, DRIFT_ERROR, remote_exitcode(rc), err);
 			goto out;
@@ -258,7 +313,6 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 	d->have_remote = 1;
 	ret = 0;
 out:
-	remote_refs_free(refs, nrefs);
 	remote_close(rem);
 	return ret;
 }
@@ -266,7 +320,7 @@ out:
 static void drift_check(struct drift *d, const char *path, const struct drift_opts *o)
 {
 	git_repository *r = NULL;
-	char err[ERR_MAX], first[512], sub[512], buf[1024], lhex[12], rhex[12];
+	char err[ERR_MAX], first[512], buf[1024], lhex[12], rhex[12];
 	int rc, clean = 1;
 
 	memset(d, 0, sizeof *d);
@@ -302,15 +356,12 @@ static void drift_check(struct drift *d, const char *path, const struct drift_op
 	}
 	git_oid_tostr(lhex, sizeof lhex, &d->local);
 	git_oid_tostr(rhex, sizeof rhex, &d->target);
-	/* libgit2 checks a submodule out as an empty folder, and nothing here
-	 * would fetch its commit: refuse rather than deploy a hole. */
-	rc = repo_find_gitlink(sub, sizeof sub, r, &d->target, err);
+	/* A tree git fsck would refuse, or a submodule (libgit2 checks it out
+	 * as an empty folder): refused here, so that check-drift says so and
+	 * run-deploy stops before anything is stopped or written. */
+	rc = treecheck_commit(r, &d->target, err);
 	if (rc != 0) {
-		if (rc > 0)
-			snprintf(err, sizeof err, "commit %s holds a submodule at '%s': autodeploy does not "
-			         "deploy submodules (it would leave the folder empty): vendor its files, or "
-			         "list its own checkout in AUTODEPLOY_EXTRA_REPOS", rhex, sub);
-		drift_set(d, DRIFT_ERROR, rc > 0 ? EXIT_DATAERR : EXIT_IOERR, err);
+		drift_set(d, DRIFT_ERROR, rc == TREECHECK_REFUSED ? EXIT_DATAERR : EXIT_IOERR, err);
 		goto out;
 	}
 	if (!clean) {

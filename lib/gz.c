@@ -178,20 +178,12 @@ static void keep_tail(unsigned char *tail, size_t *tail_len, const unsigned char
 	*tail_len = keep + len;
 }
 
-int gz_stream(int out_fd, int in_fd, const char *name, time_t mtime, int level,
-              int threads, uint64_t *in_bytes, char *err)
+/* Workers to start: the caller's number (0: one per CPU), at most
+ * MAX_THREADS. */
+static int pool_size(int in_fd, int threads)
 {
-	struct pool p;
-	pthread_t tids[MAX_THREADS];
-	int started = 0, ret = -1, eof = 0;
-	unsigned char tail[DICT_SIZE];
-	size_t tail_len = 0;
-	uint64_t written = 0, total = 0;
-	uLong crc = crc32(0L, Z_NULL, 0);
 	struct stat st;
 
-	if (level < 1 || level > 9)
-		return err_set(err, "compression level %d is not within 1..9", level);
 	if (threads <= 0)
 		threads = gz_default_threads();
 	if (threads > MAX_THREADS)
@@ -202,118 +194,177 @@ int gz_stream(int out_fd, int in_fd, const char *name, time_t mtime, int level,
 		if (blocks < threads)
 			threads = (int)blocks;
 	}
+	return threads;
+}
 
-	memset(&p, 0, sizeof(p));
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.work, NULL);
-	pthread_cond_init(&p.done, NULL);
-	p.level = level;
+/* Set up p and start its workers; returns how many started. */
+static int pool_start(struct pool *p, pthread_t *tids, int threads, int level)
+{
+	int started;
+
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->level = level;
 	/* Two blocks per worker keep them busy while the main thread reads
 	 * and writes; that is also the bound on memory. */
-	p.nslots = (size_t)threads * 2;
-	p.slots = xcalloc(p.nslots, sizeof(*p.slots));
-	for (size_t i = 0; i < p.nslots; i++) {
-		p.slots[i].in = xmalloc(GZ_BLOCK);
-		p.slots[i].out_cap = compressBound(GZ_BLOCK) + 64;
-		p.slots[i].out = xmalloc(p.slots[i].out_cap);
+	p->nslots = (size_t)threads * 2;
+	p->slots = xcalloc(p->nslots, sizeof(*p->slots));
+	for (size_t i = 0; i < p->nslots; i++) {
+		p->slots[i].in = xmalloc(GZ_BLOCK);
+		p->slots[i].out_cap = compressBound(GZ_BLOCK) + 64;
+		p->slots[i].out = xmalloc(p->slots[i].out_cap);
 	}
-	for (; started < threads; started++)
-		if (pthread_create(&tids[started], NULL, worker, &p) != 0)
+	for (started = 0; started < threads; started++)
+		if (pthread_create(&tids[started], NULL, worker, p) != 0)
 			break;
+	return started;
+}
+
+/* Stop the workers (if the stream did not), wait for them, free p. */
+static void pool_end(struct pool *p, pthread_t *tids, int started)
+{
+	if (started > 0 && !p->stop) {
+		pthread_mutex_lock(&p->mu);
+		p->stop = 1;
+		pthread_cond_broadcast(&p->work);
+		pthread_mutex_unlock(&p->mu);
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	for (size_t i = 0; i < p->nslots; i++) {
+		free(p->slots[i].in);
+		free(p->slots[i].out);
+	}
+	free(p->slots);
+	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* The main thread's side of one stream. */
+struct stream {
+	int in_fd, out_fd;
+	int eof;
+	unsigned char tail[DICT_SIZE];  /* the next block's dictionary */
+	size_t tail_len;
+	uint64_t written;               /* blocks written out */
+	uint64_t total;                 /* input bytes written out */
+	uLong crc;
+};
+
+/* Read the next block into its slot and hand it to the workers.  Called
+ * and returns with p->mu held; -1 on a read error. */
+static int read_block(struct pool *p, struct stream *z, char *err)
+{
+	/* The slot of block `filled` was written out already: ours. */
+	struct slot *s = &p->slots[p->filled % p->nslots];
+	pthread_mutex_unlock(&p->mu);
+	ssize_t n = read_full(z->in_fd, s->in, GZ_BLOCK);
+	if (n > 0) {
+		s->in_len = (size_t)n;
+		memcpy(s->dict, z->tail, z->tail_len);
+		s->dict_len = z->tail_len;
+		s->done = 0;
+		keep_tail(z->tail, &z->tail_len, s->in, s->in_len);
+	}
+	pthread_mutex_lock(&p->mu);
+	if (n < 0)
+		return err_set(err, "read failed: %s", strerror(errno));
+	if (n < GZ_BLOCK)
+		z->eof = 1;
+	if (n > 0) {
+		p->filled++;
+		pthread_cond_signal(&p->work);
+	}
+	return 0;
+}
+
+/* Wait for the oldest block in flight and write it out.  Called and
+ * returns with p->mu held; -1 on a deflate or write error. */
+static int write_block(struct pool *p, struct stream *z, char *err)
+{
+	struct slot *s = &p->slots[z->written % p->nslots];
+	while (!s->done)
+		pthread_cond_wait(&p->done, &p->mu);
+	if (s->failed)
+		return err_set(err, "deflate failed");
+	pthread_mutex_unlock(&p->mu);
+	int w = write_full(z->out_fd, s->out, s->out_len);
+	int saved = errno;
+	z->crc = crc32_combine(z->crc, s->crc, (z_off_t)s->in_len);
+	z->total += s->in_len;
+	pthread_mutex_lock(&p->mu);
+	if (w < 0)
+		return err_set(err, "write failed: %s", strerror(saved));
+	z->written++;
+	return 0;
+}
+
+/* Read ahead while a slot is free, else write the oldest block, until
+ * the input ends and every block is out; then stop the workers. */
+static int pump(struct pool *p, struct stream *z, char *err)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (!z->eof && p->filled - z->written < p->nslots)
+			ret = read_block(p, z, err);
+		else if (z->written == p->filled)
+			break;
+		else
+			ret = write_block(p, z, err);
+		if (ret < 0)
+			break;
+	}
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return ret;
+}
+
+/* An empty final block closes the deflate stream; then CRC32 and ISIZE
+ * (the size modulo 2^32) of the whole input. */
+static int write_trailer(int fd, uLong crc, uint64_t total)
+{
+	unsigned char trailer[10] = { 0x03, 0x00 };
+	put_le32(trailer + 2, (uint32_t)crc);
+	put_le32(trailer + 6, (uint32_t)(total & 0xffffffffu));
+	return write_full(fd, trailer, sizeof(trailer));
+}
+
+int gz_stream(int out_fd, int in_fd, const char *name, time_t mtime, int level,
+              int threads, uint64_t *in_bytes, char *err)
+{
+	struct pool p;
+	pthread_t tids[MAX_THREADS];
+	struct stream z = { .in_fd = in_fd, .out_fd = out_fd, .crc = crc32(0L, Z_NULL, 0) };
+	int started, ret = -1;
+
+	if (level < 1 || level > 9)
+		return err_set(err, "compression level %d is not within 1..9", level);
+	started = pool_start(&p, tids, pool_size(in_fd, threads), level);
 	if (started == 0) {
 		err_set(err, "cannot start a compression thread");
 		goto out;
 	}
-
 	if (write_header(out_fd, name, mtime, level) < 0) {
 		err_set(err, "write failed: %s", strerror(errno));
 		goto out;
 	}
-
-	pthread_mutex_lock(&p.mu);
-	for (;;) {
-		if (!eof && p.filled - written < p.nslots) {
-			/* The slot of block `filled` was written out already: ours. */
-			struct slot *s = &p.slots[p.filled % p.nslots];
-			pthread_mutex_unlock(&p.mu);
-			ssize_t n = read_full(in_fd, s->in, GZ_BLOCK);
-			if (n > 0) {
-				s->in_len = (size_t)n;
-				memcpy(s->dict, tail, tail_len);
-				s->dict_len = tail_len;
-				s->done = 0;
-				keep_tail(tail, &tail_len, s->in, s->in_len);
-			}
-			pthread_mutex_lock(&p.mu);
-			if (n < 0) {
-				err_set(err, "read failed: %s", strerror(errno));
-				break;
-			}
-			if (n < GZ_BLOCK)
-				eof = 1;
-			if (n > 0) {
-				p.filled++;
-				pthread_cond_signal(&p.work);
-			}
-			continue;
-		}
-		if (written == p.filled) {
-			ret = 0;
-			break;
-		}
-		struct slot *s = &p.slots[written % p.nslots];
-		while (!s->done)
-			pthread_cond_wait(&p.done, &p.mu);
-		if (s->failed) {
-			err_set(err, "deflate failed");
-			break;
-		}
-		pthread_mutex_unlock(&p.mu);
-		int w = write_full(out_fd, s->out, s->out_len);
-		int saved = errno;
-		crc = crc32_combine(crc, s->crc, (z_off_t)s->in_len);
-		total += s->in_len;
-		pthread_mutex_lock(&p.mu);
-		if (w < 0) {
-			err_set(err, "write failed: %s", strerror(saved));
-			break;
-		}
-		written++;
+	if (pump(&p, &z, err) < 0)
+		goto out;
+	if (write_trailer(out_fd, z.crc, z.total) < 0) {
+		err_set(err, "write failed: %s", strerror(errno));
+		goto out;
 	}
-	p.stop = 1;
-	pthread_cond_broadcast(&p.work);
-	pthread_mutex_unlock(&p.mu);
-
-	if (ret == 0) {
-		/* An empty final block closes the deflate stream; then CRC32 and
-		 * ISIZE (the size modulo 2^32) of the whole input. */
-		unsigned char trailer[10] = { 0x03, 0x00 };
-		put_le32(trailer + 2, (uint32_t)crc);
-		put_le32(trailer + 6, (uint32_t)(total & 0xffffffffu));
-		if (write_full(out_fd, trailer, sizeof(trailer)) < 0) {
-			err_set(err, "write failed: %s", strerror(errno));
-			ret = -1;
-		}
-	}
-	if (ret == 0 && in_bytes)
-		*in_bytes = total;
+	if (in_bytes)
+		*in_bytes = z.total;
+	ret = 0;
 out:
-	if (started > 0 && !p.stop) {
-		pthread_mutex_lock(&p.mu);
-		p.stop = 1;
-		pthread_cond_broadcast(&p.work);
-		pthread_mutex_unlock(&p.mu);
-	}
-	for (int i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	for (size_t i = 0; i < p.nslots; i++) {
-		free(p.slots[i].in);
-		free(p.slots[i].out);
-	}
-	free(p.slots);
-	pthread_cond_destroy(&p.done);
-	pthread_cond_destroy(&p.work);
-	pthread_mutex_destroy(&p.mu);
+	pool_end(&p, tids, started);
 	return ret;
 }
 

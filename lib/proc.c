@@ -300,10 +300,73 @@ static int open_pidfd(pid_t pid)
 #endif
 }
 
+/* The pipe closes on a successful exec; a report means the child could
+ * not become the program: 1 after reaping it and saying why, else 0. */
+static int exec_failed(int report_fd, pid_t pid, const char *const argv[], const struct proc_opts *o,
+                       char *err)
+{
+	struct child_report r;
+	ssize_t k;
+	int ws;
+
+	while ((k = read(report_fd, &r, sizeof r)) < 0 && errno == EINTR)
+		;
+	if (k != (ssize_t)sizeof r)
+		return 0;
+	reap(pid, &ws);
+	if (r.stage == STAGE_CHDIR)
+		err_set(err, "cannot run '%s' in '%s': %s", argv[0], o->cwd, strerror(r.err));
+	else if (r.stage == STAGE_STDIO)
+		err_set(err, "cannot run '%s': cannot set up its input/output: %s",
+		        argv[0], strerror(r.err));
+	else
+		err_set(err, "cannot run '%s': %s", argv[0], strerror(r.err));
+	return 1;
+}
+
+/* With a timeout or a cancel flag: wait for the child until either
+ * comes, then end its group (SIGTERM, KILL_GRACE, SIGKILL).  Returns as
+ * exited_by: 1 when it exited on its own, 0 at the timeout, 2 cancelled. */
+static int wait_or_end(pid_t pid, const struct proc_opts *o)
+{
+	double deadline;
+	int ended, pidfd;
+
+	if (!o || (o->timeout <= 0 && !o->cancel))
+		return 1;
+	deadline = o->timeout > 0 ? util_monotonic() + (double)o->timeout : 1e300;
+	pidfd = open_pidfd(pid);
+	ended = exited_by(pid, pidfd, deadline, o->cancel);
+	if (ended != 1) {
+		kill(-pid, SIGTERM);
+		exited_by(pid, pidfd, util_monotonic() + KILL_GRACE, NULL);
+		/* The leader is gone or ignored SIGTERM; whatever is left
+		 * of its group (grandchildren) goes now. */
+		kill(-pid, SIGKILL);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return ended;
+}
+
+/* proc_run's *status from how the wait ended and the wait status. */
+static int run_status(int ended, int ws)
+{
+	if (ended == 0)
+		return PROC_TIMEOUT;
+	if (ended == 2)
+		return PROC_CANCELLED;
+	if (WIFEXITED(ws))
+		return WEXITSTATUS(ws);
+	if (WIFSIGNALED(ws))
+		return 128 + WTERMSIG(ws);
+	return 127;
+}
+
 int proc_run(int *status, const char *const argv[], const struct proc_opts *o, char *err)
 {
 	char **envp = NULL, **cands = NULL;
-	int pipefd[2] = { -1, -1 }, null_fd = -1, pidfd = -1, ret = -1;
+	int pipefd[2] = { -1, -1 }, null_fd = -1, ret = -1;
 	pid_t pid = -1;
 
 	*status = 127;
@@ -338,59 +401,21 @@ int proc_run(int *status, const char *const argv[], const struct proc_opts *o, c
 	close(pipefd[1]);
 	pipefd[1] = -1;
 
-	/* The pipe closes on a successful exec; a report means failure. */
-	struct child_report r;
-	ssize_t k;
-	while ((k = read(pipefd[0], &r, sizeof r)) < 0 && errno == EINTR)
-		;
-	if (k == (ssize_t)sizeof r) {
-		int ws;
-		reap(pid, &ws);
-		if (r.stage == STAGE_CHDIR)
-			err_set(err, "cannot run '%s' in '%s': %s", argv[0], o->cwd, strerror(r.err));
-		else if (r.stage == STAGE_STDIO)
-			err_set(err, "cannot run '%s': cannot set up its input/output: %s",
-			        argv[0], strerror(r.err));
-		else
-			err_set(err, "cannot run '%s': %s", argv[0], strerror(r.err));
+	if (exec_failed(pipefd[0], pid, argv, o, err)) {
 		*status = 127;
 		goto out;
 	}
-
 	if (o && o->started)
 		o->started(pid, o->started_arg);
 
-	int ws = 0, ended = 1;
-	if (o && (o->timeout > 0 || o->cancel)) {
-		double deadline = o->timeout > 0 ? util_monotonic() + (double)o->timeout : 1e300;
-		pidfd = open_pidfd(pid);
-		ended = exited_by(pid, pidfd, deadline, o->cancel);
-		if (ended != 1) {
-			kill(-pid, SIGTERM);
-			exited_by(pid, pidfd, util_monotonic() + KILL_GRACE, NULL);
-			/* The leader is gone or ignored SIGTERM; whatever is left
-			 * of its group (grandchildren) goes now. */
-			kill(-pid, SIGKILL);
-		}
-	}
+	int ws = 0, ended = wait_or_end(pid, o);
 	if (reap(pid, &ws) < 0) {
 		err_set(err, "cannot wait for '%s': %s", argv[0], strerror(errno));
 		goto out;
 	}
-	if (ended == 0)
-		*status = PROC_TIMEOUT;
-	else if (ended == 2)
-		*status = PROC_CANCELLED;
-	else if (WIFEXITED(ws))
-		*status = WEXITSTATUS(ws);
-	else if (WIFSIGNALED(ws))
-		*status = 128 + WTERMSIG(ws);
-	else
-		*status = 127;
+	*status = run_status(ended, ws);
 	ret = 0;
 out:
-	if (pidfd >= 0)
-		close(pidfd);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)

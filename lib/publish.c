@@ -236,10 +236,9 @@ int publish_collect(struct publish_set *set, git_repository *r, const git_oid *c
 	if (rc < 0)
 		goto out;
 	/* What git fsck refuses (duplicate names above all) before the walk
-	 * takes anything from the tree under SUBDIR. */
-	char tcheck[ERR_MAX], where[ERR_MAX / 2];
-	snprintf(where, sizeof where, "commit %s, under '%s'", hex, *subdir ? subdir : "/");
-	rc = treecheck_tree(r, git_tree_id(top), where, tcheck);
+	 * takes anything from the tree. */
+	char tcheck[ERR_MAX];
+	rc = treecheck_commit(r, commit, tcheck);
 	if (rc == TREECHECK_REFUSED) {
 		err_set(err, "refusing '%s': %s", label, tcheck);
 		rc = PUBLISH_REFUSED;

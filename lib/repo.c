@@ -172,37 +172,6 @@ int repo_commit_tree(git_tree **tree, git_repository *r, const git_oid *id, char
 	return 0;
 }
 
-struct gitlink_find {
-	char *path;
-	size_t len;
-	int found;
-};
-
-static int gitlink_cb(const char *root, const git_tree_entry *e, void *payload)
-{
-	struct gitlink_find *f = payload;
-	if (git_tree_entry_filemode(e) != GIT_FILEMODE_COMMIT)
-		return 0;
-	snprintf(f->path, f->len, "%s%s", root, git_tree_entry_name(e));
-	f->found = 1;
-	return -1;                      /* the first one is enough */
-}
-
-int repo_find_gitlink(char *path, size_t len, git_repository *r, const git_oid *commit, char *err)
-{
-	git_tree *tree = NULL;
-	struct gitlink_find f = { path, len, 0 };
-	if (repo_commit_tree(&tree, r, commit, err) < 0)
-		return -1;
-	int rc = git_tree_walk(tree, GIT_TREEWALK_PRE, gitlink_cb, &f);
-	git_tree_free(tree);
-	if (f.found)
-		return 1;
-	if (rc < 0)
-		return repo_git_err(err, "cannot read the tree of a commit in '%s'", repo_where(r));
-	return 0;
-}
-
 struct paths {
 	char **v;
 	size_t n, cap;

@@ -43,9 +43,6 @@ int repo_is_clean(int *clean, char *first, size_t firstlen, git_repository *r, c
 /* The tree of commit `id`. */
 int repo_commit_tree(git_tree **tree, git_repository *r, const git_oid *id, char *err);
 
-/* 1 when commit's tree holds a submodule (a gitlink entry), its path
- * into path; 0 when none does; -1 on error. */
-int repo_find_gitlink(char *path, size_t len, git_repository *r, const git_oid *commit, char *err);
 
 /* The commit HEAD points at. */
 int repo_head_commit(git_oid *out, git_repository *r, char *err);

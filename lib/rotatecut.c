@@ -120,24 +120,66 @@ static int copy_out(int dirfd, const char *dst, int live, const struct stat *st,
  * few MiB; past this, EINVAL is not about alignment. */
 #define MAX_UNIT ((off_t)64 << 20)
 
+/* The first range to cut, [0, return value), and its collapse unit. */
+static off_t first_cut(off_t *unit, const struct stat *st)
+{
+	/* The collapse unit: the file system's block to start with; ext4's
+	 * bigalloc wants whole clusters, which st_blksize does not tell, so
+	 * an EINVAL on an unchanged file doubles it. */
+	*unit = st->st_blksize >= 512 ? st->st_blksize : 4096;
+	/* Strictly shorter than the file: the kernel refuses to collapse a
+	 * range that reaches the end (it wants ftruncate for that). */
+	return st->st_size > 0 ? (st->st_size - 1) / *unit * *unit : 0;
+}
+
+/* Test-only (rotate-logs(1)): stop between the copy and the cut, so a
+ * test can rewrite the log there. */
+static void test_stop_before_cut(void)
+{
+	const char *at = getenv("AUTODEPLOY_TEST_STOP_AT");
+	if (at && strcmp(at, "before-cut") == 0)
+		raise(SIGSTOP);
+}
+
+/* Is live[0, prefix) still what was copied (checksum crc), with more
+ * after it?  Someone who truncated and rewrote the log meanwhile would
+ * have the collapse cut bytes that were never copied. */
+static int still_copied(int live_fd, off_t prefix, unsigned char *buf, uLong crc)
+{
+	struct stat now;
+	uLong again;
+
+	return fstat(live_fd, &now) == 0 && now.st_size > prefix &&
+	       sum_prefix(&again, live_fd, prefix, buf) == 0 && again == crc;
+}
+
+/* copytruncate as logrotate does it: the rest of live after prefix
+ * appended to out, then live emptied.  Whatever lands between the last
+ * read and the truncate is lost; the caller says so in the log.  Returns
+ * the bytes appended, -1 on error. */
+static int64_t copy_truncate(int out, int live_fd, off_t prefix, unsigned char *buf,
+                             const char *dst, char *err)
+{
+	int64_t rest = copy_data(out, live_fd, prefix, -1, buf, NULL);
+	if (rest < 0 || fsync(out) < 0)
+		return err_set(err, "cannot write '%s': %s", dst, strerror(errno));
+	if (ftruncate(live_fd, 0) < 0)
+		return err_set(err, "cannot truncate the log rotated to '%s': %s", dst, strerror(errno));
+	return rest;
+}
+
 int rotatecut_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const char *dst, char *err)
 {
-	struct stat st, now;
+	struct stat st;
 	int out = -1, ret = -1, have_dst = 0;
 	unsigned char *buf = NULL;
-	uLong crc, again;
+	uLong crc;
 
 	*copied = 0;
 	*lossless = 0;
 	if (fstat(live_fd, &st) < 0)
 		return err_set(err, "cannot stat the log rotated to '%s': %s", dst, strerror(errno));
-	/* The collapse unit: the file system's block to start with; ext4's
-	 * bigalloc wants whole clusters, which st_blksize does not tell, so
-	 * an EINVAL on an unchanged file doubles it. */
-	off_t unit = st.st_blksize >= 512 ? st.st_blksize : 4096;
-	/* Strictly shorter than the file: the kernel refuses to collapse a
-	 * range that reaches the end (it wants ftruncate for that). */
-	off_t prefix = st.st_size > 0 ? (st.st_size - 1) / unit * unit : 0;
+	off_t unit, prefix = first_cut(&unit, &st);
 	if (prefix == 0)
 		return ROTATECUT_TOO_SHORT;
 	buf = xmalloc(COPY_BUF);
@@ -149,17 +191,10 @@ int rotatecut_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const
 			goto out;
 		}
 		have_dst = 1;
-		/* Test-only (rotate-logs(1)): stop here, so a test can rewrite
-		 * the log between the copy and the cut. */
-		const char *at = getenv("AUTODEPLOY_TEST_STOP_AT");
-		if (at && strcmp(at, "before-cut") == 0)
-			raise(SIGSTOP);
+		test_stop_before_cut();
 		/* The copy is safe on disk: only now may the live file lose it,
-		 * and only if it is still the file copied.  Someone who truncated
-		 * and rewrote it meanwhile would have the collapse cut bytes that
-		 * were never copied. */
-		if (fstat(live_fd, &now) < 0 || now.st_size <= prefix ||
-		    sum_prefix(&again, live_fd, prefix, buf) < 0 || again != crc) {
+		 * and only if it is still the file copied. */
+		if (!still_copied(live_fd, prefix, buf, crc)) {
 			ret = ROTATECUT_CHANGED;
 			goto out;
 		}
@@ -194,17 +229,9 @@ int rotatecut_cut(uint64_t *copied, int *lossless, int dirfd, int live_fd, const
 		err_set(err, "cannot cut the rotated part out of the log: %s", strerror(errno));
 		goto out;
 	}
-	/* copytruncate as logrotate does it: whatever lands between the last
-	 * read and the truncate is lost.  The caller says so in the log. */
-	int64_t rest = copy_data(out, live_fd, prefix, -1, buf, NULL);
-	if (rest < 0 || fsync(out) < 0) {
-		err_set(err, "cannot write '%s': %s", dst, strerror(errno));
+	int64_t rest = copy_truncate(out, live_fd, prefix, buf, dst, err);
+	if (rest < 0)
 		goto out;
-	}
-	if (ftruncate(live_fd, 0) < 0) {
-		err_set(err, "cannot truncate the log rotated to '%s': %s", dst, strerror(errno));
-		goto out;
-	}
 	*copied = (uint64_t)(prefix + rest);
 	ret = 0;
 out:

@@ -15,55 +15,162 @@
 #include "util.h"
 #include "value.h"
 
-/*
- * birdhouse-deploy (2.4 and later) names our keys BIRDHOUSE_AUTODEPLOY_*
- * and its log folder BIRDHOUSE_LOG_DIR; a host taken over keeps its
- * env.local, so those are read as aliases.  Ours win when both are set;
- * settings_load warns when they differ.  The table lives as long as the
- * program (settings are loaded from main, once).
- */
-#define MAX_KEYS 64
-static struct key_alias {
-	char name[40];      /* COMPOSE_DIR */
-	char ours[64];      /* AUTODEPLOY_COMPOSE_DIR */
-	char theirs[64];    /* BIRDHOUSE_AUTODEPLOY_COMPOSE_DIR */
-} keys[MAX_KEYS];
-static size_t n_keys;
+enum key_id {
+	K_PRESET, K_COMPOSE_DIR, K_STOP_COMMAND, K_START_COMMAND, K_PREPARE_COMMAND,
+	K_HEALTHCHECK_COMMAND, K_PRE_DEPLOY_COMMAND, K_NOTIFY_COMMAND,
+	K_PLATFORM_FREQUENCY, K_NOTEBOOK_FREQUENCY, K_NOTEBOOK_DIR,
+	K_LOG_DIR, K_STATE_DIR, K_METRICS_FILE, K_SELF_UPDATE,
+	K_EXTRA_REPOS, K_NOTEBOOK_SOURCES, K_EXTRA_JOBS,
+	K_DEPLOY_KEY_ROOT_DIR, K_KNOWN_HOSTS, K_STRICT_HOST_KEY, K_TRACK,
+	K_HEALTHCHECK_TIMEOUT, K_HEALTHCHECK_INTERVAL, K_ROLLBACK, K_NOTIFY_TIMEOUT,
+	K_CODE_OWNERSHIP, K_NOTEBOOK_OWNER, K_NOTEBOOK_MAX_FILES, K_NOTEBOOK_MAX_BYTES,
+	K_ROTATE_PERIOD, K_ROTATE_WITH, K_ROTATE_KEEP, K_ROTATE_MINSIZE,
+	K_ROTATE_COMPRESS, K_ROTATE_COMPRESS_LEVEL, K_STRATEGY, K_COMMAND_TIMEOUT,
+	N_KEYS
+};
 
-static const char *key_of(const struct cfg *c, const char *name)
+/* How a value is read (value.h), and so which default column counts. */
+enum kind {
+	TEXT,           /* a string, as written; default: text */
+	COMMAND,        /* a string; unset: "<compose CLI> text" (settings_compose_cli) */
+	CHOICE,         /* one word of a few; default: text */
+	LIST,           /* whitespace separated; default: empty */
+	PATH,           /* a path; default: from the running user's home */
+	OWNER,          /* uid[:gid]; default: unset */
+	BOOL,           /* default: num */
+	NUMBER,         /* default: num, within [min, max] */
+	SECONDS,        /* default: num, at least min */
+	SIZE,           /* default: num bytes */
+};
+
+/*
+ * Every key autodeploy knows, its type and its default.  birdhouse-deploy
+ * (2.4 and later) names our keys BIRDHOUSE_AUTODEPLOY_* and its log folder
+ * BIRDHOUSE_LOG_DIR; a host taken over keeps its env.local, so those are
+ * read as aliases.  Ours win when both are set; settings_load warns when
+ * they differ.  Under AUTODEPLOY_PRESET=birdhouse a few defaults are
+ * birdhouse-deploy's own (its compose wrapper, its log folder, the restart
+ * strategy of its deploy.sh).  The table is the only description of a key:
+ * nothing is built or counted at run time.
+ */
+#define OURS(k) "AUTODEPLOY_" #k, "BIRDHOUSE_AUTODEPLOY_" #k
+static const struct key {
+	const char *name;       /* AUTODEPLOY_COMPOSE_DIR */
+	const char *alias;      /* BIRDHOUSE_AUTODEPLOY_COMPOSE_DIR; NULL: none */
+	enum kind kind;
+	const char *text;       /* default of a TEXT or CHOICE (NULL: unset); a COMMAND's verb */
+	const char *birdhouse;  /* the default under the birdhouse preset, when it differs */
+	long num, min, max;     /* default and bounds of a number */
+} keys[N_KEYS] = {
+	[K_PRESET] = { OURS(PRESET), CHOICE },
+	[K_COMPOSE_DIR] = { OURS(COMPOSE_DIR), TEXT },
+	/* birdhouse's own wrapper, in the compose dir, stop then up -d: its
+	 * deploy.sh stops everything so that bind-mounted configs are read
+	 * again */
+	[K_STOP_COMMAND] = { OURS(STOP_COMMAND), COMMAND, "stop", "./birdhouse-compose.sh stop" },
+	[K_START_COMMAND] = { OURS(START_COMMAND), COMMAND, "up -d", "./birdhouse-compose.sh up -d" },
+	[K_PREPARE_COMMAND] = { OURS(PREPARE_COMMAND), COMMAND, "pull" },
+	[K_HEALTHCHECK_COMMAND] = { OURS(HEALTHCHECK_COMMAND), TEXT },
+	[K_PRE_DEPLOY_COMMAND] = { OURS(PRE_DEPLOY_COMMAND), TEXT },
+	[K_NOTIFY_COMMAND] = { OURS(NOTIFY_COMMAND), TEXT },
+	[K_PLATFORM_FREQUENCY] = { OURS(PLATFORM_FREQUENCY), TEXT, "7 5 * * *" },
+	[K_NOTEBOOK_FREQUENCY] = { OURS(NOTEBOOK_FREQUENCY), TEXT, "@hourly" },
+	[K_NOTEBOOK_DIR] = { OURS(NOTEBOOK_DIR), TEXT },
+	[K_LOG_DIR] = { "AUTODEPLOY_LOG_DIR", "BIRDHOUSE_LOG_DIR", TEXT, "/var/log/PAVICS", "/var/log/birdhouse" },
+	[K_STATE_DIR] = { OURS(STATE_DIR), TEXT, "/var/lib/autodeploy" },
+	[K_METRICS_FILE] = { OURS(METRICS_FILE), TEXT },
+	[K_SELF_UPDATE] = { OURS(SELF_UPDATE), TEXT },
+	[K_EXTRA_REPOS] = { OURS(EXTRA_REPOS), LIST },
+	[K_NOTEBOOK_SOURCES] = { OURS(NOTEBOOK_SOURCES), LIST },
+	/* not aliased: birdhouse's EXTRA_SCHEDULER_JOBS are another format */
+	[K_EXTRA_JOBS] = { "AUTODEPLOY_EXTRA_JOBS", NULL, LIST },
+	[K_DEPLOY_KEY_ROOT_DIR] = { OURS(DEPLOY_KEY_ROOT_DIR), PATH },
+	[K_KNOWN_HOSTS] = { OURS(KNOWN_HOSTS), PATH },
+	[K_STRICT_HOST_KEY] = { OURS(STRICT_HOST_KEY), BOOL, .num = 1 },
+	[K_TRACK] = { OURS(TRACK), CHOICE, "branch" },
+	[K_HEALTHCHECK_TIMEOUT] = { OURS(HEALTHCHECK_TIMEOUT), SECONDS, .num = 300 },
+	[K_HEALTHCHECK_INTERVAL] = { OURS(HEALTHCHECK_INTERVAL), SECONDS, .num = 5, .min = 1 },
+	[K_ROLLBACK] = { OURS(ROLLBACK), BOOL, .num = 1 },
+	[K_NOTIFY_TIMEOUT] = { OURS(NOTIFY_TIMEOUT), SECONDS, .num = 60 },
+	[K_CODE_OWNERSHIP] = { OURS(CODE_OWNERSHIP), OWNER },
+	[K_NOTEBOOK_OWNER] = { OURS(NOTEBOOK_OWNER), OWNER },
+	[K_NOTEBOOK_MAX_FILES] = { OURS(NOTEBOOK_MAX_FILES), NUMBER, .num = 10000, .min = 1, .max = LONG_MAX },
+	[K_NOTEBOOK_MAX_BYTES] = { OURS(NOTEBOOK_MAX_BYTES), SIZE, .num = 1L << 30 },
+	[K_ROTATE_PERIOD] = { OURS(ROTATE_PERIOD), CHOICE, "weekly" },
+	[K_ROTATE_WITH] = { OURS(ROTATE_WITH), CHOICE, "rotate-logs" },
+	/* Keeping none would delete each rotated file as it is made: a
+	 * policy that loses logs is more likely a typo than a wish. */
+	[K_ROTATE_KEEP] = { OURS(ROTATE_KEEP), NUMBER, .num = 6, .min = 1, .max = LONG_MAX },
+	[K_ROTATE_MINSIZE] = { OURS(ROTATE_MINSIZE), SIZE, .num = 500 * 1024 },
+	[K_ROTATE_COMPRESS] = { OURS(ROTATE_COMPRESS), BOOL, .num = 1 },
+	[K_ROTATE_COMPRESS_LEVEL] = { OURS(ROTATE_COMPRESS_LEVEL), NUMBER, .num = 6, .min = 1, .max = 9 },
+	[K_STRATEGY] = { OURS(STRATEGY), CHOICE, "recreate", "restart" },
+	[K_COMMAND_TIMEOUT] = { OURS(COMMAND_TIMEOUT), SECONDS, .num = 900 },
+};
+#undef OURS
+
+/* The name k goes by in c: ours, unless only birdhouse's is set. */
+static const char *key_name(const struct cfg *c, enum key_id k)
 {
-	size_t i;
-	for (i = 0; i < n_keys && strcmp(keys[i].name, name) != 0; i++)
-		;
-	if (i == n_keys) {
-		if (n_keys == MAX_KEYS)
-			abort();   /* a programming error: more keys than the table */
-		snprintf(keys[i].name, sizeof keys[i].name, "%s", name);
-		snprintf(keys[i].ours, sizeof keys[i].ours, "AUTODEPLOY_%s", name);
-		if (strcmp(name, "LOG_DIR") == 0)
-			snprintf(keys[i].theirs, sizeof keys[i].theirs, "BIRDHOUSE_LOG_DIR");
-		else
-			snprintf(keys[i].theirs, sizeof keys[i].theirs, "BIRDHOUSE_AUTODEPLOY_%s", name);
-		n_keys++;
-	}
-	if (cfg_get(c, keys[i].ours) || !cfg_get(c, keys[i].theirs))
-		return keys[i].ours;
-	return keys[i].theirs;
+	if (!keys[k].alias || cfg_get(c, keys[k].name) || !cfg_get(c, keys[k].alias))
+		return keys[k].name;
+	return keys[k].alias;
+}
+
+const char *settings_key(const struct cfg *c, const char *key)
+{
+	for (size_t k = 0; k < N_KEYS; k++)
+		if (strcmp(keys[k].name, key) == 0)
+			return key_name(c, (enum key_id)k);
+	return key;
+}
+
+/* A text key's value, else its default (the preset's, if it has one). */
+static const char *text(const struct settings *s, enum key_id k)
+{
+	const char *def = keys[k].kind == COMMAND ? NULL : keys[k].text;
+	if (s->preset_birdhouse && keys[k].birdhouse)
+		def = keys[k].birdhouse;
+	return cfg_str(s->cfg, key_name(s->cfg, k), def);
+}
+
+static int get_bool(int *out, const struct cfg *c, enum key_id k, char *err)
+{
+	return value_bool(out, c, key_name(c, k), (int)keys[k].num, err);
+}
+
+static int get_size(uint64_t *out, const struct cfg *c, enum key_id k, char *err)
+{
+	return value_size(out, c, key_name(c, k), (uint64_t)keys[k].num, err);
+}
+
+/* A NUMBER within [min, max], or SECONDS of at least min: a health check
+ * retried every 0 seconds would spin instead of waiting. */
+static int get_long(long *out, const struct cfg *c, enum key_id k, char *err)
+{
+	const char *name = key_name(c, k);
+
+	if (keys[k].kind == NUMBER)
+		return value_long(out, c, name, keys[k].num, keys[k].min, keys[k].max, err);
+	if (value_seconds(out, c, name, keys[k].num, err) < 0)
+		return -1;
+	if (*out < keys[k].min)
+		return cfg_error(c, name, err, "'%.60s' is too short (expected at least %ld second%s)",
+		                 cfg_get(c, name), keys[k].min, keys[k].min == 1 ? "" : "s");
+	return 0;
 }
 
 /* Both names set, to different values: say which lines and which wins. */
 static void warn_conflicts(const struct cfg *c)
 {
-	for (size_t i = 0; i < n_keys; i++) {
-		const char *a = cfg_get(c, keys[i].ours), *b = cfg_get(c, keys[i].theirs);
+	for (size_t k = 0; k < N_KEYS; k++) {
+		const char *ours = keys[k].name, *theirs = keys[k].alias;
+		const char *a = cfg_get(c, ours), *b = theirs ? cfg_get(c, theirs) : NULL;
 		if (a && b && strcmp(a, b) != 0)
 			log_warn("%s:%d: %s and %s:%d: %s differ: %s is used", cfg_name(c),
-			         cfg_line(c, keys[i].ours), keys[i].ours, cfg_name(c), cfg_line(c, keys[i].theirs),
-			         keys[i].theirs, keys[i].ours);
+			         cfg_line(c, ours), ours, cfg_name(c), cfg_line(c, theirs), theirs, ours);
 	}
 }
-
-#define K(name) key_of(c, name)
 
 /* ~/.ssh of the running user (util_home). */
 static int ssh_dir(char *buf, size_t size, char *err)
@@ -90,8 +197,8 @@ static int path_setting(char *buf, size_t size, const struct cfg *c, const char 
 
 static int load_paths(struct settings *s, const struct cfg *c, char *err)
 {
-	const char *dir = cfg_str(c, K("DEPLOY_KEY_ROOT_DIR"), NULL);
-	const char *kh = cfg_str(c, K("KNOWN_HOSTS"), NULL);
+	const char *dir = cfg_str(c, key_name(c, K_DEPLOY_KEY_ROOT_DIR), NULL);
+	const char *kh = cfg_str(c, key_name(c, K_KNOWN_HOSTS), NULL);
 	char ssh[PATH_MAX], def[PATH_MAX + 16];
 
 	if (!dir || !kh) {
@@ -100,16 +207,16 @@ static int load_paths(struct settings *s, const struct cfg *c, char *err)
 		snprintf(def, sizeof(def), "%s/known_hosts", ssh);
 	}
 	if (path_setting(s->deploy_key_dir, sizeof(s->deploy_key_dir), c,
-	                 K("DEPLOY_KEY_ROOT_DIR"), dir ? dir : ssh, err) < 0 ||
+	                 key_name(c, K_DEPLOY_KEY_ROOT_DIR), dir ? dir : ssh, err) < 0 ||
 	    path_setting(s->known_hosts, sizeof(s->known_hosts), c,
-	                 K("KNOWN_HOSTS"), kh ? kh : def, err) < 0)
+	                 key_name(c, K_KNOWN_HOSTS), kh ? kh : def, err) < 0)
 		return -1;
 	return 0;
 }
 
 static int load_track(struct settings *s, const struct cfg *c, char *err)
 {
-	const char *v = cfg_str(c, K("TRACK"), "branch");
+	const char *v = text(s, K_TRACK);
 
 	if (strcmp(v, "branch") == 0)
 		return 0;
@@ -118,64 +225,70 @@ static int load_track(struct settings *s, const struct cfg *c, char *err)
 		s->tag_glob = v + 4;
 		return 0;
 	}
-	return cfg_error(c, K("TRACK"), err, "'%.60s' is not a track mode "
+	return cfg_error(c, key_name(c, K_TRACK), err, "'%.60s' is not a track mode "
 	                 "(expected branch or tag:GLOB, e.g. tag:[0-9]*.[0-9]*.[0-9]*)", v);
 }
 
 static int load_rotate(struct settings *s, const struct cfg *c, char *err)
 {
 	static const char *const periods[] = { "daily", "weekly", "monthly" };
-	const char *v = cfg_str(c, K("ROTATE_PERIOD"), "weekly");
+	const char *v = text(s, K_ROTATE_PERIOD);
 	size_t i;
 
 	for (i = 0; i < 3 && strcmp(v, periods[i]); i++)
 		;
 	if (i == 3)
-		return cfg_error(c, K("ROTATE_PERIOD"), err, "'%.60s' is not a period "
+		return cfg_error(c, key_name(c, K_ROTATE_PERIOD), err, "'%.60s' is not a period "
 		                 "(expected daily, weekly or monthly)", v);
 	s->rotate_period = (enum rotate_period)i;
 
-	v = cfg_str(c, K("ROTATE_WITH"), "rotate-logs");
+	v = text(s, K_ROTATE_WITH);
 	if (strcmp(v, "logrotate") == 0)
 		s->rotate_with_logrotate = 1;
 	else if (strcmp(v, "rotate-logs") != 0)
-		return cfg_error(c, K("ROTATE_WITH"), err, "'%.60s' is not a rotation tool "
+		return cfg_error(c, key_name(c, K_ROTATE_WITH), err, "'%.60s' is not a rotation tool "
 		                 "(expected rotate-logs or logrotate)", v);
 
-	/* Keeping none would delete each rotated file as it is made: a
-	 * policy that loses logs is more likely a typo than a wish. */
-	if (value_long(&s->rotate_keep, c, K("ROTATE_KEEP"), 6, 1, LONG_MAX, err) < 0 ||
-	    value_size(&s->rotate_minsize, c, K("ROTATE_MINSIZE"), 500 * 1024, err) < 0 ||
-	    value_bool(&s->rotate_compress, c, K("ROTATE_COMPRESS"), 1, err) < 0 ||
-	    value_long(&s->rotate_compress_level, c, K("ROTATE_COMPRESS_LEVEL"), 6, 1, 9, err) < 0)
+	if (get_long(&s->rotate_keep, c, K_ROTATE_KEEP, err) < 0 ||
+	    get_size(&s->rotate_minsize, c, K_ROTATE_MINSIZE, err) < 0 ||
+	    get_bool(&s->rotate_compress, c, K_ROTATE_COMPRESS, err) < 0 ||
+	    get_long(&s->rotate_compress_level, c, K_ROTATE_COMPRESS_LEVEL, err) < 0)
 		return -1;
 	return 0;
 }
 
-static int load_strategy(struct settings *s, const struct cfg *c, const char *def, char *err)
+static int load_strategy(struct settings *s, const struct cfg *c, char *err)
 {
-	const char *v = cfg_str(c, K("STRATEGY"), def);
+	const char *v = text(s, K_STRATEGY);
 	if (strcmp(v, "recreate") == 0)
 		s->strategy = STRATEGY_RECREATE;
 	else if (strcmp(v, "restart") == 0)
 		s->strategy = STRATEGY_RESTART;
 	else
-		return cfg_error(c, K("STRATEGY"), err, "'%.60s' is not a strategy "
+		return cfg_error(c, key_name(c, K_STRATEGY), err, "'%.60s' is not a strategy "
 		                 "(expected recreate or restart)", v);
 	return 0;
 }
 
+/* Is the command of k the compose CLI's default: unset, and no preset
+ * default instead? */
+static int compose_default(const struct settings *s, enum key_id k)
+{
+	if (s->preset_birdhouse && keys[k].birdhouse)
+		return 0;
+	return !s->cfg || !cfg_str(s->cfg, key_name(s->cfg, k), NULL);
+}
+
 void settings_compose_cli(struct settings *s, const char *cli)
 {
-	static const char *const verbs[3] = { "stop", "up -d", "pull" };
+	static const enum key_id ids[3] = { K_STOP_COMMAND, K_START_COMMAND, K_PREPARE_COMMAND };
 	const char **cmd[3] = { &s->stop_command, &s->start_command, &s->prepare_command };
 	for (int i = 0; i < 3; i++) {
-		if (*cmd[i] && !(s->commands_defaulted & (1 << i)))
+		if (!compose_default(s, ids[i]))
 			continue;
 		free(s->compose_commands[i]);
-		s->compose_commands[i] = xasprintf("%s %s", cli, verbs[i]);
+		s->compose_commands[i] = xasprintf("%s %s", cli, keys[ids[i]].text);
 		*cmd[i] = s->compose_commands[i];
-		s->commands_defaulted |= 1 << i;
 	}
 }
 
@@ -183,7 +296,7 @@ void settings_compose_cli(struct settings *s, const char *cli)
  * unit name and two keys: [A-Za-z0-9_]+, listed once. */
 static int check_jobs(const struct settings *s, const struct cfg *c, char *err)
 {
-	static const char key[] = "AUTODEPLOY_EXTRA_JOBS";
+	const char *key = keys[K_EXTRA_JOBS].name;
 	static const char *const parts[] = { "SCHEDULE", "COMMAND" };
 
 	for (size_t i = 0; i < s->n_extra_jobs; i++) {
@@ -211,11 +324,16 @@ static int check_jobs(const struct settings *s, const struct cfg *c, char *err)
 	return 0;
 }
 
+static int load_owner(unsigned *uid, unsigned *gid, int *set, const struct cfg *c, enum key_id k, char *err)
+{
+	return value_owner(uid, gid, set, c, key_name(c, k), err);
+}
+
 /* CODE_OWNERSHIP=uid: the group of that user's passwd entry (as
  * `chown uid:` would), kept as it is when the uid has none. */
 static int load_code_owner(struct settings *s, const struct cfg *c, char *err)
 {
-	if (value_owner(&s->code_uid, &s->code_gid, &s->code_owner_set, c, K("CODE_OWNERSHIP"), err) < 0)
+	if (load_owner(&s->code_uid, &s->code_gid, &s->code_owner_set, c, K_CODE_OWNERSHIP, err) < 0)
 		return -1;
 	if (s->code_owner_set && s->code_gid == VALUE_GID_UNCHANGED) {
 		struct passwd *pw = getpwuid((uid_t)s->code_uid);
@@ -226,84 +344,66 @@ static int load_code_owner(struct settings *s, const struct cfg *c, char *err)
 }
 
 /* AUTODEPLOY_PRESET: empty, or birdhouse (a birdhouse-deploy host's
- * defaults: its compose wrapper, its log folder, the restart strategy). */
-static int load_preset(int *birdhouse, const struct cfg *c, char *err)
+ * defaults: the table's birdhouse column). */
+static int load_preset(struct settings *s, const struct cfg *c, char *err)
 {
-	const char *v = cfg_str(c, K("PRESET"), NULL);
-	*birdhouse = 0;
+	const char *v = text(s, K_PRESET);
 	if (!v)
 		return 0;
 	if (strcmp(v, "birdhouse") != 0)
-		return cfg_error(c, K("PRESET"), err, "'%.60s' is not a preset (expected birdhouse)", v);
-	*birdhouse = 1;
+		return cfg_error(c, key_name(c, K_PRESET), err, "'%.60s' is not a preset (expected birdhouse)", v);
+	s->preset_birdhouse = 1;
 	return 0;
+}
+
+/* The values taken as they are: strings and lists. */
+static void load_texts(struct settings *s, const struct cfg *c)
+{
+	s->compose_dir = text(s, K_COMPOSE_DIR);
+	s->stop_command = text(s, K_STOP_COMMAND);
+	s->start_command = text(s, K_START_COMMAND);
+	s->prepare_command = text(s, K_PREPARE_COMMAND);
+	settings_compose_cli(s, "docker compose");
+	s->healthcheck_command = text(s, K_HEALTHCHECK_COMMAND);
+	s->pre_deploy_command = text(s, K_PRE_DEPLOY_COMMAND);
+	s->notify_command = text(s, K_NOTIFY_COMMAND);
+	s->platform_frequency = text(s, K_PLATFORM_FREQUENCY);
+	s->notebook_frequency = text(s, K_NOTEBOOK_FREQUENCY);
+	s->notebook_dir = text(s, K_NOTEBOOK_DIR);
+	s->log_dir = text(s, K_LOG_DIR);
+	s->state_dir = text(s, K_STATE_DIR);
+	s->metrics_file = text(s, K_METRICS_FILE);
+	s->self_update = text(s, K_SELF_UPDATE);
+
+	value_list(&s->extra_repos, &s->n_extra_repos, c, key_name(c, K_EXTRA_REPOS));
+	value_list(&s->notebook_sources, &s->n_notebook_sources, c, key_name(c, K_NOTEBOOK_SOURCES));
+	value_list(&s->extra_jobs, &s->n_extra_jobs, c, key_name(c, K_EXTRA_JOBS));
 }
 
 int settings_load(struct settings *s, const struct cfg *c, char *err)
 {
-	int preset;
-
 	memset(s, 0, sizeof(*s));
 	s->cfg = c;
 
-	if (load_preset(&preset, c, err) < 0)
+	if (load_preset(s, c, err) < 0)
 		goto fail;
-	s->compose_dir = cfg_str(c, K("COMPOSE_DIR"), NULL);
-	s->stop_command = cfg_str(c, K("STOP_COMMAND"), NULL);
-	s->start_command = cfg_str(c, K("START_COMMAND"), NULL);
-	s->prepare_command = cfg_str(c, K("PREPARE_COMMAND"), NULL);
-	settings_compose_cli(s, "docker compose");
-	if (preset) {
-		/* birdhouse's own wrapper, in the compose dir, stop then up -d:
-		 * its deploy.sh stops everything so that bind-mounted configs
-		 * are read again */
-		if (s->commands_defaulted & 1) {
-			s->stop_command = "./birdhouse-compose.sh stop";
-			s->commands_defaulted &= ~1;
-		}
-		if (s->commands_defaulted & 2) {
-			s->start_command = "./birdhouse-compose.sh up -d";
-			s->commands_defaulted &= ~2;
-		}
-	}
-	s->healthcheck_command = cfg_str(c, K("HEALTHCHECK_COMMAND"), NULL);
-	s->pre_deploy_command = cfg_str(c, K("PRE_DEPLOY_COMMAND"), NULL);
-	s->notify_command = cfg_str(c, K("NOTIFY_COMMAND"), NULL);
-	s->platform_frequency = cfg_str(c, K("PLATFORM_FREQUENCY"), "7 5 * * *");
-	s->notebook_frequency = cfg_str(c, K("NOTEBOOK_FREQUENCY"), "@hourly");
-	s->notebook_dir = cfg_str(c, K("NOTEBOOK_DIR"), NULL);
-	s->log_dir = cfg_str(c, K("LOG_DIR"), preset ? "/var/log/birdhouse" : "/var/log/PAVICS");
-	s->state_dir = cfg_str(c, K("STATE_DIR"), "/var/lib/autodeploy");
-	s->metrics_file = cfg_str(c, K("METRICS_FILE"), NULL);
-	s->self_update = cfg_str(c, K("SELF_UPDATE"), NULL);
-
-	value_list(&s->extra_repos, &s->n_extra_repos, c, K("EXTRA_REPOS"));
-	value_list(&s->notebook_sources, &s->n_notebook_sources, c, K("NOTEBOOK_SOURCES"));
-	/* not aliased: birdhouse's EXTRA_SCHEDULER_JOBS are another format */
-	value_list(&s->extra_jobs, &s->n_extra_jobs, c, "AUTODEPLOY_EXTRA_JOBS");
-
+	load_texts(s, c);
 	if (load_paths(s, c, err) < 0 ||
-	    value_bool(&s->strict_host_key, c, K("STRICT_HOST_KEY"), 1, err) < 0 ||
+	    get_bool(&s->strict_host_key, c, K_STRICT_HOST_KEY, err) < 0 ||
 	    load_track(s, c, err) < 0 ||
-	    value_seconds(&s->healthcheck_timeout, c, K("HEALTHCHECK_TIMEOUT"), 300, err) < 0 ||
-	    value_seconds(&s->healthcheck_interval, c, K("HEALTHCHECK_INTERVAL"), 5, err) < 0 ||
-	    value_bool(&s->rollback, c, K("ROLLBACK"), 1, err) < 0 ||
-	    value_seconds(&s->notify_timeout, c, K("NOTIFY_TIMEOUT"), 60, err) < 0 ||
+	    get_long(&s->healthcheck_timeout, c, K_HEALTHCHECK_TIMEOUT, err) < 0 ||
+	    get_long(&s->healthcheck_interval, c, K_HEALTHCHECK_INTERVAL, err) < 0 ||
+	    get_bool(&s->rollback, c, K_ROLLBACK, err) < 0 ||
+	    get_long(&s->notify_timeout, c, K_NOTIFY_TIMEOUT, err) < 0 ||
 	    load_code_owner(s, c, err) < 0 ||
-	    value_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c,
-	              K("NOTEBOOK_OWNER"), err) < 0 ||
-	    value_long(&s->notebook_max_files, c, K("NOTEBOOK_MAX_FILES"), 10000, 1, LONG_MAX, err) < 0 ||
-	    value_size(&s->notebook_max_bytes, c, K("NOTEBOOK_MAX_BYTES"), (uint64_t)1 << 30, err) < 0 ||
+	    load_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c, K_NOTEBOOK_OWNER, err) < 0 ||
+	    get_long(&s->notebook_max_files, c, K_NOTEBOOK_MAX_FILES, err) < 0 ||
+	    get_size(&s->notebook_max_bytes, c, K_NOTEBOOK_MAX_BYTES, err) < 0 ||
 	    load_rotate(s, c, err) < 0 ||
-	    load_strategy(s, c, preset ? "restart" : "recreate", err) < 0 ||
-	    value_seconds(&s->command_timeout, c, K("COMMAND_TIMEOUT"), 900, err) < 0 ||
+	    load_strategy(s, c, err) < 0 ||
+	    get_long(&s->command_timeout, c, K_COMMAND_TIMEOUT, err) < 0 ||
 	    check_jobs(s, c, err) < 0)
 		goto fail;
-	if (s->healthcheck_interval < 1) {
-		cfg_error(c, K("HEALTHCHECK_INTERVAL"), err, "'%.60s' is too short (expected at least 1 second)",
-		          cfg_get(c, K("HEALTHCHECK_INTERVAL")));
-		goto fail;
-	}
 	warn_conflicts(c);
 	return 0;
 fail:

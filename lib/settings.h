@@ -22,6 +22,7 @@ enum rotate_period { PERIOD_DAILY, PERIOD_WEEKLY, PERIOD_MONTHLY };
 
 struct settings {
 	const struct cfg *cfg;
+	int preset_birdhouse;           /* AUTODEPLOY_PRESET=birdhouse */
 
 	const char *compose_dir;        /* NULL when unset */
 	char **extra_repos;             /* NULL-terminated, owned */
@@ -37,7 +38,6 @@ struct settings {
 	const char *stop_command;       /* default "docker compose stop" */
 	const char *start_command;      /* default "docker compose up -d" */
 	const char *prepare_command;    /* default "docker compose pull" */
-	int commands_defaulted;         /* bits: which of stop/start/prepare are the default */
 	char *compose_commands[3];      /* owned, after settings_compose_cli */
 	enum strategy { STRATEGY_RECREATE, STRATEGY_RESTART } strategy; /* recreate */
 	long command_timeout;           /* 900: pre-deploy, prepare, stop, start */
@@ -81,6 +81,12 @@ struct settings {
 /* Fill s from c; on a malformed value returns -1 with "FILE:LINE: KEY: ...". */
 int settings_load(struct settings *s, const struct cfg *c, char *err);
 void settings_free(struct settings *s);
+
+/* The name one of our keys goes by in c ("AUTODEPLOY_NOTEBOOK_SOURCES"):
+ * birdhouse-deploy's alias (BIRDHOUSE_AUTODEPLOY_NOTEBOOK_SOURCES) when
+ * only that is set, else key itself; for messages about a value that
+ * settings handed out. */
+const char *settings_key(const struct cfg *c, const char *key);
 
 /* The default stop/start/prepare commands use `cli` ("docker compose" or
  * "docker-compose") instead of "docker compose"; commands the operator

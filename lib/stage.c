@@ -102,42 +102,77 @@ static int remove_stale(const char *parent, const char *prefix, char *err)
 	return ret;
 }
 
-int stage_write(const struct publish_set *set, const char *dest,
-                  const struct util_owner *owner, char *err)
+/* dest without its trailing slashes (in place), split into the folder
+ * above it and its own name. */
+static void split_dest(char **parent, char **base, char *d)
 {
-	char *d = xstrdup(dest), *parent, *base, *prefix = NULL, *staging = NULL, *slash;
-	struct dirs dirs = { 0 };
-	struct stat st;
-	int ret = -1, exists;
 	size_t len = strlen(d);
+	char *slash;
 
 	while (len > 1 && d[len - 1] == '/')
 		d[--len] = '\0';
 	slash = strrchr(d, '/');
 	if (!slash) {
-		parent = xstrdup(".");
-		base = xstrdup(d);
+		*parent = xstrdup(".");
+		*base = xstrdup(d);
 	} else {
-		parent = slash == d ? xstrdup("/") : xasprintf("%.*s", (int)(slash - d), d);
-		base = xstrdup(slash + 1);
+		*parent = slash == d ? xstrdup("/") : xasprintf("%.*s", (int)(slash - d), d);
+		*base = xstrdup(slash + 1);
 	}
+}
+
+/* 1: d is a folder, to be swapped with the new set; 0: it does not exist
+ * yet; -1: something else is there, or we cannot tell. */
+static int dest_exists(const char *d, char *err)
+{
+	struct stat st;
+
+	if (lstat(d, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return err_set(err, "'%s' is not a folder%s", d, S_ISLNK(st.st_mode) ?
+			               " but a symbolic link: set AUTODEPLOY_NOTEBOOK_DIR to the folder it points at" : "");
+		return 1;
+	}
+	if (errno == ENOENT)
+		return 0;
+	return err_set(err, "cannot look at '%s': %s", d, strerror(errno));
+}
+
+/* Every file of set into staging, then every folder sealed, the deepest
+ * first and staging itself last. */
+static int fill_staging(struct dirs *dirs, const char *staging, const struct publish_set *set,
+                        const struct util_owner *owner, char *err)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const struct publish_file *f = &set->files[i];
+		char *full = xasprintf("%s/%s", staging, f->path);
+		int rc = make_parents(dirs, staging, f->path, err);
+		if (rc == 0)
+			rc = write_file(full, f, owner, err);
+		free(full);
+		if (rc < 0)
+			return -1;
+	}
+	for (size_t i = dirs->n; i-- > 0;)
+		if (seal_dir(dirs->v[i], owner, err) < 0)
+			return -1;
+	return seal_dir(staging, owner, err);
+}
+
+int stage_write(const struct publish_set *set, const char *dest,
+                  const struct util_owner *owner, char *err)
+{
+	char *d = xstrdup(dest), *parent, *base, *prefix = NULL, *staging = NULL;
+	struct dirs dirs = { 0 };
+	int ret = -1, exists;
+
+	split_dest(&parent, &base, d);
 	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		err_set(err, "'%s' cannot be a notebook folder: name the folder itself", dest);
 		goto out;
 	}
-	if (lstat(d, &st) == 0) {
-		if (!S_ISDIR(st.st_mode)) {
-			err_set(err, "'%s' is not a folder%s", d, S_ISLNK(st.st_mode) ?
-			        " but a symbolic link: set AUTODEPLOY_NOTEBOOK_DIR to the folder it points at" : "");
-			goto out;
-		}
-		exists = 1;
-	} else if (errno == ENOENT) {
-		exists = 0;
-	} else {
-		err_set(err, "cannot look at '%s': %s", d, strerror(errno));
+	if ((exists = dest_exists(d, err)) < 0)
 		goto out;
-	}
 	if (util_mkdir_p(parent, 0755, err) < 0)
 		goto out;
 	prefix = xasprintf(".%s.staging.", base);
@@ -151,20 +186,7 @@ int stage_write(const struct publish_set *set, const char *dest,
 		goto out;
 	}
 
-	for (size_t i = 0; i < set->n; i++) {
-		const struct publish_file *f = &set->files[i];
-		char *full = xasprintf("%s/%s", staging, f->path);
-		int rc = make_parents(&dirs, staging, f->path, err);
-		if (rc == 0)
-			rc = write_file(full, f, owner, err);
-		free(full);
-		if (rc < 0)
-			goto out;
-	}
-	for (size_t i = dirs.n; i-- > 0;)
-		if (seal_dir(dirs.v[i], owner, err) < 0)
-			goto out;
-	if (seal_dir(staging, owner, err) < 0)
+	if (fill_staging(&dirs, staging, set, owner, err) < 0)
 		goto out;
 
 	/* The one step readers can see: the old set or the new, never a mix. */

@@ -148,8 +148,7 @@ static int by_name(const void *a, const void *b)
 
 static int refuse(struct walk *w, const char *dir, const char *name, const char *why)
 {
-	err_set(w->err, "%s: '%s%s%s': %s, as git fsck would refuse it: nothing of it is written; "
-	        "remove the entry from the repository's history or point the checkout at another commit",
+	err_set(w->err, "%s: '%s%s%s': %s; nothing of this commit is written",
 	        w->label, dir, *dir ? "/" : "", name, why);
 	return TREECHECK_REFUSED;
 }
@@ -165,6 +164,9 @@ static int check_one(struct walk *w, const git_tree *t, const char *dir)
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
 		const char *name = git_tree_entry_name(e), *why = treecheck_name(name, strlen(name));
 		sorted[i] = e;
+		if (!why && git_tree_entry_filemode(e) == GIT_FILEMODE_COMMIT)
+			why = "a submodule: autodeploy does not deploy submodules (it would leave the folder "
+			      "empty); vendor its files, or list its own checkout in AUTODEPLOY_EXTRA_REPOS";
 		if (why)
 			rc = refuse(w, dir, name, why);
 	}

@@ -9,6 +9,10 @@
  *       0 safe, TREECHECK_REFUSED (err names the commit, the path and
  *       why: exit 65), -1 the objects could not be read (err)
  *
+ * A submodule (a gitlink entry) is refused too: libgit2 checks it out as
+ * an empty folder and nothing here would fetch its commit, so deploying
+ * it would leave a hole where the operator expects files.
+ *
  * Refused, as git fsck refuses them: two entries of one tree with the
  * same name (whatever their types: this is also how a path would go
  * through a symlink of the same tree), a name that is empty, ".", "..",
@@ -29,8 +33,8 @@
  * path component, else why not ("a .git folder", …). */
 const char *treecheck_name(const char *name, size_t len);
 
-/* Check the tree `tree` and every tree below it; `label` (e.g. the commit
- * id) starts the message. */
+/* Check the tree `tree` and every tree below it; `label` (e.g. "commit
+ * ID") starts the message. */
 int treecheck_tree(git_repository *r, const git_oid *tree, const char *label, char *err);
 
 /* Check the tree of `commit`. */

@@ -63,4 +63,15 @@ test_expect_success 'a malformed alias is refused (78) naming its own file, line
 	test_grep "env.local:4: BIRDHOUSE_AUTODEPLOY_TRACK: .sideways. is not a track mode" err
 '
 
+test_expect_success 'a malformed notebook source under its alias is refused (78) naming the alias and its line' '
+	cat >env.local <<-EOF &&
+	AUTODEPLOY_STATE_DIR=$TRASH/state
+	AUTODEPLOY_LOG_DIR=$TRASH/logs
+	AUTODEPLOY_NOTEBOOK_DIR=$TRASH/notebooks
+	BIRDHOUSE_AUTODEPLOY_NOTEBOOK_SOURCES="file://$TRASH/stack#:../etc"
+	EOF
+	test_must_fail 78 deploy-notebooks --config env.local >out 2>err &&
+	test_grep "env.local:4: BIRDHOUSE_AUTODEPLOY_NOTEBOOK_SOURCES: .*subdir .\.\./etc." err
+'
+
 test_done

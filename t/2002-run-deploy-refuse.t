@@ -249,7 +249,7 @@ test_expect_success 'a commit that holds a submodule: refused (65) before any st
 	git -C "$dev" commit -q -m "vendor/lib as a submodule" &&
 	git -C "$dev" push -q origin HEAD:main &&
 	test_must_fail 65 check-drift --config "$CONFIG" 2>err &&
-	test_grep "holds a submodule at .vendor/lib.: autodeploy does not deploy submodules" err &&
+	test_grep "vendor/lib.: a submodule: autodeploy does not deploy submodules" err &&
 	fresh_record &&
 	rd 65 --if-drift &&
 	no_calls pre-deploy stop start healthcheck &&

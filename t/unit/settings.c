@@ -9,6 +9,7 @@
 
 #include "cfg.h"
 #include "settings.h"
+#include "strbuf.h"
 #include "tap.h"
 #include "util.h"
 
@@ -343,9 +344,55 @@ static void preset(void)
 	refused("AUTODEPLOY_PRESET", "pavics", "'pavics' is not a preset (expected birdhouse)");
 }
 
+/* The key table is static: birdhouse's names resolve with no settings
+ * loaded before, and asking for any number of names grows nothing (the
+ * old table was built by lookups and aborted past 64 keys). */
+static void aliases(void)
+{
+	static const char *const more[] = { "PRESET", "PREPARE_COMMAND", "STRATEGY", "COMMAND_TIMEOUT" };
+	const char *names[sizeof(keys) / sizeof(*keys) + sizeof(more) / sizeof(*more)];
+	size_t n = 0;
+	struct strbuf text = STRBUF_INIT;
+	struct cfg *c;
+	char want[96], ask[64];
+	int same = 1;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		names[n++] = keys[i];
+	for (size_t i = 0; i < sizeof(more) / sizeof(*more); i++)
+		names[n++] = more[i];
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(&text, "BIRDHOUSE_AUTODEPLOY_%s=x\n", names[i]);
+	strbuf_addf(&text, "BIRDHOUSE_LOG_DIR=x\nAUTODEPLOY_TRACK=branch\n");
+	if (cfg_parse(&c, "env.local", text.buf, text.len, err) < 0) {
+		ok(0, "aliases: parse error: %s", err);
+		strbuf_release(&text);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(ask, sizeof ask, "AUTODEPLOY_%s", names[i]);
+		/* EXTRA_JOBS has no alias; TRACK: both are set, ours win */
+		if (strcmp(names[i], "EXTRA_JOBS") == 0 || strcmp(names[i], "TRACK") == 0)
+			snprintf(want, sizeof want, "%s", ask);
+		else if (strcmp(names[i], "LOG_DIR") == 0)
+			snprintf(want, sizeof want, "BIRDHOUSE_LOG_DIR");
+		else
+			snprintf(want, sizeof want, "BIRDHOUSE_%s", ask);
+		is_str(settings_key(c, ask), want, "%s goes by %s", ask, want);
+	}
+	for (int i = 0; i < 200; i++) {
+		snprintf(ask, sizeof ask, "AUTODEPLOY_NOT_OURS_%d", i);
+		same &= strcmp(settings_key(c, ask), ask) == 0;
+	}
+	ok(same, "200 keys autodeploy does not know go by their own names");
+	cfg_free(c);
+	strbuf_release(&text);
+}
+
 int main(int argc, char **argv)
 {
 	unsetenv("AUTODEPLOY_CONFIG");
+	aliases();
 	defaults();
 	values();
 	refusals();
