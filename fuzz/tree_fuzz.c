@@ -8,7 +8,10 @@
  *     whose every component the name check accepts;
  *   - as the raw bytes of a tree object in an in-memory repository, walked
  *     by publish_collect: every path it keeps must be made of accepted
- *     names and end in .ipynb.
+ *     names and end in .ipynb; and checked by treecheck_tree: a tree it
+ *     accepts has no two entries of one name and only names that
+ *     treecheck_name accepts (fuzz/corpus/tree holds crafted trees: a
+ *     symlink and a folder of one name, .GIT, an HFS+ spelling).
  *   make fuzz && build/fuzz/tree_fuzz fuzz/corpus/tree
  */
 #include <limits.h>
@@ -23,6 +26,7 @@
 
 #include "nbsource.h"
 #include "publish.h"
+#include "treecheck.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -86,6 +90,28 @@ static void check_source(const uint8_t *data, size_t size)
 	free(spec);
 }
 
+/* A tree treecheck accepts: every name is one it accepts, none twice. */
+static void check_treecheck(const git_oid *tree)
+{
+	char err[ERR_MAX];
+	git_tree *t = NULL;
+	if (treecheck_tree(repo, tree, "fuzz", err) != 0)
+		return;
+	if (git_tree_lookup(&t, repo, tree) < 0)
+		abort();
+	size_t n = git_tree_entrycount(t);
+	for (size_t i = 0; i < n; i++) {
+		const char *a = git_tree_entry_name(git_tree_entry_byindex(t, i));
+		if (treecheck_name(a, strlen(a)) != NULL ||
+		    git_tree_entry_filemode(git_tree_entry_byindex(t, i)) == GIT_FILEMODE_COMMIT)
+			abort();
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(a, git_tree_entry_name(git_tree_entry_byindex(t, j))) == 0)
+				abort();
+	}
+	git_tree_free(t);
+}
+
 static void check_tree(const uint8_t *data, size_t size)
 {
 	char err[ERR_MAX], hex[GIT_OID_HEXSZ + 1];
@@ -100,6 +126,7 @@ static void check_tree(const uint8_t *data, size_t size)
 	git_oid blob;
 	git_odb_write(&blob, odb, data, size, GIT_OBJECT_BLOB);
 	if (git_odb_write(&tree, odb, data, size, GIT_OBJECT_TREE) == 0) {
+		check_treecheck(&tree);
 		char *c = xasprintf("tree %s\nauthor F <f@x> 0 +0000\ncommitter F <f@x> 0 +0000\n\nf\n",
 		                    git_oid_tostr(hex, sizeof hex, &tree));
 		if (git_odb_write(&commit, odb, c, strlen(c), GIT_OBJECT_COMMIT) == 0 &&

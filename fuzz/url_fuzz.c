@@ -6,6 +6,7 @@
  *   make fuzz && build/fuzz/url_fuzz fuzz/corpus/url
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

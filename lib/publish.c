@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "publish.h"
 #include "treecheck.h"
@@ -15,19 +14,9 @@
 
 const char *publish_name_check(const char *name, size_t len)
 {
-	if (len == 0)
-		return "an empty name";
-	if (memchr(name, '\0', len))
-		return "a name holding a NUL byte";
-	if (memchr(name, '/', len))
-		return "a name holding '/', which could leave the destination";
-	if (len == 1 && name[0] == '.')
-		return "the name '.'";
-	if (len == 2 && name[0] == '.' && name[1] == '.')
-		return "the name '..', which would leave the destination";
-	/* any case: on a case-insensitive file system .GIT is .git */
-	if (len == 4 && strncasecmp(name, ".git", 4) == 0)
-		return "the name '.git'";
+	const char *why = treecheck_name(name, len);
+	if (why)
+		return why;
 	if (len > NAME_MAX)
 		return "a name longer than NAME_MAX";
 	/* a newline would forge lines in every listing of the folder (and in

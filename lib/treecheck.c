@@ -71,14 +71,16 @@ const char *treecheck_name(const char *name, size_t len)
 {
 	if (len == 0)
 		return "an empty name";
-	if (memchr(name, '/', len))
-		return "a name holding '/'";
 	if (memchr(name, '\0', len))
-		return "a name holding NUL";
-	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
-		return "a name that is '.' or '..'";
+		return "a name holding a NUL byte";
+	if (memchr(name, '/', len))
+		return "a name holding '/', which could leave the folder";
+	if (len == 1 && name[0] == '.')
+		return "the name '.'";
+	if (len == 2 && name[0] == '.' && name[1] == '.')
+		return "the name '..', which would leave the folder";
 	if (ntfs_dotgit(name, len) || hfs_dotgit(name, len))
-		return "a name that is .git in another spelling (case, NTFS or HFS+)";
+		return "the name '.git' (in any case, or as NTFS or HFS+ read it)";
 	return NULL;
 }
 

@@ -118,6 +118,17 @@ test_expect_success 'a crafted tree entry named .. is refused' '
 	refused "docs/\.\..: the name .\.\.."
 '
 
+test_expect_success 'a crafted tree with two entries of one name (a symlink and a folder) is refused' '
+	back_to_good &&
+	blob=$(echo "{}" | git -C "$BARE" hash-object -w --stdin) &&
+	target=$(printf "%s" "$TRASH" | git -C "$BARE" hash-object -w --stdin) &&
+	sub=$(printf "100644 evil.ipynb %s\n" "$blob" | raw_tree) &&
+	docs=$(printf "120000 link %s\n40000 link %s\n" "$target" "$sub" | raw_tree) &&
+	crafted_main "$docs" &&
+	refused "docs/link.: two entries of one folder with this name" &&
+	test ! -e "$TRASH/evil.ipynb"
+'
+
 test_expect_success 'a crafted folder named .git is refused' '
 	back_to_good &&
 	blob=$(echo "{}" | git -C "$BARE" hash-object -w --stdin) &&
