@@ -61,9 +61,10 @@ static const struct key {
 	const char *text;       /* default of a TEXT or CHOICE (NULL: unset); a COMMAND's verb */
 	const char *birdhouse;  /* the default under the birdhouse preset, when it differs */
 	long num, min, max;     /* default and bounds of a number */
+	int absolute;           /* a path (or a list of paths) that must start with '/' */
 } keys[N_KEYS] = {
 	[K_PRESET] = { OURS(PRESET), CHOICE },
-	[K_COMPOSE_DIR] = { OURS(COMPOSE_DIR), TEXT },
+	[K_COMPOSE_DIR] = { OURS(COMPOSE_DIR), TEXT, .absolute = 1 },
 	/* birdhouse's own wrapper, in the compose dir, stop then up -d: its
 	 * deploy.sh stops everything so that bind-mounted configs are read
 	 * again */
@@ -75,17 +76,18 @@ static const struct key {
 	[K_NOTIFY_COMMAND] = { OURS(NOTIFY_COMMAND), TEXT },
 	[K_PLATFORM_FREQUENCY] = { OURS(PLATFORM_FREQUENCY), TEXT, "7 5 * * *" },
 	[K_NOTEBOOK_FREQUENCY] = { OURS(NOTEBOOK_FREQUENCY), TEXT, "@hourly" },
-	[K_NOTEBOOK_DIR] = { OURS(NOTEBOOK_DIR), TEXT },
-	[K_LOG_DIR] = { "AUTODEPLOY_LOG_DIR", "BIRDHOUSE_LOG_DIR", TEXT, "/var/log/PAVICS", "/var/log/birdhouse" },
-	[K_STATE_DIR] = { OURS(STATE_DIR), TEXT, "/var/lib/autodeploy" },
-	[K_METRICS_FILE] = { OURS(METRICS_FILE), TEXT },
-	[K_SELF_UPDATE] = { OURS(SELF_UPDATE), TEXT },
-	[K_EXTRA_REPOS] = { OURS(EXTRA_REPOS), LIST },
+	[K_NOTEBOOK_DIR] = { OURS(NOTEBOOK_DIR), TEXT, .absolute = 1 },
+	[K_LOG_DIR] = { "AUTODEPLOY_LOG_DIR", "BIRDHOUSE_LOG_DIR", TEXT, "/var/log/PAVICS", "/var/log/birdhouse",
+	                .absolute = 1 },
+	[K_STATE_DIR] = { OURS(STATE_DIR), TEXT, "/var/lib/autodeploy", .absolute = 1 },
+	[K_METRICS_FILE] = { OURS(METRICS_FILE), TEXT, .absolute = 1 },
+	[K_SELF_UPDATE] = { OURS(SELF_UPDATE), TEXT, .absolute = 1 },
+	[K_EXTRA_REPOS] = { OURS(EXTRA_REPOS), LIST, .absolute = 1 },
 	[K_NOTEBOOK_SOURCES] = { OURS(NOTEBOOK_SOURCES), LIST },
 	/* not aliased: birdhouse's EXTRA_SCHEDULER_JOBS are another format */
 	[K_EXTRA_JOBS] = { "AUTODEPLOY_EXTRA_JOBS", NULL, LIST },
-	[K_DEPLOY_KEY_ROOT_DIR] = { OURS(DEPLOY_KEY_ROOT_DIR), PATH },
-	[K_KNOWN_HOSTS] = { OURS(KNOWN_HOSTS), PATH },
+	[K_DEPLOY_KEY_ROOT_DIR] = { OURS(DEPLOY_KEY_ROOT_DIR), PATH, .absolute = 1 },
+	[K_KNOWN_HOSTS] = { OURS(KNOWN_HOSTS), PATH, .absolute = 1 },
 	[K_STRICT_HOST_KEY] = { OURS(STRICT_HOST_KEY), BOOL, .num = 1 },
 	[K_TRACK] = { OURS(TRACK), CHOICE, "branch" },
 	[K_HEALTHCHECK_TIMEOUT] = { OURS(HEALTHCHECK_TIMEOUT), SECONDS, .num = 300 },
@@ -170,6 +172,33 @@ static void warn_conflicts(const struct cfg *c)
 			log_warn("%s:%d: %s and %s:%d: %s differ: %s is used", cfg_name(c),
 			         cfg_line(c, ours), ours, cfg_name(c), cfg_line(c, theirs), theirs, ours);
 	}
+}
+
+/*
+ * A relative path would be resolved against the folder a program starts
+ * in: a run from / and one from /root would take different locks and
+ * deploy one checkout at the same time.  Every program refuses them, at
+ * the line that sets them.
+ */
+static int check_absolute(const struct cfg *c, char *err)
+{
+	static const char ws[] = " \t\n\r\v\f";
+	for (size_t k = 0; k < N_KEYS; k++) {
+		const char *name = key_name(c, (enum key_id)k), *v;
+		if (!keys[k].absolute || !(v = cfg_str(c, name, NULL)))
+			continue;
+		for (const char *p = v + strspn(v, ws); *p; p += strspn(p, ws)) {
+			size_t len = strcspn(p, ws);
+			if (*p != '/')
+				return cfg_error(c, name, err, "'%.*s' is a relative path: write it from / "
+				                 "(it would depend on the folder the program starts in)",
+				                 (int)(len > 60 ? 60 : len), p);
+			if (keys[k].kind != LIST)
+				break;
+			p += len;
+		}
+	}
+	return 0;
 }
 
 /* ~/.ssh of the running user (util_home). */
@@ -385,7 +414,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	memset(s, 0, sizeof(*s));
 	s->cfg = c;
 
-	if (load_preset(s, c, err) < 0)
+	if (load_preset(s, c, err) < 0 || check_absolute(c, err) < 0)
 		goto fail;
 	load_texts(s, c);
 	if (load_paths(s, c, err) < 0 ||
