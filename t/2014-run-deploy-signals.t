@@ -232,6 +232,15 @@ test_expect_success '--requeue: a run killed with its journal left: started agai
 	test_grep "SERVICE_RESULT=signal" err
 '
 
+test_expect_success '--requeue: a run ended by its timeout or a core dump, journal left: started again too' '
+	for result in timeout core-dump; do
+		rm systemctl-calls &&
+		PATH=$TRASH/fakebin:$PATH SERVICE_RESULT=$result rd 0 --requeue &&
+		is "systemctl calls" "$(cat systemctl-calls)" "--no-block --job-mode=fail restart autodeploy.service" &&
+		test_grep "SERVICE_RESULT=$result" err || return 1
+	done
+'
+
 test_expect_success '--requeue: a run that failed on its own is not retried at once (no loop)' '
 	rm systemctl-calls &&
 	PATH=$TRASH/fakebin:$PATH SERVICE_RESULT=exit-code rd 0 --requeue &&
