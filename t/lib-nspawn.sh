@@ -31,9 +31,11 @@ nspawn_mirror() {
 			[ -r "$f" ] || continue
 			awk -v suite="$NSPAWN_SUITE" '
 				function flush() {
-					if (deb && ok && uri != "") print uri
-					deb = 0; ok = 0; uri = ""
+					if (deb && ok && on && uri != "") print uri
+					deb = 0; ok = 0; on = 1; uri = ""
 				}
+				BEGIN { on = 1 }
+				tolower($1) == "enabled:" && tolower($2) == "no" { on = 0 }
 				/^[ \t]*$/ { flush(); next }
 				/^#/ { next }
 				tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
