@@ -203,6 +203,23 @@ test_expect_success 'systemctl stop during a deploy rolls back: the old version 
 	test "$(tail -n 1 "$LOG/stack.log")" = "health kill-health"
 '
 
+test_expect_success 'systemctl stop wins over a push that arrived during the run: not started again' '
+	slow start 4 &&
+	: >"$LOG/stack.log" &&
+	n=$(runs) &&
+	push stop-a &&
+	wait_until "the start of version stop-a" began start &&
+	push stop-b &&
+	c systemctl stop autodeploy.service &&
+	slow start 0 &&
+	wait_until "the rollback to kill-health" deployed kill-health &&
+	sleep 3 &&
+	idle &&
+	is "runs since the push" $(( $(runs) - n )) 1 &&
+	c journalctl --no-pager -u autodeploy.service -n 30 >stop.journal &&
+	test_grep "cannot start autodeploy.service again" stop.journal
+'
+
 test_expect_success 'a failing release is rolled back, and the service is not run again' '
 	echo bad >"$R/etc/bad-versions" &&
 	: >"$LOG/stack.log" &&
