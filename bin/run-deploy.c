@@ -359,18 +359,34 @@ static void trim_trigger(const struct settings *s)
 }
 
 /*
- * --requeue, the service's ExecStopPost=: systemd's path unit drops the
- * trigger's events while the service is active, so a push that arrived
- * during the run would wait for the next timer; a run killed by its
- * timeout may have left the stack down.  Either way, start the service
- * once more, now.  A run that failed on its own (SERVICE_RESULT=exit-code)
- * is not retried at once: that would loop.
+ * --requeue, the service's ExecStopPost=: a push that arrived while the
+ * service ran is lost otherwise (the path unit stops watching the trigger
+ * while the service is active, and a start it asks for merges into the
+ * running start job), and a run killed by a signal, its timeout or a core
+ * dump may have left its journal with the stack down.  Either way the
+ * service must run once more, now, not at the next timer.
+ *
+ * Why "restart" and not "start", by systemd's job semantics: a Type=oneshot
+ * service keeps its start job installed until it is inactive, ExecStopPost=
+ * included.  A start job asked for now is merged into that job and ends
+ * with it: nothing runs.  A restart job is never merged late: systemd
+ * re-queues the installed job as a restart, which waits until the unit is
+ * inactive (the stop half finds it already stopping), then starts it: one
+ * more run, right after this one, whatever else asks meanwhile (the path
+ * unit's start merges into it).  --no-block: that job waits for us.
+ * --job-mode=fail: when the job installed is a stop (systemctl stop,
+ * shutdown), a restart would replace it and undo the stop; systemd then
+ * refuses instead, and the stop wins (the push waits for the next start).
+ *
+ * A run that failed on its own (SERVICE_RESULT=exit-code: exit 2 or 3) is
+ * not run again for its journal: that would loop; quarantine and the next
+ * push or timer take it from there.
  */
 static int requeue(const struct settings *s)
 {
 	char *trigger = xasprintf("%s/trigger", s->state_dir), err[ERR_MAX];
 	const char *result = getenv("SERVICE_RESULT");
-	const char *argv[] = { "systemctl", "--no-block", "start", "autodeploy.service", NULL };
+	const char *argv[] = { "systemctl", "--no-block", "--job-mode=fail", "restart", "autodeploy.service", NULL };
 	struct proc_opts o = { .null_stdin = 1, .timeout = 60 };
 	struct stat st;
 	int status, code = EXIT_OK, why = 0;
@@ -386,7 +402,8 @@ static int requeue(const struct settings *s)
 		log_warn("the run was ended (SERVICE_RESULT=%s) and left its journal: starting autodeploy.service "
 		         "again to recover", result);
 	if (why && (proc_run(&status, argv, &o, err) < 0 || status != 0)) {
-		log_error("cannot start autodeploy.service again: %s", status ? "systemctl failed" : err);
+		log_error("cannot start autodeploy.service again: %s", status ? "systemctl failed (a stop asked "
+		          "meanwhile refuses it: see its message above)" : err);
 		code = EXIT_IOERR;
 	}
 	free(trigger);

@@ -4,7 +4,8 @@
 # stack), every stack command has AUTODEPLOY_COMMAND_TIMEOUT, SIGTERM
 # takes the rollback path; AUTODEPLOY_ROLLBACK=no keeps the stack running
 # ("start only"); the service starts itself again for a push that arrived
-# while it ran (run-deploy --requeue, with a systemctl that records calls).
+# while it ran (run-deploy --requeue, with a systemctl that records calls:
+# the decision only; t/2019 runs it under a real systemd).
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/lib-git.sh"
 . "$T_DIR/lib-deploy.sh"
@@ -209,7 +210,7 @@ test_expect_success '--requeue: nothing arrived during the run: systemctl is not
 test_expect_success '--requeue: a push wrote the trigger during the run: the service starts once more' '
 	echo "refs/heads/main 0123" >"$STATE_DIR/trigger" &&
 	PATH=$TRASH/fakebin:$PATH SERVICE_RESULT=success rd 0 --requeue &&
-	is "systemctl calls" "$(cat systemctl-calls)" "--no-block start autodeploy.service" &&
+	is "systemctl calls" "$(cat systemctl-calls)" "--no-block --job-mode=fail restart autodeploy.service" &&
 	test_grep "a push arrived while the deploy ran" err
 '
 
@@ -227,8 +228,17 @@ test_expect_success '--requeue: a run killed with its journal left: started agai
 	dev_push stack >/dev/null &&
 	AUTODEPLOY_TEST_KILL_AT=after-stop rd 137 &&
 	PATH=$TRASH/fakebin:$PATH SERVICE_RESULT=signal rd 0 --requeue &&
-	is "systemctl calls" "$(cat systemctl-calls)" "--no-block start autodeploy.service" &&
+	is "systemctl calls" "$(cat systemctl-calls)" "--no-block --job-mode=fail restart autodeploy.service" &&
 	test_grep "SERVICE_RESULT=signal" err
+'
+
+test_expect_success '--requeue: a run ended by its timeout or a core dump, journal left: started again too' '
+	for result in timeout core-dump; do
+		rm systemctl-calls &&
+		PATH=$TRASH/fakebin:$PATH SERVICE_RESULT=$result rd 0 --requeue &&
+		is "systemctl calls" "$(cat systemctl-calls)" "--no-block --job-mode=fail restart autodeploy.service" &&
+		test_grep "SERVICE_RESULT=$result" err || return 1
+	done
 '
 
 test_expect_success '--requeue: a run that failed on its own is not retried at once (no loop)' '

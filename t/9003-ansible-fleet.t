@@ -8,6 +8,7 @@
 # own settings, and the timers run; rollout.yml deploys a push host by host
 # and stops at the first failure.
 . "$(dirname "$0")/lib.sh"
+. "$T_DIR/lib-nspawn.sh"
 
 [ -z "${AUTODEPLOY_SANITIZED:-}" ] ||
 	skip_all 'the package is built without sanitizers: make check runs this test'
@@ -19,9 +20,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 sh "$SRC_DIR/.ci/deps" deb fleet >deps.log 2>&1 || { cat deps.log >&2; }
 ANS=$SRC_DIR/share/ansible
-CACHE=/var/cache/autodeploy-test
-BASE=$CACHE/host-root-systemd.tar
-PKGS=systemd,systemd-sysv,dbus,python3,python3-apt,openssh-server,libgit2-1.5,libpopt0,libjson-c5,libmbedcrypto7
 
 # host NAME: the root folder of host NAME.
 host() { echo "$TRASH/host-$1"; }
@@ -30,7 +28,7 @@ host() { echo "$TRASH/host-$1"; }
 # remote and a checkout, and boot it.
 up() {
 	_r=$(host "$1")
-	mkdir -p "$_r" && tar -C "$_r" -xf "$BASE" &&
+	nspawn_unpack "$_r" &&
 	mkdir -p "$_r/root/.ssh" "$_r/srv" &&
 	cp "$TRASH/ctl.key.pub" "$_r/root/.ssh/authorized_keys" &&
 	chroot "$_r" ssh-keygen -q -A &&
@@ -46,24 +44,21 @@ up() {
 	git -C "$TRASH/dev-$1" commit -q -m one && git -C "$TRASH/dev-$1" push -q origin HEAD:main &&
 	git clone -q "$_r/srv/stack.git" "$_r/srv/stack" &&
 	git -C "$_r/srv/stack" remote set-url origin /srv/stack.git || return 1
-	systemd-nspawn -D "$_r" --boot --register=no --keep-unit --console=passive -q \
-		--machine="host-$1" </dev/null >"$TRASH/boot-$1.log" 2>&1 &
-	echo $! >"$TRASH/nspawn-$1.pid"
+	# the machine name is this run's own: tests run in parallel
+	nspawn_boot "$_r" "adk-fleet-$1-$$"
 	_i=0
 	until python3 -c 'import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()' \
 		"$2" "$PORT" 2>/dev/null; do
 		_i=$((_i + 1))
-		[ $_i -lt 300 ] || { echo "host $1 did not boot:" >&2; tail -n 20 "$TRASH/boot-$1.log" >&2; return 1; }
+		[ $_i -lt 300 ] || { echo "host $1 did not boot:" >&2; tail -n 20 "$TRASH/boot-adk-fleet-$1-$$.log" >&2; return 1; }
 		sleep 0.2
 	done
 }
 
-# Tests run in subshells: the hosts up() boots are stopped here, whatever
-# happened.  Killing a container's init ends its whole PID namespace;
-# systemd-nspawn then exits.
-for h in a b; do
-	at_exit "p=\$(cat '$TRASH/nspawn-$h.pid' 2>/dev/null) && kill -9 \$(pgrep -P \$p) && sleep 1 && kill -9 \$p"
-done
+# Tests run in subshells: the hosts that up() boots are stopped when the
+# script ends, whatever happened.
+nspawn_stop_at_exit "adk-fleet-a-$$"
+nspawn_stop_at_exit "adk-fleet-b-$$"
 
 # on NAME COMMAND...: run COMMAND on host NAME over its ssh.
 on() {
@@ -93,13 +88,7 @@ test_expect_success 'setup: the package, two Debian roots with sshd on 127.0.0.2
 		{ tail -n 30 deb.log; false; }; } &&
 	DEB=$(ls "$TRASH"/src/build/deb/autodeploy_*_$(dpkg --print-architecture).deb) &&
 	echo "$DEB" >deb.path &&
-	if [ ! -s "$BASE" ]; then
-		mkdir -p "$CACHE" &&
-		debootstrap --variant=minbase --include="$PKGS" bookworm "$TRASH/base" \
-			http://deb.debian.org/debian >debootstrap.log 2>&1 &&
-		tar -C "$TRASH/base" -cf "$BASE.tmp" . && mv "$BASE.tmp" "$BASE" ||
-		{ tail -n 20 debootstrap.log; false; }
-	fi &&
+	nspawn_base &&
 	ssh-keygen -q -t ed25519 -N "" -f "$TRASH/ctl.key" &&
 	PORT=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.2\", 0)); print(s.getsockname()[1])") &&
 	echo "$PORT" >port && echo 127.0.0.2 >addr-a && echo 127.0.0.3 >addr-b &&
