@@ -131,6 +131,7 @@ static int collect(struct publish_set *set, struct nbsource *src, size_t n, cons
 	struct publish_limits lim = {
 		.max_files = s->notebook_max_files,
 		.max_bytes = s->notebook_max_bytes,
+		.max_entries = s->notebook_max_entries,
 		.dest = s->notebook_dir,
 	};
 	char err[ERR_MAX], hex[GIT_OID_HEXSZ + 1];

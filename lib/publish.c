@@ -41,7 +41,7 @@ struct walk {
 	size_t source;
 	size_t base;      /* length of "SUBDIR/": cut off for the published path */
 	size_t room;      /* longest published path that fits below the destination */
-	long files;
+	long files, entries;
 	uint64_t bytes;
 	char *err;
 	char path[PATH_MAX + 1];   /* the path in the tree being looked at */
@@ -119,6 +119,9 @@ static int walk_tree(struct walk *w, const git_tree *tree, size_t len)
 		if (len)
 			w->path[len] = '/';
 		memcpy(w->path + at, name, nlen + 1);
+		if (w->lim->max_entries > 0 && ++w->entries > w->lim->max_entries)
+			return refuse(w, "more than %ld folders and files below SUBDIR "
+			              "(AUTODEPLOY_NOTEBOOK_MAX_ENTRIES)", w->lim->max_entries);
 		if ((why = publish_name_check(name, nlen)) != NULL)
 			return refuse(w, "%s", why);
 		if (newlen - w->base > w->room)

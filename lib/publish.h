@@ -52,6 +52,7 @@ struct publish_set {
 struct publish_limits {
 	long max_files;          /* per source */
 	uint64_t max_bytes;      /* per source, the files taken only */
+	long max_entries;        /* per source, every entry visited (0: no bound) */
 	const char *dest;        /* paths must fit below it (PATH_MAX) */
 	const char *into;        /* NULL or "": the top; else a folder below dest (checked) */
 	int whole;               /* every regular file, not only *.ipynb */

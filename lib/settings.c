@@ -23,7 +23,7 @@ enum key_id {
 	K_EXTRA_REPOS, K_NOTEBOOK_SOURCES, K_EXTRA_JOBS,
 	K_DEPLOY_KEY_ROOT_DIR, K_KNOWN_HOSTS, K_STRICT_HOST_KEY, K_TRACK,
 	K_HEALTHCHECK_TIMEOUT, K_HEALTHCHECK_INTERVAL, K_ROLLBACK, K_NOTIFY_TIMEOUT,
-	K_CODE_OWNERSHIP, K_NOTEBOOK_OWNER, K_NOTEBOOK_MAX_FILES, K_NOTEBOOK_MAX_BYTES,
+	K_CODE_OWNERSHIP, K_NOTEBOOK_OWNER, K_NOTEBOOK_MAX_FILES, K_NOTEBOOK_MAX_BYTES, K_NOTEBOOK_MAX_ENTRIES,
 	K_ROTATE_PERIOD, K_ROTATE_WITH, K_ROTATE_KEEP, K_ROTATE_MINSIZE,
 	K_ROTATE_COMPRESS, K_ROTATE_COMPRESS_LEVEL, K_STRATEGY, K_COMMAND_TIMEOUT,
 	N_KEYS
@@ -98,6 +98,10 @@ static const struct key {
 	[K_NOTEBOOK_OWNER] = { OURS(NOTEBOOK_OWNER), OWNER },
 	[K_NOTEBOOK_MAX_FILES] = { OURS(NOTEBOOK_MAX_FILES), NUMBER, .num = 10000, .min = 1, .max = LONG_MAX },
 	[K_NOTEBOOK_MAX_BYTES] = { OURS(NOTEBOOK_MAX_BYTES), SIZE, .num = 1L << 30 },
+	/* Folders and files visited, notebooks or not: a tree that lists one
+	 * folder 16 times over, 12 levels deep, holds no notebook and 16^12
+	 * paths; only this bound ends its walk. */
+	[K_NOTEBOOK_MAX_ENTRIES] = { OURS(NOTEBOOK_MAX_ENTRIES), NUMBER, .num = 100000, .min = 1, .max = LONG_MAX },
 	[K_ROTATE_PERIOD] = { OURS(ROTATE_PERIOD), CHOICE, "weekly" },
 	[K_ROTATE_WITH] = { OURS(ROTATE_WITH), CHOICE, "rotate-logs" },
 	/* Keeping none would delete each rotated file as it is made: a
@@ -428,6 +432,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    load_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c, K_NOTEBOOK_OWNER, err) < 0 ||
 	    get_long(&s->notebook_max_files, c, K_NOTEBOOK_MAX_FILES, err) < 0 ||
 	    get_size(&s->notebook_max_bytes, c, K_NOTEBOOK_MAX_BYTES, err) < 0 ||
+	    get_long(&s->notebook_max_entries, c, K_NOTEBOOK_MAX_ENTRIES, err) < 0 ||
 	    load_rotate(s, c, err) < 0 ||
 	    load_strategy(s, c, err) < 0 ||
 	    get_long(&s->command_timeout, c, K_COMMAND_TIMEOUT, err) < 0 ||

@@ -61,6 +61,7 @@ struct settings {
 	unsigned notebook_uid, notebook_gid;
 	long notebook_max_files;        /* 10000 */
 	uint64_t notebook_max_bytes;    /* 1G */
+	long notebook_max_entries;      /* 100000: folders and files visited */
 
 	const char *log_dir;            /* "/var/log/PAVICS" */
 	const char *state_dir;          /* "/var/lib/autodeploy" */

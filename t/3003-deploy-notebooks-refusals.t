@@ -173,6 +173,21 @@ test_expect_success 'more bytes than AUTODEPLOY_NOTEBOOK_MAX_BYTES is refused' '
 	refused "more than 20 bytes of notebooks (AUTODEPLOY_NOTEBOOK_MAX_BYTES)"
 '
 
+test_expect_success 'a tree bomb under SUBDIR (one folder 16 times over, 12 levels, no notebook) is refused at AUTODEPLOY_NOTEBOOK_MAX_ENTRIES' '
+	nb_config "$(remote_url tut)#:docs" &&
+	back_to_good &&
+	blob=$(echo "not a notebook" | git -C "$BARE" hash-object -w --stdin) &&
+	t=$(printf "100644 readme.txt %s\n" "$blob" | raw_tree) &&
+	for level in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		t=$(for i in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do printf "40000 d%s %s\n" "$i" "$t"; done | raw_tree) ||
+		return 1
+	done &&
+	crafted_main "$t" &&
+	refused "more than 100000 folders and files below SUBDIR (AUTODEPLOY_NOTEBOOK_MAX_ENTRIES)" &&
+	echo "AUTODEPLOY_NOTEBOOK_MAX_ENTRIES=50" >>"$CONFIG" &&
+	refused "more than 50 folders and files below SUBDIR"
+'
+
 test_expect_success 'a refused run recorded nothing: back at the good commit, nothing is rewritten' '
 	nb_config "$(remote_url tut)#:docs" &&
 	back_to_good &&
