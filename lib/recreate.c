@@ -92,7 +92,7 @@ void recreate_collect(struct recreate *rc, const struct journal *j)
 		size_t np = 0;
 		if (git_oid_equal(&e->old, &e->new))
 			continue;
-		if (repo_open(&r, e->path, err) < 0 || !(top = realpath(git_repository_workdir(r), NULL)) ||
+		if (journal_open_repo(&r, e, err) < 0 || !(top = realpath(git_repository_workdir(r), NULL)) ||
 		    repo_changed_paths(&paths, &np, r, &e->old, &e->new, err) < 0)
 			log_warn("'%s': cannot list the changed files (%s): services that bind-mount them "
 			         "are not recreated", e->path, err);
