@@ -357,7 +357,8 @@ static int new_path_left(const char *workdir, git_diff *diff, char *first, size_
 		if (d->status != GIT_DELTA_ADDED)
 			continue;
 		char *full = xasprintf("%s%s", workdir, d->new_file.path);
-		int there = lstat(full, &st) == 0;
+		/* a folder there is the old tree's (the new one has a file) */
+		int there = lstat(full, &st) == 0 && !S_ISDIR(st.st_mode);
 		free(full);
 		if (there) {
 			snprintf(first, len, "%s", d->new_file.path);
