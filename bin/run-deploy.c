@@ -48,7 +48,10 @@ static struct poptOption options[] = {
 };
 
 /* SIGTERM/SIGINT (systemd's stop, a timeout, ^C) during a deploy: end the
- * running command and take the rollback path, then exit. */
+ * running command and take the rollback path, then exit.  SIGHUP (the
+ * operator's ssh session dropped) and SIGPIPE (`run-deploy | head` gone,
+ * a write to it) are the same request: by default they would kill the
+ * run in the downtime window, with no rollback. */
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig)
@@ -64,6 +67,8 @@ static void catch_stop_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* Test-only fault injection (documented in run-deploy(1)): die hard at a

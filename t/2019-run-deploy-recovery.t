@@ -190,9 +190,9 @@ test_expect_success 'killed after that move: the recovery opens the work tree, n
 	no_journal
 '
 
-if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && losetup -f >/dev/null 2>&1; then
+# at the top level: loop_fs registers the unmount at exit
+if LOOP_FS_SIZE=32M loop_fs ext4 "$TRASH/ro" -F 2>why; then
 	test_expect_success 'setup: a work tree on its own ext4 image (its .git elsewhere)' '
-		LOOP_FS_SIZE=32M loop_fs ext4 "$TRASH/ro" &&
 		git clone -q --separate-git-dir="$TRASH/ro-git" "$(remote_url stack)" ro/stack &&
 		CHECKOUTS=$TRASH/ro/stack &&
 		write_standin &&
@@ -221,7 +221,7 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && losetup -f >/dev/nul
 		no_journal
 	'
 else
-	test_skip_or_fail 'a read-only file system' 'needs root and a loop device (mkfs.ext4, losetup)'
+	test_skip_or_fail 'a read-only file system' "$(cat why)"
 fi
 
 test_done
