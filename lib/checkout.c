@@ -463,6 +463,7 @@ out:
 int checkout_stage(git_repository *r, const git_oid *commit, const char *dir, char *err)
 {
 	git_tree *t = NULL;
+	git_index *empty = NULL;
 	git_checkout_options co;
 	int ret = -1;
 
@@ -472,8 +473,18 @@ int checkout_stage(git_repository *r, const git_oid *commit, const char *dir, ch
 		err_set(err, "cannot create '%s': %s", dir, strerror(errno));
 		goto out;
 	}
+	/* The folder is empty, and libgit2 must know it: with the repository's
+	 * index as baseline it takes the checkout's files for the folder's,
+	 * and a file the commit turns into a folder fails ("File exists").
+	 * An empty index in memory is the truth: any commit that checks out
+	 * also stages. */
+	if (git_index_new(&empty) < 0) {
+		repo_git_err(err, "cannot stage into '%s'", dir);
+		goto out;
+	}
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+	co.baseline_index = empty;
 	co.target_directory = dir;
 	if (git_checkout_tree(r, (const git_object *)t, &co) < 0) {
 		repo_git_err(err, "cannot write the tree into '%s'", dir);
@@ -481,6 +492,7 @@ int checkout_stage(git_repository *r, const git_oid *commit, const char *dir, ch
 	}
 	ret = 0;
 out:
+	git_index_free(empty);
 	git_tree_free(t);
 	return ret;
 }
