@@ -146,6 +146,10 @@ test_expect_success 'after a kill, a person commits on the branch itself: left a
 '
 
 # A compose folder inside its work tree, deleted by the next commit.
+# Each part below has its own state folder: a journal a failure left
+# above must not decide what happens here.
+STATE_DIR=$TRASH/state-deep JOURNAL=$TRASH/state-deep/deploy.journal
+export STATE_DIR JOURNAL
 test_expect_success 'setup: the compose folder is deep/birdhouse, inside the work tree deep' '
 	make_remote deep 1 &&
 	dev=$(dev_clone deep) &&
@@ -191,6 +195,8 @@ test_expect_success 'killed after that move: the recovery opens the work tree, n
 '
 
 # at the top level: loop_fs registers the unmount at exit
+STATE_DIR=$TRASH/state-ro JOURNAL=$TRASH/state-ro/deploy.journal
+export STATE_DIR JOURNAL
 if LOOP_FS_SIZE=32M loop_fs ext4 "$TRASH/ro" -F 2>why; then
 	test_expect_success 'setup: a work tree on its own ext4 image (its .git elsewhere)' '
 		git clone -q --separate-git-dir="$TRASH/ro-git" "$(remote_url stack)" ro/stack &&
