@@ -204,4 +204,25 @@ test_expect_success 'recreate: staged copies are keyed by the full work-tree pat
 	is "b/stack" "$(git -C b/stack rev-parse HEAD)" "$(git -C ex1.git rev-parse main)"
 '
 
+# remote_opens CONFIG: how many times check-drift opened the remote mono.git
+# (its HEAD file) while it fetched: once per fetch, however libgit2 reads it.
+remote_opens() {
+	strace -f -qq -e trace=openat -o strace.out check-drift --config "$1" >/dev/null 2>&1
+	grep -c "mono.git/HEAD\"" strace.out
+}
+
+if command -v strace >/dev/null; then
+	test_expect_success 'two folders of one work tree are fetched once: the remote is read as often as for one folder' '
+		dev_push mono >/dev/null &&
+		sed "/^AUTODEPLOY_EXTRA_REPOS=/d" "$CONFIG" >one.env &&
+		one=$(remote_opens one.env) &&
+		dev_push mono >/dev/null &&
+		two=$(remote_opens "$CONFIG") &&
+		test "$one" -gt 0 &&
+		is "remote reads with two folders" "$two" "$one"
+	'
+else
+	test_skip_or_fail 'two folders of one work tree are fetched once' 'needs strace'
+fi
+
 test_done
