@@ -205,6 +205,7 @@ test_expect_success 'a stop under `timeout` (its own process group) dies with a 
 test_expect_success 'a stop under `setsid` (its own session) that hangs is ended at its deadline: exit 2, nothing left' '
 	cat >bin/hang-stop <<-EOF &&
 	#!/bin/sh
+	echo \$\$ >"$TRASH/hang-pid"
 	exec sleep 3571
 	EOF
 	chmod +x bin/hang-stop &&
@@ -216,7 +217,7 @@ test_expect_success 'a stop under `setsid` (its own session) that hangs is ended
 	rd 2 &&
 	test_grep "did not finish within 1 s and was killed" err &&
 	sleep 1 &&
-	{ ! pgrep -f "sleep 3571" >/dev/null || { pkill -f "sleep 3571"; false; }; } &&
+	{ ! kill -0 "$(cat hang-pid)" 2>/dev/null || { kill "$(cat hang-pid)"; false; }; } &&
 	is "checkouts" "$(heads)" "$(saved before)" &&
 	stack_is running &&
 	no_journal &&
