@@ -114,7 +114,9 @@ for strategy in restart recreate; do
 	test_expect_success "setup: strategy $strategy, the stack commands through bin/maybe-kill" '
 		DEPLOY_STRATEGY=$strategy deploy_config no &&
 		config_add AUTODEPLOY_STOP_COMMAND "$TRASH/bin/maybe-kill stop" &&
-		config_add AUTODEPLOY_START_COMMAND "$TRASH/bin/maybe-kill start"
+		config_add AUTODEPLOY_START_COMMAND "$TRASH/bin/maybe-kill start" &&
+		config_add AUTODEPLOY_PREPARE_COMMAND "$TRASH/bin/maybe-kill prepare" &&
+		config_add AUTODEPLOY_HEALTHCHECK_COMMAND "$TRASH/bin/maybe-kill healthcheck"
 	'
 	for k in touched-0 after-checkout-0 after-start; do
 		sweep_point $strategy $k
@@ -122,6 +124,8 @@ for strategy in restart recreate; do
 	[ $strategy = restart ] && sweep_point $strategy after-stop
 	[ $strategy = restart ] && sweep_point $strategy none stop
 	sweep_point $strategy none start
+	sweep_point $strategy none healthcheck
+	[ $strategy = recreate ] && sweep_point $strategy none prepare
 	# a move writes about 2,900 files either way
 	for n in $(seq 1 $STEP 2800); do
 		sweep_point $strategy checkout-file-$n
