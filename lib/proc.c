@@ -304,11 +304,25 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
 		sigaction(SIGTERM, &sa, NULL);
 		return;   /* the command */
 	}
-	/* only the command may hold these: the caller reads the report pipe
-	 * until every writer is gone */
-	close(report_fd);
-	if (null_fd >= 0)
-		close(null_fd);
+	/* The supervisor is a fork that never execs: it would hold every
+	 * descriptor of the caller, close-on-exec or not, for as long as it
+	 * lives.  The report pipe must close when the command execs (the
+	 * caller reads it until every writer is gone), and the caller's lock
+	 * (STATE_DIR/lock, an flock) must go with the caller: a supervisor
+	 * still killing the tree of a killed run would make the next run
+	 * find the lock held (75).  It needs none of them. */
+	long closed = -1;
+#ifdef SYS_close_range
+	closed = syscall(SYS_close_range, 0U, ~0U, 0U);
+#endif
+	if (closed < 0) {
+		struct rlimit nofile;
+		long top = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 65536 ?
+		           (long)nofile.rlim_cur : 65536;
+		for (long fd = 0; fd < top; fd++)
+			close((int)fd);
+	}
+	(void)null_fd;   /* closed with the rest */
 	int ws, passed_on = 0;
 	for (;;) {
 		if (supervisor_asked == 2) {
