@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "checkout.h"
 #include "drift.h"
+#include "gitlock.h"
 #include "hookin.h"
 #include "journal.h"
 #include "log.h"
@@ -47,7 +48,10 @@ static struct poptOption options[] = {
 };
 
 /* SIGTERM/SIGINT (systemd's stop, a timeout, ^C) during a deploy: end the
- * running command and take the rollback path, then exit. */
+ * running command and take the rollback path, then exit.  SIGHUP (the
+ * operator's ssh session dropped) and SIGPIPE (`run-deploy | head` gone,
+ * a write to it) are the same request: by default they would kill the
+ * run in the downtime window, with no rollback. */
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig)
@@ -63,6 +67,8 @@ static void catch_stop_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* Test-only fault injection (documented in run-deploy(1)): die hard at a
@@ -184,26 +190,60 @@ static int check_moves(struct run *rn)
 	return ret;
 }
 
-/* Put back the old tree of every touched checkout, verified. */
-static int restore_touched(struct run *rn)
+/*
+ * Put back the old tree of every touched checkout, verified.  A recovery
+ * first removes the lock files a killed run may have left in the git
+ * folder (nobody holds them open; we hold our own lock): libgit2 killed
+ * in a checkout leaves index.lock, in a ref update refs/heads/X.lock.  A
+ * rollback does not: its own run left none, so any lock is someone
+ * else's.
+ */
+static int restore_touched(struct run *rn, int recovering)
 {
 	int ret = 0;
 	for (size_t i = 0; i < rn->j.n; i++) {
 		struct journal_entry *e = &rn->j.e[i];
 		git_repository *r = NULL;
 		char err[ERR_MAX], h[GIT_OID_HEXSZ + 1];
+		int rc;
 		if (!e->touched || git_oid_equal(&e->old, &e->new))
 			continue;
 		hex(h, &e->old);
-		if (repo_open(&r, e->path, err) < 0 || checkout_restore(r, &e->old, &e->new, &rn->own, err) < 0) {
+		rc = journal_open_repo(&r, e, err);
+		if (rc == 0 && recovering)
+			rc = gitlock_clear(r, 0, err) < 0 ? -1 : 0;
+		if (rc == 0)
+			rc = checkout_restore(r, e->branch, &e->old, &e->new, &rn->own, err);
+		if (rc < 0) {
 			log_error("cannot restore '%s' to %s: %s", e->path, h, err);
 			ret = -1;
+		} else if (rc == CHECKOUT_CLEAN) {
+			log_info("'%s': already clean at %s: nothing to restore", e->path, h);
 		} else {
 			log_info("'%s': restored to %s", e->path, h);
 		}
 		git_repository_free(r);
 	}
 	return ret;
+}
+
+/* Record each moving checkout's work-tree top and branch in the journal
+ * entries, while nothing is stopped: a restore must find the repository
+ * when the new commit deleted the configured folder, and must know whose
+ * HEAD it is moving back. */
+static int locate_moves(struct run *rn)
+{
+	for (size_t i = 0; i < rn->j.n; i++) {
+		struct journal_entry *e = &rn->j.e[i];
+		char err[ERR_MAX];
+		if (git_oid_equal(&e->old, &e->new))
+			continue;
+		if (journal_locate(e, err) < 0) {
+			log_error("%s", err);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void export_commits(struct stack *st, const struct journal *j)
@@ -220,6 +260,23 @@ static void export_commits(struct stack *st, const struct journal *j)
 		snprintf(key, sizeof key, "AUTODEPLOY_NEW_COMMIT_%zu", i);
 		stack_setenv(st, key, "%s", w);
 	}
+}
+
+/*
+ * A recovery starts the stack as a rollback does ("Exact and final":
+ * recovery is the rollback): with recreate, the services that bind-mount
+ * a file the restore changed back are recreated, since `up -d` alone
+ * leaves a service whose compose config did not change running with the
+ * new commit's file.
+ */
+static int recover_start(struct run *rn)
+{
+	int ret;
+	if (rn->s->strategy == STRATEGY_RECREATE)
+		recreate_collect(&rn->rc, &rn->j);
+	ret = recreate_start(&rn->rc, &rn->st, "recover-start");
+	recreate_free(&rn->rc);
+	return ret;
 }
 
 /*
@@ -252,7 +309,7 @@ static int recover(struct run *rn, int *keep_on)
 		}
 	} else {
 		log_warn("recovering an interrupted deploy: restoring the old commits of %zu checkout(s)", rn->j.n);
-		if (restore_touched(rn) < 0 || stack_start(&rn->st, "recover-start") != 0) {
+		if (restore_touched(rn, 1) < 0 || recover_start(rn) != 0) {
 			log_error("recovery failed: the journal '%s/%s' is kept and the next run tries again; "
 			          "a person should look", rn->s->state_dir, JOURNAL_NAME);
 			goto out;
@@ -320,7 +377,7 @@ rollback:
 	log_warn("rolling back to the old commits");
 	if (restart && s->strategy == STRATEGY_RESTART && started)
 		stack_command(&rn->st, "rollback-stop", s->stop_command, s->command_timeout);
-	if (restore_touched(rn) < 0) {
+	if (restore_touched(rn, 0) < 0) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
@@ -356,6 +413,26 @@ static void trim_trigger(const struct settings *s)
 	if (fd >= 0)
 		close(fd);
 	free(trigger);
+}
+
+/*
+ * A fetch or a person's git killed while it held a ref lock
+ * (refs/remotes/origin/main.lock) would fail every later fetch, so every
+ * deploy (74).  Under our lock, the locks of every configured checkout
+ * that nobody holds open and that are older than a git command takes are
+ * removed, each named in the log.  A failure is said and the run goes
+ * on: the fetch then says what it cannot do.
+ */
+static void clear_stale_locks(const struct settings *s)
+{
+	for (size_t i = 0; i <= s->n_extra_repos; i++) {
+		const char *path = i == 0 ? s->compose_dir : s->extra_repos[i - 1];
+		git_repository *r = NULL;
+		char err[ERR_MAX];
+		if (repo_open(&r, path, err) == 0 && gitlock_clear(r, GITLOCK_STALE_AGE, err) < 0)
+			log_warn("%s", err);
+		git_repository_free(r);
+	}
 }
 
 /*
@@ -463,6 +540,7 @@ static int repair(struct run *rn, int *broken, int *attempted)
 	*broken = 0;
 	trim_trigger(rn->s);
 	stack_kill_orphans(&rn->st);
+	clear_stale_locks(rn->s);
 	jr = journal_exists(rn->s->state_dir, err);
 	if (jr < 0) {
 		log_error("%s", err);
@@ -521,6 +599,10 @@ static int before_stop(struct run *rn, int restart, int *attempted)
 	if (check_moves(rn) < 0) {
 		log_error("nothing was stopped: move or commit the local files named above, then run again");
 		return EXIT_CONFIG;
+	}
+	if (locate_moves(rn) < 0) {
+		log_error("nothing was stopped");
+		return EXIT_IOERR;
 	}
 	*attempted = 1;
 	rn->st.cancel = &stop_signal;

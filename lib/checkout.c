@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "checkout.h"
+#include "journal.h"
 #include "repo.h"
 #include "util.h"
 #include "value.h"
@@ -298,36 +299,139 @@ static void remove_path(const char *workdir, const char *rel)
 	free(full);
 }
 
-int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
+/*
+ * Where HEAD stands, checked against what the journal says the deploy
+ * found: on `branch` (or detached, as journaled), at `old` or `new` (a
+ * move changes nothing else).  Anything else is a person's work (a
+ * hotfix committed, another branch checked out): -1, naming it, and the
+ * checkout is left as it is.  `branch` NULL (an older journal): HEAD is
+ * taken as it is.
+ */
+static int head_is_ours(git_oid *at, git_repository *r, const char *branch, const git_oid *old,
+                        const git_oid *new, char *err)
+{
+	git_reference *head = NULL, *res = NULL;
+	const char *wd = git_repository_workdir(r);
+	char o[GIT_OID_HEXSZ + 1], w[GIT_OID_HEXSZ + 1], h[GIT_OID_HEXSZ + 1];
+	int ret = -1;
+
+	git_oid_tostr(o, sizeof o, old);
+	git_oid_tostr(w, sizeof w, new);
+	if (git_reference_lookup(&head, r, "HEAD") < 0 || git_reference_resolve(&res, head) < 0) {
+		repo_git_err(err, "cannot read HEAD of '%s'", wd);
+		goto out;
+	}
+	git_oid_cpy(at, git_reference_target(res));
+	git_oid_tostr(h, sizeof h, at);
+	if (git_reference_type(head) == GIT_REFERENCE_SYMBOLIC) {
+		const char *now = git_reference_symbolic_target(head);
+		if (branch && strcmp(branch, now) != 0) {
+			err_set(err, "HEAD of '%s' is on '%s', not on '%s' as the deploy found it: a person moved it, "
+			        "so it is left as it is", wd, now, branch);
+			goto out;
+		}
+	} else if (branch && strcmp(branch, JOURNAL_DETACHED) != 0) {
+		err_set(err, "HEAD of '%s' is detached at %s, not on '%s' as the deploy found it: a person moved it, "
+		        "so it is left as it is", wd, h, branch);
+		goto out;
+	}
+	if (!git_oid_equal(at, old) && !git_oid_equal(at, new)) {
+		err_set(err, "'%s' is at %s, neither the old %s nor the new %s: a person committed or moved it, "
+		        "so it is left as it is", wd, h, o, w);
+		goto out;
+	}
+	ret = 0;
+out:
+	git_reference_free(res);
+	git_reference_free(head);
+	return ret;
+}
+
+/* A path only the new tree has that is still in the work tree (an ignored
+ * one git status does not show): named in `first`. */
+static int new_path_left(const char *workdir, git_diff *diff, char *first, size_t len)
+{
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		struct stat st;
+		if (d->status != GIT_DELTA_ADDED)
+			continue;
+		char *full = xasprintf("%s%s", workdir, d->new_file.path);
+		/* a folder there is the old tree's (the new one has a file) */
+		int there = lstat(full, &st) == 0 && !S_ISDIR(st.st_mode);
+		free(full);
+		if (there) {
+			snprintf(first, len, "%s", d->new_file.path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Is the checkout exactly `old` already: HEAD there, nothing changed,
+ * untracked or left of the new tree?  Then a restore writes nothing (a
+ * move killed before its first file, or a file system gone read-only). */
+static int clean_at(int *yes, git_repository *r, const git_oid *at, const git_oid *old, git_diff *diff,
+                    char *first, size_t len, char *err)
+{
+	int clean;
+	*yes = 0;
+	first[0] = '\0';
+	if (!git_oid_equal(at, old))
+		return 0;
+	if (repo_is_clean(&clean, first, len, r, err) < 0)
+		return -1;
+	*yes = clean && !new_path_left(git_repository_workdir(r), diff, first, len);
+	return 0;
+}
+
+int checkout_restore(git_repository *r, const char *branch, const git_oid *old, const git_oid *new,
                      const struct util_owner *own, char *err)
 {
 	git_tree *a = NULL, *b = NULL;
 	git_diff *diff = NULL;
+	git_index *idx = NULL;
 	git_checkout_options co;
 	struct co_ctx c = { .workdir = git_repository_workdir(r), .own = own };
 	char hex[GIT_OID_HEXSZ + 1], first[512];
-	git_oid now;
+	git_oid at;
 	int ret = -1, clean;
 
 	git_oid_tostr(hex, sizeof hex, old);
-	if (trees_diff(&a, &b, &diff, r, old, new, err) < 0)
+	if (head_is_ours(&at, r, branch, old, new, err) < 0 ||
+	    trees_diff(&a, &b, &diff, r, old, new, err) < 0 ||
+	    clean_at(&clean, r, &at, old, diff, first, sizeof first, err) < 0)
 		goto out;
-	/* The work tree may hold anything between the two trees.  With the
-	 * new tree as baseline, FORCE rewrites what `old` tracks and deletes
-	 * what only `new` tracks, wherever the move stopped. */
-	co_options(&co, &c, GIT_CHECKOUT_FORCE);
-	co.baseline = b;
-	if (git_checkout_tree(r, (const git_object *)a, &co) < 0) {
-		checkout_failed(err, &c, hex);
+	if (clean) {
+		ret = CHECKOUT_CLEAN;
 		goto out;
 	}
-	/* What libgit2 left of the new tree (a path the old tree ignores is
-	 * not deleted by a checkout): the pre-deploy check made sure no local
+	/* The work tree may hold anything between the two trees.  First what
+	 * only the new tree has, and what changed its type, goes (with the
+	 * folders it leaves empty): a file where the old tree has a folder,
+	 * a folder of new files where it has a file, an ignored file the old
+	 * tree would not delete.  The pre-deploy check made sure no local
 	 * file lived at any of these paths. */
 	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
-		if (d->status == GIT_DELTA_ADDED)
+		if (d->status == GIT_DELTA_ADDED || d->status == GIT_DELTA_TYPECHANGE)
 			remove_path(c.workdir, d->new_file.path);
+	}
+	/* The index may be the new one (the move writes it at its end): it
+	 * is read from the old tree, so that it names no file of the new one
+	 * (a checkout updates only the entries of the trees it compares). */
+	if (git_repository_index(&idx, r) < 0 || git_index_read_tree(idx, a) < 0 || git_index_write(idx) < 0) {
+		repo_git_err(err, "cannot reset the index of '%s' to %s", c.workdir, hex);
+		goto out;
+	}
+	/* Then the old tree, against itself as baseline: FORCE rewrites every
+	 * file that differs from it and recreates every missing one, however
+	 * far the move went. */
+	co_options(&co, &c, GIT_CHECKOUT_FORCE | GIT_CHECKOUT_RECREATE_MISSING);
+	co.baseline = a;
+	if (git_checkout_tree(r, (const git_object *)a, &co) < 0) {
+		checkout_failed(err, &c, hex);
+		goto out;
 	}
 	if (point_head(r, old, err) < 0)
 		goto out;
@@ -337,9 +441,9 @@ int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
 		goto out;
 	}
 	/* Trust nothing: say exactly what is not as it was. */
-	if (repo_head_commit(&now, r, err) < 0 || repo_is_clean(&clean, first, sizeof first, r, err) < 0)
+	if (repo_head_commit(&at, r, err) < 0 || clean_at(&clean, r, &at, old, diff, first, sizeof first, err) < 0)
 		goto out;
-	if (!git_oid_equal(&now, old)) {
+	if (!git_oid_equal(&at, old)) {
 		err_set(err, "'%s' is not at %s after the restore", c.workdir, hex);
 		goto out;
 	}
@@ -349,6 +453,7 @@ int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
 	}
 	ret = 0;
 out:
+	git_index_free(idx);
 	git_diff_free(diff);
 	git_tree_free(a);
 	git_tree_free(b);
@@ -358,6 +463,7 @@ out:
 int checkout_stage(git_repository *r, const git_oid *commit, const char *dir, char *err)
 {
 	git_tree *t = NULL;
+	git_index *empty = NULL;
 	git_checkout_options co;
 	int ret = -1;
 
@@ -367,8 +473,18 @@ int checkout_stage(git_repository *r, const git_oid *commit, const char *dir, ch
 		err_set(err, "cannot create '%s': %s", dir, strerror(errno));
 		goto out;
 	}
+	/* The folder is empty, and libgit2 must know it: with the repository's
+	 * index as baseline it takes the checkout's files for the folder's,
+	 * and a file the commit turns into a folder fails ("File exists").
+	 * An empty index in memory is the truth: any commit that checks out
+	 * also stages. */
+	if (git_index_new(&empty) < 0) {
+		repo_git_err(err, "cannot stage into '%s'", dir);
+		goto out;
+	}
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+	co.baseline_index = empty;
 	co.target_directory = dir;
 	if (git_checkout_tree(r, (const git_object *)t, &co) < 0) {
 		repo_git_err(err, "cannot write the tree into '%s'", dir);
@@ -376,6 +492,7 @@ int checkout_stage(git_repository *r, const git_oid *commit, const char *dir, ch
 	}
 	ret = 0;
 out:
+	git_index_free(empty);
 	git_tree_free(t);
 	return ret;
 }

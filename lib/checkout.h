@@ -39,12 +39,19 @@ int checkout_move(git_repository *r, const git_oid *target, enum checkout_how ho
 
 /*
  * Put the checkout back at `old` after a move towards `new` that may have
- * stopped anywhere: every file `old` tracks is rewritten, every path that
- * only `new` has is removed (tracked, untracked or ignored), the branch
- * points at `old`.  Then verified: HEAD is `old` and the tree is clean;
- * if not, -1 with the offending path named.
+ * stopped anywhere (or was killed): paths only `new` has are removed
+ * (tracked, untracked or ignored; a file where `old` has a folder and
+ * the reverse), every file `old` tracks is rewritten or recreated, the
+ * branch points at `old`.  Then verified: HEAD is `old` and the tree is
+ * clean; if not, -1 with the offending path named.
+ * A checkout already clean at `old` is not written at all:
+ * CHECKOUT_CLEAN.  `branch` is what HEAD named when the deploy began
+ * ("refs/heads/X" or JOURNAL_DETACHED; NULL: not known): a HEAD that a
+ * person moved since (another branch, a commit that is neither `old` nor
+ * `new`) is left alone, -1 naming it.
  */
-int checkout_restore(git_repository *r, const git_oid *old, const git_oid *new,
+#define CHECKOUT_CLEAN 1
+int checkout_restore(git_repository *r, const char *branch, const git_oid *old, const git_oid *new,
                      const struct util_owner *own, char *err);
 
 /* Write the tree of `commit` into the folder `dir` (created, must not

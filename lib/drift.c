@@ -391,6 +391,7 @@ struct pool {
 	char *const *paths;
 	size_t n, next;
 	const struct drift_opts *o;
+	const unsigned char *skip;   /* checked afterwards, without a fetch */
 	pthread_mutex_t mu;
 };
 
@@ -403,13 +404,40 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (i >= p->n)
 			return NULL;
-		drift_check(&p->d[i], p->paths[i], p->o);
+		if (!p->skip[i])
+			drift_check(&p->d[i], p->paths[i], p->o);
 	}
+}
+
+/*
+ * The configured folders that share a repository with an earlier one (two
+ * folders of one work tree): later[i] = 1.  They are checked after the
+ * others, without a fetch of their own: two fetches into one repository
+ * at once race for its ref locks (one of them fails), and one fetch
+ * brings all either would.
+ */
+static unsigned char *same_repository(char *const *paths, size_t n)
+{
+	unsigned char *later = xcalloc(n ? n : 1, 1);
+	char **git = xcalloc(n ? n : 1, sizeof *git);
+	for (size_t i = 0; i < n; i++) {
+		git_buf b = { 0 };
+		if (git_repository_discover(&b, paths[i], 0, NULL) == 0)
+			git[i] = realpath(b.ptr, NULL);
+		git_buf_dispose(&b);
+		for (size_t j = 0; j < i && git[i] && !later[i]; j++)
+			later[i] = git[j] && !later[j] && strcmp(git[i], git[j]) == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(git[i]);
+	free(git);
+	return later;
 }
 
 static void drift_check_all(struct drift *d, char *const *paths, size_t n, const struct drift_opts *o)
 {
-	struct pool p = { .d = d, .paths = paths, .n = n, .o = o };
+	unsigned char *later = o->fetch ? same_repository(paths, n) : xcalloc(n ? n : 1, 1);
+	struct pool p = { .d = d, .paths = paths, .n = n, .o = o, .skip = later };
 	size_t nthreads = o->max_threads > 0 ? (size_t)o->max_threads : 1;
 	if (nthreads > n)
 		nthreads = n;
@@ -426,6 +454,13 @@ static void drift_check_all(struct drift *d, char *const *paths, size_t n, const
 		pthread_join(t[i], NULL);
 	pthread_mutex_destroy(&p.mu);
 	free(t);
+	/* from what the first folder of their repository fetched */
+	struct drift_opts fetched = *o;
+	fetched.fetch = 0;
+	for (size_t i = 0; i < n; i++)
+		if (later[i])
+			drift_check(&d[i], paths[i], &fetched);
+	free(later);
 }
 
 static void drift_free(struct drift *d)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "repo.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -28,15 +29,21 @@ int journal_exists(const char *state_dir, char *err)
 }
 
 /*
- * Version 2, one line per checkout after the state:
- *     autodeploy-journal 2
+ * Version 3, one line per checkout after the state, each followed by
+ * lines that say more about it:
+ *     autodeploy-journal 3
  *     state deploy|start-only
  *     OLD NEW TOUCHED PATH        (TOUCHED: 0 or 1)
- * Version 1 (no state line, OLD NEW PATH) is still read: a journal left
- * by the previous release is restored whole, as that release would have.
+ *     root WORK-TREE-TOP
+ *     branch refs/heads/main|detached
+ * Version 2 (no root nor branch lines) and version 1 (no state line,
+ * OLD NEW PATH) are still read: a journal left by an older release is
+ * restored as that release would have.  A release that knows only
+ * version 2 refuses version 3 (its magic line) rather than misread it.
  */
 #define MAGIC_V1 "autodeploy-journal 1\n"
 #define MAGIC_V2 "autodeploy-journal 2\n"
+#define MAGIC_V3 "autodeploy-journal 3\n"
 #define HEX GIT_OID_HEXSZ
 /* what to do about a journal we cannot read */
 #define BY_HAND ": look at it, restore the checkouts by hand, then remove it"
@@ -49,24 +56,32 @@ static const char *state_name(enum journal_state s)
 int journal_write(const char *state_dir, const struct journal *j, char *err)
 {
 	char path[4096];
-	size_t cap = sizeof MAGIC_V2 + 32, len = 0;
+	size_t cap = sizeof MAGIC_V3 + 32, len = 0;
 	for (size_t i = 0; i < j->n; i++)
-		cap += 2 * (HEX + 1) + 2 + strlen(j->e[i].path) + 1;
+		cap += 2 * (HEX + 1) + 2 + strlen(j->e[i].path) + 1 +
+		       (j->e[i].root ? strlen(j->e[i].root) + 6 : 0) +
+		       (j->e[i].branch ? strlen(j->e[i].branch) + 8 : 0);
 	char *buf = xmalloc(cap);
 	int ret = -1;
 
 	journal_path(path, sizeof path, state_dir);
-	len += (size_t)snprintf(buf, cap, "%sstate %s\n", MAGIC_V2, state_name(j->state));
+	len += (size_t)snprintf(buf, cap, "%sstate %s\n", MAGIC_V3, state_name(j->state));
 	for (size_t i = 0; i < j->n; i++) {
+		const struct journal_entry *e = &j->e[i];
 		char o[HEX + 1], w[HEX + 1];
-		if (strchr(j->e[i].path, '\n')) {
-			err_set(err, "cannot journal '%s': the path holds a newline", j->e[i].path);
+		if (strchr(e->path, '\n') || (e->root && strchr(e->root, '\n')) ||
+		    (e->branch && strchr(e->branch, '\n'))) {
+			err_set(err, "cannot journal '%s': the path holds a newline", e->path);
 			goto out;
 		}
 		len += (size_t)snprintf(buf + len, cap - len, "%s %s %d %s\n",
-		                        git_oid_tostr(o, sizeof o, &j->e[i].old),
-		                        git_oid_tostr(w, sizeof w, &j->e[i].new),
-		                        j->e[i].touched ? 1 : 0, j->e[i].path);
+		                        git_oid_tostr(o, sizeof o, &e->old),
+		                        git_oid_tostr(w, sizeof w, &e->new),
+		                        e->touched ? 1 : 0, e->path);
+		if (e->root)
+			len += (size_t)snprintf(buf + len, cap - len, "root %s\n", e->root);
+		if (e->branch)
+			len += (size_t)snprintf(buf + len, cap - len, "branch %s\n", e->branch);
 	}
 	if (util_mkdir_p(state_dir, 0755, err) < 0)
 		goto out;
@@ -78,8 +93,11 @@ out:
 
 void journal_free(struct journal *j)
 {
-	for (size_t i = 0; j->e && i < j->n; i++)
+	for (size_t i = 0; j->e && i < j->n; i++) {
 		free(j->e[i].path);
+		free(j->e[i].root);
+		free(j->e[i].branch);
+	}
 	free(j->e);
 	j->e = NULL;
 	j->n = 0;
@@ -105,13 +123,14 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 	char path[4096];
 	char *buf = NULL, *line;
 	size_t lineno = 1, cap = 0;
-	int ret = -1, v2;
+	int ret = -1, v2, v3;
 
 	memset(j, 0, sizeof *j);
 	journal_path(path, sizeof path, state_dir);
 	if (util_read_file(&buf, NULL, path, err) < 0)
 		return -1;
-	v2 = strncmp(buf, MAGIC_V2, strlen(MAGIC_V2)) == 0;
+	v3 = strncmp(buf, MAGIC_V3, strlen(MAGIC_V3)) == 0;
+	v2 = v3 || strncmp(buf, MAGIC_V2, strlen(MAGIC_V2)) == 0;
 	if (!v2 && strncmp(buf, MAGIC_V1, strlen(MAGIC_V1)) != 0) {
 		err_set(err, "%s:1: not an autodeploy journal" BY_HAND, path);
 		goto out;
@@ -134,6 +153,15 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 				err_set(err, "%s:2: unknown state line" BY_HAND, path);
 				goto out;
 			}
+		} else if (v3 && (strncmp(line, "root ", 5) == 0 || strncmp(line, "branch ", 7) == 0)) {
+			int is_root = line[0] == 'r';
+			char **field = j->n ? (is_root ? &j->e[j->n - 1].root : &j->e[j->n - 1].branch) : NULL;
+			if (!field || *field) {
+				err_set(err, "%s:%zu: misplaced '%s' line" BY_HAND, path, lineno,
+				        is_root ? "root" : "branch");
+				goto out;
+			}
+			*field = xstrdup(line + (is_root ? 5 : 7));
 		} else {
 			ARRAY_GROW(j->e, j->n, cap);
 			memset(&j->e[j->n], 0, sizeof *j->e);
@@ -164,5 +192,47 @@ int journal_remove(const char *state_dir, char *err)
 	/* best effort, as it always was: the journal is gone from the folder
 	 * either way, and a failed sync only makes the removal less durable */
 	util_fsync_dir(AT_FDCWD, state_dir, NULL);
+	return 0;
+}
+
+int journal_locate(struct journal_entry *e, char *err)
+{
+	git_repository *r = NULL;
+	git_reference *head = NULL;
+	char *top = NULL;
+	int ret = -1;
+
+	e->root = e->branch = NULL;
+	if (repo_open(&r, e->path, err) < 0)
+		return -1;
+	/* the real path: a restore must find the same folder whatever
+	 * symlink the configuration went through */
+	if (!(top = realpath(git_repository_workdir(r), NULL))) {
+		err_set(err, "cannot resolve '%s': %s", git_repository_workdir(r), strerror(errno));
+		goto out;
+	}
+	if (git_reference_lookup(&head, r, "HEAD") < 0) {
+		repo_git_err(err, "cannot read HEAD of '%s'", top);
+		goto out;
+	}
+	e->branch = xstrdup(git_reference_type(head) == GIT_REFERENCE_SYMBOLIC ?
+	                    git_reference_symbolic_target(head) : JOURNAL_DETACHED);
+	e->root = top;
+	top = NULL;
+	ret = 0;
+out:
+	free(top);
+	git_reference_free(head);
+	git_repository_free(r);
+	return ret;
+}
+
+int journal_open_repo(git_repository **r, const struct journal_entry *e, char *err)
+{
+	*r = NULL;
+	if (!e->root)
+		return repo_open(r, e->path, err);
+	if (git_repository_open_ext(r, e->root, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+		return repo_git_err(err, "cannot open the work tree '%s'", e->root);
 	return 0;
 }

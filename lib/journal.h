@@ -28,10 +28,27 @@ int journal_exists(const char *state_dir, char *err);
 enum journal_state { JOURNAL_DEPLOY, JOURNAL_START_ONLY };
 
 struct journal_entry {
-	char *path;
+	char *path;     /* as configured (a folder inside the work tree) */
 	git_oid old, new;
 	int touched;    /* its files may have changed: a restore must put `old` back */
+	char *root;     /* the work tree's top: a restore opens the repository
+	                   there, since the new commit may delete `path`;
+	                   NULL in a journal of an older release */
+	char *branch;   /* what HEAD named when the deploy began: "refs/heads/X",
+	                   or JOURNAL_DETACHED; NULL in an older journal */
 };
+
+#define JOURNAL_DETACHED "detached"
+
+/*
+ * Fill e->root and e->branch from the checkout at e->path (malloc'd; the
+ * caller frees them, journal_free does for a journal read back).
+ */
+int journal_locate(struct journal_entry *e, char *err);
+
+/* Open the repository of an entry: at its root when journaled (no search
+ * upwards), else through its configured path. */
+int journal_open_repo(git_repository **r, const struct journal_entry *e, char *err);
 
 struct journal {
 	enum journal_state state;
@@ -47,8 +64,9 @@ struct journal {
  */
 int journal_write(const char *state_dir, const struct journal *j, char *err);
 
-/* Read it back (both this format and the first one, whose checkouts all
- * count as touched); free with journal_free. */
+/* Read it back (this format and the older ones: version 1's checkouts
+ * all count as touched; versions 1 and 2 have no root nor branch); free
+ * with journal_free. */
 int journal_read(struct journal *j, const char *state_dir, char *err);
 void journal_free(struct journal *j);
 

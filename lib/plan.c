@@ -107,6 +107,10 @@ void plan_print(const struct plan *p, const struct settings *s, FILE *out)
 void plan_free(struct plan *p)
 {
 	drift_free_all(p->d, p->n);
+	for (size_t i = 0; p->e && i < p->n; i++) {
+		free(p->e[i].root);
+		free(p->e[i].branch);
+	}
 	free(p->e);
 	memset(p, 0, sizeof *p);
 }

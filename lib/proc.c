@@ -122,31 +122,172 @@ _Noreturn static void child_fail(int fd, int stage, int err)
 	_exit(127);
 }
 
-/* The supervisor's parent died: end the whole group, itself included. */
-static void on_parent_death(int sig)
+/*
+ * Every process below the supervisor, whatever group or session it made
+ * for itself (`timeout` calls setpgid, `setsid` a new session): the
+ * supervisor is a child subreaper (PR_SET_CHILD_SUBREAPER), so an orphan
+ * anywhere below it is re-parented to it, not to init, and the parent
+ * links in /proc always lead back to it.  We chose this over a cgroup of
+ * our own: it needs no delegation from systemd (run-deploy also runs by
+ * hand, from cron, under the hook) and no cgroup file system, and it is
+ * exactly as wide as one command.  A process that is re-parented above
+ * the supervisor can only do so after the supervisor died, which is the
+ * moment it kills them all.
+ *
+ * The supervisor is a fork of a program with threads: no malloc, no
+ * stdio here, only system calls on fixed buffers.
+ */
+#define TREE_MAX 65536
+static pid_t tree_pid[TREE_MAX], tree_ppid[TREE_MAX], tree_pgrp[TREE_MAX];
+static unsigned char tree_mark[TREE_MAX];
+static size_t tree_below[TREE_MAX];
+
+struct linux_dirent64 {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static long parse_long(const char **p)
 {
-	(void)sig;
-	kill(0, SIGKILL);
+	long v = 0;
+	while (**p == ' ')
+		(*p)++;
+	while (**p >= '0' && **p <= '9')
+		v = v * 10 + (*(*p)++ - '0');
+	return v;
+}
+
+/* One line of /proc/PID/stat: parent, group; 0 for a zombie or an error. */
+static int read_stat(const char *pid, pid_t *ppid, pid_t *pgrp)
+{
+	char path[64], buf[512];
+	size_t n = 0;
+	const char *p;
+	memcpy(path, "/proc/", 6);
+	n = 6;
+	for (p = pid; *p && n < sizeof path - 6; p++)
+		path[n++] = *p;
+	memcpy(path + n, "/stat", 6);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t k = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (k <= 0)
+		return 0;
+	buf[k] = '\0';
+	/* "PID (COMM) S PPID PGRP ...": COMM may hold anything, ')' too */
+	const char *close_paren = NULL;
+	for (p = buf; *p; p++)
+		if (*p == ')')
+			close_paren = p;
+	if (!close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z' || close_paren[2] == 'X')
+		return 0;
+	p = close_paren + 3;
+	*ppid = (pid_t)parse_long(&p);
+	*pgrp = (pid_t)parse_long(&p);
+	return 1;
+}
+
+/* Send sig to every live process below us (but our own group when
+ * skip_group: the caller signalled it already); how many were found. */
+static size_t signal_tree(int sig, int skip_group)
+{
+	char dents[8192];
+	size_t n = 0, found = 0;
+	pid_t self = getpid(), group = getpgrp();
+	int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return 0;
+	for (;;) {
+		long k = syscall(SYS_getdents64, dir, dents, sizeof dents);
+		if (k <= 0)
+			break;
+		for (long off = 0; off < k && n < TREE_MAX;) {
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(dents + off);
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			const char *q = d->d_name;
+			pid_t pid = (pid_t)parse_long(&q);
+			if (pid != self && read_stat(d->d_name, &tree_ppid[n], &tree_pgrp[n])) {
+				tree_pid[n] = pid;
+				tree_mark[n] = 0;
+				n++;
+			}
+		}
+	}
+	close(dir);
+	/* tree_below lists the ones below us (few): grow it until it stops */
+	for (int grew = 1; grew;) {
+		grew = 0;
+		for (size_t i = 0; i < n; i++) {
+			int below = !tree_mark[i] && tree_ppid[i] == self;
+			for (size_t j = 0; j < found && !tree_mark[i] && !below; j++)
+				below = tree_pid[tree_below[j]] == tree_ppid[i];
+			if (below) {
+				tree_mark[i] = grew = 1;
+				tree_below[found++] = i;
+			}
+		}
+	}
+	for (size_t j = 0; j < found; j++)
+		if (!skip_group || tree_pgrp[tree_below[j]] != group)
+			kill(tree_pid[tree_below[j]], sig);
+	return found;
+}
+
+/* SIGKILL everything below us until nothing is left (a process may fork
+ * between the look and the kill: its child is found on the next round). */
+static void kill_tree(void)
+{
+	for (int round = 0; round < 200 && signal_tree(SIGKILL, 0) > 0; round++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* What the supervisor was asked: 1 (SIGTERM: the command is being ended,
+ * pass it on), 2 (SIGUSR1: our caller died, or its grace ran out: kill
+ * everything now). */
+static volatile sig_atomic_t supervisor_asked;
+
+static void on_supervisor_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		supervisor_asked = 2;
+	else if (!supervisor_asked)
+		supervisor_asked = 1;
 }
 
 /*
  * The first child is a supervisor, not the command: it leads the group,
  * forks the command into it and waits.  PR_SET_PDEATHSIG reaches only a
  * direct child, and `/bin/sh -c script` forks the script, so when the
- * caller dies (even by SIGKILL) the supervisor kills the whole group:
- * a stop command must not go on stopping the stack after the run that
- * asked for it is gone.  It exits as the command did (same code, same
- * signal), so the caller cannot tell it is there.
+ * caller dies (even by SIGKILL) the supervisor kills everything below it
+ * (signal_tree) and then itself: a stop command must not go on stopping
+ * the stack after the run that asked for it is gone.  A SIGTERM (the
+ * caller's deadline or cancel) is passed on to every process below it,
+ * and whatever is left once the command exited is killed.  It exits as
+ * the command did (same code, same signal), so the caller cannot tell it
+ * is there.
  */
 static void supervise(int report_fd, int null_fd, pid_t parent)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_parent_death;
+	sa.sa_handler = on_supervisor_signal;   /* no SA_RESTART: waitpid wakes up */
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* the parent may have died before prctl took effect */
 	if (prctl(PR_SET_PDEATHSIG, SIGUSR1) < 0 || getppid() != parent)
 		kill(0, SIGKILL);
@@ -155,20 +296,50 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
 	if (c < 0)
 		child_fail(report_fd, STAGE_EXEC, errno);
 	if (c == 0) {
+		/* neither the death signal nor the subreaper role are the
+		 * command's; fork cleared them, the handlers it must reset */
 		prctl(PR_SET_PDEATHSIG, 0);
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGUSR1, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
 		return;   /* the command */
 	}
-	/* only the command may hold these: the caller reads the report pipe
-	 * until every writer is gone */
-	close(report_fd);
-	if (null_fd >= 0)
-		close(null_fd);
-	int ws;
-	while (waitpid(c, &ws, 0) < 0)
+	/* The supervisor is a fork that never execs: it would hold every
+	 * descriptor of the caller, close-on-exec or not, for as long as it
+	 * lives.  The report pipe must close when the command execs (the
+	 * caller reads it until every writer is gone), and the caller's lock
+	 * (STATE_DIR/lock, an flock) must go with the caller: a supervisor
+	 * still killing the tree of a killed run would make the next run
+	 * find the lock held (75).  It needs none of them. */
+	long closed = -1;
+#ifdef SYS_close_range
+	closed = syscall(SYS_close_range, 0U, ~0U, 0U);
+#endif
+	if (closed < 0) {
+		struct rlimit nofile;
+		long top = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 65536 ?
+		           (long)nofile.rlim_cur : 65536;
+		for (long fd = 0; fd < top; fd++)
+			close((int)fd);
+	}
+	(void)null_fd;   /* closed with the rest */
+	int ws, passed_on = 0;
+	for (;;) {
+		if (supervisor_asked == 2) {
+			kill_tree();
+			kill(0, SIGKILL);
+		}
+		if (supervisor_asked == 1 && !passed_on) {
+			passed_on = 1;
+			signal_tree(SIGTERM, 1);
+		}
+		if (waitpid(c, &ws, 0) == c)
+			break;
 		if (errno != EINTR)
 			_exit(127);
+	}
+	if (supervisor_asked)
+		kill_tree();
 	if (WIFEXITED(ws))
 		_exit(WEXITSTATUS(ws));
 	if (WIFSIGNALED(ws)) {
@@ -338,10 +509,17 @@ static int wait_or_end(pid_t pid, const struct proc_opts *o)
 	pidfd = open_pidfd(pid);
 	ended = exited_by(pid, pidfd, deadline, o->cancel);
 	if (ended != 1) {
+		/* the group, and through the supervisor everything below
+		 * it that left the group */
 		kill(-pid, SIGTERM);
-		exited_by(pid, pidfd, util_monotonic() + KILL_GRACE, NULL);
-		/* The leader is gone or ignored SIGTERM; whatever is left
-		 * of its group (grandchildren) goes now. */
+		if (exited_by(pid, pidfd, util_monotonic() + KILL_GRACE, NULL) != 1) {
+			/* ignored: the supervisor kills everything below it
+			 * with SIGKILL, then itself */
+			kill(pid, SIGUSR1);
+			exited_by(pid, pidfd, util_monotonic() + KILL_GRACE, NULL);
+		}
+		/* whatever is left of its group (should the supervisor
+		 * itself be stuck) goes now */
 		kill(-pid, SIGKILL);
 	}
 	if (pidfd >= 0)

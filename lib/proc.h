@@ -9,15 +9,18 @@
  *   if (proc_run(&status, argv, &o, err) < 0) ... could not start
  *   status: exit code; 128+N when killed by signal N; PROC_TIMEOUT on timeout
  *
- * The child runs in its own process group (so a timeout reaches whatever
- * it started), with SIGPIPE at its default and no signal blocked.  No
- * global state and no signal handlers: safe to call from several threads.
- * On a timeout the group gets SIGTERM; once the child itself has exited,
- * or 5 s later, whatever remains of the group gets SIGKILL.  When the
- * calling thread dies, even by SIGKILL, the whole group is killed (a small
- * supervisor process leads it, with PR_SET_PDEATHSIG), so a killed caller
- * leaves nothing running; `started` lets the caller record the group in
- * case the supervisor itself is killed.
+ * The child runs in its own process group, led by a small supervisor
+ * process that is a child subreaper (PR_SET_CHILD_SUBREAPER): whatever the
+ * command starts stays below it, even what leaves the group or the
+ * session (`timeout`, `setsid`).  SIGPIPE is at its default and no signal
+ * is blocked.  No global state and no signal handlers in the caller: safe
+ * to call from several threads.  On a timeout (or cancel) the group and
+ * everything below the supervisor get SIGTERM; once the child itself has
+ * exited, or 5 s later, whatever remains gets SIGKILL.  When the calling
+ * thread dies, even by SIGKILL, everything below the supervisor is killed
+ * (PR_SET_PDEATHSIG), so a killed caller leaves nothing running;
+ * `started` lets the caller record the group in case the supervisor
+ * itself is killed.
  */
 #ifndef AUTODEPLOY_PROC_H
 #define AUTODEPLOY_PROC_H
@@ -34,7 +37,7 @@ struct proc_opts {
 	                             They override inherited ones; a bare "KEY" unsets it.
 	                             A PATH given here is used to find argv[0]. */
 	long timeout;             /* seconds; 0: none.  On expiry the child's whole
-	                             process group gets SIGTERM, then SIGKILL 5 s later */
+	                             process tree gets SIGTERM, then SIGKILL 5 s later */
 	int stdout_fd;            /* -1 or 0: inherit; else dup2'ed onto fd 1 */
 	int stderr_fd;            /* -1 or 0: inherit; else dup2'ed onto fd 2, after
 	                             stdout_fd, so 1 means "with stdout" (2>&1) */

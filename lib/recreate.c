@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +14,20 @@
 #include "strbuf.h"
 #include "util.h"
 
-/* The last component of the work tree's real path ("checkout" if none). */
-static char *tree_name(git_repository *r)
-{
-	char *rwd = realpath(git_repository_workdir(r), NULL);
-	const char *slash = rwd ? strrchr(rwd, '/') : NULL;
-	char *name = xstrdup(slash && slash[1] ? slash + 1 : "checkout");
-	free(rwd);
-	return name;
-}
-
 /* recreate: the new commits, written beside the state, prepared (images
- * pulled, compose file checked) while the stack still runs the old ones. */
+ * pulled, compose file checked) while the stack still runs the old ones.
+ * Each work tree is staged at its full real path below STATE_DIR/stage
+ * (/srv/stack -> STATE_DIR/stage/srv/stack): two work trees of one name
+ * cannot meet, and work trees side by side stay side by side (a compose
+ * file may refer to ../other-repo).  A work tree that holds several
+ * configured folders is staged once; each folder maps to the same folder
+ * inside its staged copy. */
 int recreate_prepare(struct stack *st, const struct journal *j)
 {
 	char err[ERR_MAX], key[64];
 	char *stagetop = xasprintf("%s/stage", st->s->state_dir), *compose = NULL;
+	char **staged = xcalloc(j->n + 1, sizeof *staged);
+	size_t nstaged = 0;
 	int ret = -1;
 
 	if (util_remove_tree(stagetop, err) < 0 || util_mkdir_p(stagetop, 0700, err) < 0) {
@@ -38,22 +37,30 @@ int recreate_prepare(struct stack *st, const struct journal *j)
 	for (size_t i = 0; i < j->n; i++) {
 		struct journal_entry *e = &j->e[i];
 		git_repository *r = NULL;
-		char *dir = NULL, *sub = NULL, *name = NULL;
+		char *dir = NULL, *sub = NULL, *top = NULL;
+		int seen = 0;
 		/* a checkout that is missing (skipped with a warning) has no commit */
 		if (git_oid_is_zero(&e->new))
 			continue;
 		int rc = repo_open(&r, e->path, err);
+		if (rc == 0 && !(top = realpath(git_repository_workdir(r), NULL)))
+			rc = err_set(err, "cannot resolve '%s': %s", git_repository_workdir(r), strerror(errno));
 		if (rc == 0) {
-			/* the work trees side by side under their own names, as they
-			 * usually are (a compose file may refer to ../other-repo);
-			 * a configured folder inside one maps to the same folder
-			 * inside its staged copy */
-			name = tree_name(r);
 			sub = repo_subdir(r, e->path);
-			dir = xasprintf("%s/%s", stagetop, name);
-			free(name);
-			rc = checkout_stage(r, &e->new, dir, err);
+			dir = xasprintf("%s%s", stagetop, top);
+			for (size_t k = 0; k < nstaged && !seen; k++)
+				seen = strcmp(staged[k], top) == 0;
+			if (!seen) {
+				char *parent = xasprintf("%.*s", (int)(strrchr(dir, '/') - dir), dir);
+				rc = util_mkdir_p(parent, 0700, err);
+				free(parent);
+				if (rc == 0)
+					rc = checkout_stage(r, &e->new, dir, err);
+				staged[nstaged++] = top;
+				top = NULL;
+			}
 		}
+		free(top);
 		git_repository_free(r);
 		if (rc < 0) {
 			log_error("prepare: %s", err);
@@ -74,6 +81,9 @@ int recreate_prepare(struct stack *st, const struct journal *j)
 out:
 	if (util_remove_tree(stagetop, err) < 0)
 		log_warn("%s", err);
+	for (size_t k = 0; k < nstaged; k++)
+		free(staged[k]);
+	free(staged);
 	free(compose);
 	free(stagetop);
 	return ret;
@@ -91,7 +101,7 @@ void recreate_collect(struct recreate *rc, const struct journal *j)
 		size_t np = 0;
 		if (git_oid_equal(&e->old, &e->new))
 			continue;
-		if (repo_open(&r, e->path, err) < 0 || !(top = realpath(git_repository_workdir(r), NULL)) ||
+		if (journal_open_repo(&r, e, err) < 0 || !(top = realpath(git_repository_workdir(r), NULL)) ||
 		    repo_changed_paths(&paths, &np, r, &e->old, &e->new, err) < 0)
 			log_warn("'%s': cannot list the changed files (%s): services that bind-mount them "
 			         "are not recreated", e->path, err);

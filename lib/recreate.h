@@ -27,9 +27,10 @@ struct recreate {
 	size_t nchanged;
 };
 
-/* Stage the new commit of every checkout in STATE_DIR/stage/NAME (the
- * work tree's name; a configured subfolder maps into it) and run the
- * prepare command in the staged compose folder.  0, or -1 after logging. */
+/* Stage the new commit of every work tree once, in STATE_DIR/stage/PATH
+ * (PATH: the work tree's full real path; a configured subfolder maps into
+ * it) and run the prepare command in the staged compose folder.  0, or
+ * -1 after logging. */
 int recreate_prepare(struct stack *st, const struct journal *j);
 
 /* Collect the paths that the moves in j change (logs what it cannot). */

@@ -101,7 +101,9 @@ test_expect_success 'killed half-way through the checkout: the tree is between t
 	AUTODEPLOY_TEST_KILL_AT=checkout-file-700 rd 137 &&
 	n=$(ls compose/many | wc -l) &&
 	test "$n" -gt 0 && test "$n" -lt 2000 &&
-	test_grep "^autodeploy-journal 2$" "$JOURNAL" &&
+	test_grep "^autodeploy-journal 3$" "$JOURNAL" &&
+	test_grep "^root $TRASH/compose$" "$JOURNAL" &&
+	test_grep "^branch refs/heads/main$" "$JOURNAL" &&
 	test_grep " 1 $TRASH/compose$" "$JOURNAL" &&
 	test_must_fail 1 check-drift --config "$CONFIG" >out 2>err &&
 	test_grep "interrupted" err
@@ -150,10 +152,12 @@ test_expect_success 'a restore that cannot be done (index.lock held): exit 3 nam
 	test -e "$JOURNAL"
 '
 
-test_expect_success 'with the lock gone, the next run restores, starts, deploys again (0)' '
-	rm compose/.git/index.lock &&
+test_expect_success 'the next run removes the lock the failed run left (named in the log), restores, starts, deploys again (0)' '
+	test -e compose/.git/index.lock &&
 	fresh_record &&
 	rd 0 &&
+	test_grep "removed the stale lock .$TRASH/compose/.git/index.lock." err &&
+	test ! -e compose/.git/index.lock &&
 	test_grep "restored to" err &&
 	is "checkouts" "$(heads)" "$(remote_heads)" &&
 	clean_at compose "$(git -C stack.git rev-parse main)" &&

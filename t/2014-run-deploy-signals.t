@@ -145,6 +145,88 @@ test_expect_success 'SIGTERM during the start: the start is ended, the old commi
 	! pgrep -f "sleep 60" >/dev/null
 '
 
+test_expect_success 'SIGHUP during the start (the operator'"'"'s ssh session dropped) is a SIGTERM: rolled back, exit 2' '
+	touch hang &&
+	rm -f start-began &&
+	fresh_record &&
+	{ run-deploy --config "$CONFIG" >out 2>err & } &&
+	pid=$! &&
+	wait_for start-began &&
+	kill -HUP $pid &&
+	{ wait $pid; rc=$?; } &&
+	is "exit code" "$rc" 2 &&
+	test_grep "interrupted by signal 1$" err &&
+	is "checkouts" "$(heads)" "$(saved before)" &&
+	last_call_is healthcheck:rollback-healthcheck:0 &&
+	stack_is running &&
+	no_journal
+'
+
+test_expect_success 'SIGPIPE in the downtime window (`run-deploy | sed ...q` gone) is a SIGTERM: rolled back, exit 2' '
+	cat >bin/slow-stop <<-EOF &&
+	#!/bin/sh
+	sleep 1
+	exec "$STANDIN" stop
+	EOF
+	config_add AUTODEPLOY_STOP_COMMAND "$TRASH/bin/slow-stop" &&
+	fresh_record &&
+	run-deploy --config "$CONFIG" 2>&1 | sed "/stop: running/q" >sed-out &&
+	echo "${PIPESTATUS[0]}" >rc &&
+	is "exit code" "$(cat rc)" 2 &&
+	is "checkouts" "$(heads)" "$(saved before)" &&
+	last_call_is healthcheck:rollback-healthcheck:0 &&
+	stack_is running &&
+	no_journal &&
+	test_grep "interrupted by signal 13$" "$LOG_FILE"
+'
+
+test_expect_success 'a stop under `timeout` (its own process group) dies with a killed run-deploy' '
+	cat >bin/slow-stop <<-EOF &&
+	#!/bin/sh
+	touch "$TRASH/stop-began"
+	sleep 2
+	exec "$STANDIN" stop
+	EOF
+	config_add AUTODEPLOY_STOP_COMMAND "timeout 600 $TRASH/bin/slow-stop" &&
+	rm -f stop-began &&
+	fresh_record &&
+	{ run-deploy --config "$CONFIG" >out 2>err & } &&
+	pid=$! &&
+	wait_for stop-began &&
+	kill -KILL $pid &&
+	{ wait $pid || :; } &&
+	sleep 3 &&
+	no_calls stop &&
+	stack_is running &&
+	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
+	rd 0 &&
+	is "checkouts" "$(heads)" "$(remote_heads)"
+'
+
+test_expect_success 'a stop under `setsid` (its own session) that hangs is ended at its deadline: exit 2, nothing left' '
+	cat >bin/hang-stop <<-EOF &&
+	#!/bin/sh
+	echo \$\$ >"$TRASH/hang-pid"
+	exec sleep 3571
+	EOF
+	chmod +x bin/hang-stop &&
+	config_add AUTODEPLOY_STOP_COMMAND "setsid $TRASH/bin/hang-stop" &&
+	config_add AUTODEPLOY_COMMAND_TIMEOUT 1 &&
+	save_heads before &&
+	push_all &&
+	fresh_record &&
+	rd 2 &&
+	test_grep "did not finish within 1 s and was killed" err &&
+	sleep 1 &&
+	{ ! kill -0 "$(cat hang-pid)" 2>/dev/null || { kill "$(cat hang-pid)"; false; }; } &&
+	is "checkouts" "$(heads)" "$(saved before)" &&
+	stack_is running &&
+	no_journal &&
+	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
+	config_add AUTODEPLOY_COMMAND_TIMEOUT 900 &&
+	rd 0
+'
+
 test_expect_success 'AUTODEPLOY_ROLLBACK=no: a failed start keeps the new commits and a start-only journal: exit 3' '
 	config_add AUTODEPLOY_START_COMMAND "$STANDIN start" &&
 	rd 0 &&

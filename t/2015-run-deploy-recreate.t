@@ -32,7 +32,7 @@ test_expect_success 'recreate: prepare runs on the new commits in a staged copy,
 	fresh_record &&
 	rd 0 &&
 	record_is prepare:prepare:0 start:start:0 healthcheck:healthcheck:0 &&
-	is "prepare ran in" "$(cat prepare-cwd)" "$(cd "$STATE_DIR" && pwd -P)/stage/compose" &&
+	is "prepare ran in" "$(cat prepare-cwd)" "$(cd "$STATE_DIR" && pwd -P)/stage$(cd "$TRASH" && pwd -P)/compose" &&
 	is "prepare saw" "$(cat prepare-saw)" "$(git -C stack.git show main:file.txt)" &&
 	is "prepare saw in extra1" "$(cat prepare-saw-extra1)" "$(git -C ex1.git show main:file.txt)" &&
 	is "prepare saw the checkouts at" "$(call_heads prepare prepare)" "$(saved before)" &&
@@ -183,5 +183,86 @@ test_expect_success '--dry-run escapes file names from the repository: no forged
 	test_grep "^    z\\\\nwould run: docker compose down -v$" out &&
 	test_grep ! "^would run: docker compose down" out
 '
+
+test_expect_success 'recreate: a commit that turns a file into a folder of the same name stages and deploys (0)' '
+	DEPLOY_STRATEGY= deploy_config no &&
+	dev=$(dev_clone stack) &&
+	echo "a file" >"$dev/swap" &&
+	dev_publish stack "swap is a file" >/dev/null &&
+	rd 0 &&
+	git -C "$dev" rm -q swap &&
+	mkdir "$dev/swap" &&
+	echo "now in a folder" >"$dev/swap/inside" &&
+	dev_publish stack "swap is a folder" >/dev/null &&
+	fresh_record &&
+	rd 0 &&
+	record_is prepare:prepare:0 start:start:0 healthcheck:healthcheck:0 &&
+	is "swap/inside" "$(cat compose/swap/inside)" "now in a folder" &&
+	git -C "$dev" rm -q -r swap &&
+	echo "a file again" >"$dev/swap" &&
+	dev_publish stack "swap is a file again" >/dev/null &&
+	rd 0 &&
+	is "swap" "$(cat compose/swap)" "a file again"
+'
+
+test_expect_success 'setup: two folders of one work tree (a/stack) and a work tree of the same name (b/stack)' '
+	make_remote mono 1 &&
+	dev=$(dev_clone mono) &&
+	mkdir "$dev/birdhouse" "$dev/other" &&
+	echo compose >"$dev/birdhouse/what" &&
+	echo other >"$dev/other/what" &&
+	dev_publish mono "two folders" >/dev/null &&
+	mkdir a b &&
+	clone_remote mono a/stack &&
+	clone_remote ex1 b/stack &&
+	CHECKOUTS="$TRASH/a/stack $TRASH/b/stack" &&
+	write_standin &&
+	write_config "$TRASH/a/stack/birdhouse" "$TRASH/a/stack/other $TRASH/b/stack" &&
+	cat >bin/prepare <<-EOF &&
+	#!/bin/sh
+	{ pwd -P; cat what; cat "\$AUTODEPLOY_STAGED_CHECKOUT_1/what"; cat "\$AUTODEPLOY_STAGED_CHECKOUT_2/file.txt"; } >"$TRASH/prepare-saw"
+	exec "$STANDIN" prepare
+	EOF
+	chmod +x bin/prepare &&
+	config_add AUTODEPLOY_PREPARE_COMMAND "$TRASH/bin/prepare" &&
+	config_add AUTODEPLOY_START_COMMAND "$STANDIN start" &&
+	rd 0
+'
+
+test_expect_success 'recreate: staged copies are keyed by the full work-tree path: no collision, each folder maps inside its copy (0)' '
+	dev=$(dev_clone mono) &&
+	echo compose2 >"$dev/birdhouse/what" &&
+	echo other2 >"$dev/other/what" &&
+	dev_publish mono "both folders change" >/dev/null &&
+	dev_push ex1 >/dev/null &&
+	fresh_record &&
+	rd 0 &&
+	top=$(cd "$STATE_DIR" && pwd -P)/stage$(cd "$TRASH" && pwd -P) &&
+	printf "%s\n" "$top/a/stack/birdhouse" compose2 other2 "$(git -C ex1.git show main:file.txt)" >prepare-want &&
+	test_cmp prepare-want prepare-saw &&
+	is "a/stack" "$(git -C a/stack rev-parse HEAD)" "$(git -C mono.git rev-parse main)" &&
+	is "b/stack" "$(git -C b/stack rev-parse HEAD)" "$(git -C ex1.git rev-parse main)"
+'
+
+# remote_opens CONFIG: how many times check-drift opened the remote mono.git
+# (its HEAD file) while it fetched: once per fetch, however libgit2 reads it.
+remote_opens() {
+	strace -f -qq -e trace=openat -o strace.out check-drift --config "$1" >/dev/null 2>&1
+	grep -c "mono.git/HEAD\"" strace.out
+}
+
+if command -v strace >/dev/null; then
+	test_expect_success 'two folders of one work tree are fetched once: the remote is read as often as for one folder' '
+		dev_push mono >/dev/null &&
+		sed "/^AUTODEPLOY_EXTRA_REPOS=/d" "$CONFIG" >one.env &&
+		one=$(remote_opens one.env) &&
+		dev_push mono >/dev/null &&
+		two=$(remote_opens "$CONFIG") &&
+		test "$one" -gt 0 &&
+		is "remote reads with two folders" "$two" "$one"
+	'
+else
+	test_skip_or_fail 'two folders of one work tree are fetched once' 'needs strace'
+fi
 
 test_done

@@ -136,6 +136,17 @@ test_expect_success 'recreate: only a file that a service bind-mounts changed: t
 	is "served" "$(web_version)" v2
 '
 
+test_expect_success 'recreate: killed after the start of a bind-mounted change; the recovery puts page2 back and recreates conf' '
+	release v2 yes page3 &&
+	AUTODEPLOY_TEST_KILL_AT=after-start rd 137 &&
+	is "conf serves" "$(conf_page)" page3 &&
+	rd 0 --if-drift &&
+	test_grep "recover-start: recreating .conf.: its bind-mounted .*/conf/page.html. changed" err &&
+	test_grep "recovered: the stack runs again" err &&
+	is "conf serves" "$(conf_page)" page3 &&
+	is "checkout" "$(git -C "$CHECKOUT" rev-parse HEAD)" "$(git -C stack.git rev-parse main)"
+'
+
 test_expect_success 'restart: a run killed while the stack is stopped leaves it down; check-drift says so' '
 	config_add AUTODEPLOY_STRATEGY restart &&
 	release v4 yes &&

@@ -35,8 +35,8 @@ test_expect_success 'run-deploy moves the whole checkout; prepare and start run 
 	rd 0 &&
 	is "checkout" "$(git -C compose rev-parse HEAD)" "$(git -C stack.git rev-parse main)" &&
 	is "start ran in" "$(cat cwd-start)" "$(cd compose/birdhouse && pwd -P)" &&
-	is "prepare ran in" "$(cat cwd-prepare)" "$(cd "$STATE_DIR" && pwd -P)/stage/compose/birdhouse" &&
-	test_grep "^AUTODEPLOY_STAGED_CHECKOUT_0=$STATE_DIR/stage/compose/birdhouse$" env-prepare
+	is "prepare ran in" "$(cat cwd-prepare)" "$(cd "$STATE_DIR" && pwd -P)/stage$(cd "$TRASH" && pwd -P)/compose/birdhouse" &&
+	test_grep "^AUTODEPLOY_STAGED_CHECKOUT_0=$STATE_DIR/stage$(cd "$TRASH" && pwd -P)/compose/birdhouse$" env-prepare
 '
 
 if [ "$(id -u)" = 0 ]; then
