@@ -47,7 +47,7 @@ test_expect_success 'SUBDIR/**: every file of the folder, data included; >DEST w
 test_expect_success 'a DEST that would leave the destination, or a stray *, is a config error naming the entry (78)' '
 	nb_config "file://$TRASH/hydro.git#main:docs>../etc" &&
 	test_must_fail 78 nb 2>err &&
-	test_grep "the name .\.\.., which would leave the destination" err &&
+	test_grep "the name .\.\.., which would leave the folder" err &&
 	nb_config "file://$TRASH/hydro.git#main:docs>" &&
 	test_must_fail 78 nb 2>err &&
 	test_grep ".>. needs a folder below the destination" err &&
