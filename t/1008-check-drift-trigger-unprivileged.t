@@ -113,10 +113,11 @@ time.sleep(3600)" "$SOCK" >/dev/null 2>&1 & } &&
 	cat "$CONFIG" "$KEY" >/dev/null
 '
 
-as_root 'the trigger runs as nobody, no group of ours, in /, though its checkout is closed to it' '
+as_root 'the trigger runs as nobody, none of our groups, in /, though its checkout is closed to it' '
 	nobody=$(id -u nobody) && nogroup=$(id -g nobody) &&
 	rm -f outbox/* &&
-	drift_json 1 7>leak-marker &&
+	test_must_fail 1 setpriv --groups 4343 -- check-drift --config "$CONFIG" --json >out 2>err 7>leak-marker &&
+	json_check out &&
 	json_is 0 decision deploy &&
 	test_grep "autodeploy/conditional-trigger said deploy" out &&
 	test "$(cat outbox/ids)" = "uid $nobody euid $nobody gid $nogroup egid $nogroup" &&
