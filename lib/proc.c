@@ -193,7 +193,10 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
  * tells the caller why an exec failed; close_range(2) where the kernel has
  * it, else each number up to the limit.  Then the user: groups first
  * (setgroups needs root, which setuid gives up), and no_new_privs so that
- * no setuid program (sudo, su) can give back what was dropped.
+ * no setuid program (sudo, su) can give back what was dropped.  Between
+ * setuid and exec this process is still a copy of ours (env.local's
+ * values in its heap): the kernel makes it undumpable at the switch, so
+ * other processes of that user cannot ptrace or read it until exec.
  */
 static void child_confine(const struct proc_opts *o, int report_fd)
 {
