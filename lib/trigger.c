@@ -20,6 +20,10 @@
 #define TRIGGER_TIMEOUT 300
 #define TRIGGER_LOG_MAX 16384
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U   /* linux/memfd.h, Linux 6.3 */
+#endif
+
 static char *join_lines(char **v, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -50,9 +54,9 @@ static void log_output(const struct drift *d, int fd)
 }
 
 /*
- * The script, as the trigger user will read it: a sealed memfd.  The user
- * cannot be trusted to read the checkout (a root-owned 0700 folder) nor
- * the state folder, and a file we would write for it elsewhere could be
+ * The script, as the trigger user will read it: a sealed memfd.  That user
+ * may not be able to read the checkout (a root-owned 0700 folder) nor the
+ * state folder, and a file we would write for it elsewhere could be
  * swapped or left behind; a descriptor of ours it can only read.  The
  * child keeps it open at its number and runs /proc/self/fd/N: the kernel
  * finds the shebang there and hands the interpreter that same path, which
@@ -63,7 +67,12 @@ static void log_output(const struct drift *d, int fd)
  */
 static int script_fd(const char *script, size_t len, char *err)
 {
-	int fd = memfd_create("conditional-trigger", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	/* MFD_EXEC: a script with a shebang is executed from it, which
+	 * vm.memfd_noexec=1 (Linux 6.3) forbids unless asked; older kernels
+	 * know no such flag (EINVAL) and allow it anyway */
+	int fd = memfd_create("conditional-trigger", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create("conditional-trigger", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return err_set(err, "memfd_create: %s", strerror(errno));
 	if (util_write_all(fd, script, len) < 0 || fchmod(fd, 0555) < 0 ||
