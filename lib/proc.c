@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -25,9 +26,13 @@ extern char **environ;
  * candidate, as execvp() would.
  */
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1u << 2)   /* linux/close_range.h */
+#endif
+
 #define KILL_GRACE 5.0   /* seconds between SIGTERM and SIGKILL */
 
-enum { STAGE_CHDIR = 1, STAGE_STDIO, STAGE_EXEC };
+enum { STAGE_CHDIR = 1, STAGE_STDIO, STAGE_EXEC, STAGE_USER, STAGE_FDS };
 
 struct child_report {
 	int stage;
@@ -353,6 +358,42 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
 	_exit(127);
 }
 
+/*
+ * In the child, before exec: shed what the caller holds.  The descriptors
+ * are marked close-on-exec rather than closed, so the report pipe still
+ * tells the caller why an exec failed; close_range(2) where the kernel has
+ * it, else each number up to the limit.  Then the user: groups first
+ * (setgroups needs root, which setuid gives up), and no_new_privs so that
+ * no setuid program (sudo, su) can give back what was dropped.  Between
+ * setuid and exec this process is still a copy of ours (env.local's
+ * values in its heap): the kernel makes it undumpable at the switch, so
+ * other processes of that user cannot ptrace or read it until exec.
+ */
+static void child_confine(const struct proc_opts *o, int report_fd)
+{
+	if (o->close_fds) {
+#ifdef SYS_close_range
+		if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+#endif
+		{
+			struct rlimit rl;
+			long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
+			for (long fd = 3; fd < max; fd++)
+				fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		}
+		if (o->keep_fd > 2 && fcntl(o->keep_fd, F_SETFD, 0) < 0)
+			child_fail(report_fd, STAGE_FDS, errno);
+	}
+	if (!o->drop_privs)
+		return;
+	if (setgroups(0, NULL) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(report_fd, STAGE_USER, errno);
+	/* every id as asked, or the command does not run with what is left */
+	if (getuid() != o->uid || geteuid() != o->uid || getgid() != o->gid || getegid() != o->gid)
+		child_fail(report_fd, STAGE_USER, EPERM);
+}
+
 /* The supervisor lives on as a copy of the caller and ends with _exit:
  * memcheck checks it for leaks then, and the caller's buffers would look
  * lost in it without a reference that outlives child()'s frame. */
@@ -381,6 +422,9 @@ _Noreturn static void child(const struct proc_opts *o, int null_fd, int report_f
 		child_fail(report_fd, STAGE_STDIO, errno);
 	if (o && o->stderr_fd > 0 && dup2(o->stderr_fd, STDERR_FILENO) < 0)
 		child_fail(report_fd, STAGE_STDIO, errno);
+	if (o)
+		child_confine(o, report_fd);
+	/* after the switch: the folder must be one the new user may enter */
 	if (o && o->cwd && chdir(o->cwd) < 0)
 		child_fail(report_fd, STAGE_CHDIR, errno);
 
@@ -487,6 +531,12 @@ static int exec_failed(int report_fd, pid_t pid, const char *const argv[], const
 	reap(pid, &ws);
 	if (r.stage == STAGE_CHDIR)
 		err_set(err, "cannot run '%s' in '%s': %s", argv[0], o->cwd, strerror(r.err));
+	else if (r.stage == STAGE_USER)
+		err_set(err, "cannot run '%s' as uid %u gid %u: %s", argv[0], (unsigned)o->uid,
+		        (unsigned)o->gid, strerror(r.err));
+	else if (r.stage == STAGE_FDS)
+		err_set(err, "cannot run '%s': cannot keep descriptor %d: %s", argv[0], o->keep_fd,
+		        strerror(r.err));
 	else if (r.stage == STAGE_STDIO)
 		err_set(err, "cannot run '%s': cannot set up its input/output: %s",
 		        argv[0], strerror(r.err));

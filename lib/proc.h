@@ -50,6 +50,15 @@ struct proc_opts {
 	void (*started)(pid_t pgid, void *arg); /* called in the parent once the
 	                             child's process group exists */
 	void *started_arg;
+	int drop_privs;           /* run as uid/gid, no supplementary groups and no way
+	                             back (no_new_privs): setgroups(0), setgid, setuid
+	                             in the child before exec; the caller must be root */
+	uid_t uid;                /* with drop_privs */
+	gid_t gid;
+	int close_fds;            /* every descriptor above 2 is closed at exec, so the
+	                             child holds nothing of ours (keep_fd excepted) */
+	int keep_fd;              /* with close_fds: > 2, stays open at its own number
+	                             (e.g. a script handed over as /proc/self/fd/N) */
 };
 
 /* Run argv[0] (looked up in PATH when it has no '/') with argv.  Returns 0

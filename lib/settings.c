@@ -3,6 +3,7 @@
  * once so that all programs refuse the same malformed value with the same
  * words.  An empty value means the default, as if the key were unset.
  */
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ enum key_id {
 	K_CODE_OWNERSHIP, K_NOTEBOOK_OWNER, K_NOTEBOOK_MAX_FILES, K_NOTEBOOK_MAX_BYTES, K_NOTEBOOK_MAX_ENTRIES,
 	K_ROTATE_PERIOD, K_ROTATE_WITH, K_ROTATE_KEEP, K_ROTATE_MINSIZE,
 	K_ROTATE_COMPRESS, K_ROTATE_COMPRESS_LEVEL, K_STRATEGY, K_COMMAND_TIMEOUT,
+	K_TRIGGER_USER, K_TRIGGER_REPOS,
 	N_KEYS
 };
 
@@ -112,6 +114,12 @@ static const struct key {
 	[K_ROTATE_COMPRESS_LEVEL] = { OURS(ROTATE_COMPRESS_LEVEL), NUMBER, .num = 6, .min = 1, .max = 9 },
 	[K_STRATEGY] = { OURS(STRATEGY), CHOICE, "recreate", "restart" },
 	[K_COMMAND_TIMEOUT] = { OURS(COMMAND_TIMEOUT), SECONDS, .num = 900 },
+	/* Ours alone (birdhouse ran the trigger as root, for every checkout):
+	 * whoever can push to a listed repository runs code on the host, so
+	 * by default only the compose dir's, as a user with no rights; the
+	 * preset keeps birdhouse's every checkout (the migration guide warns). */
+	[K_TRIGGER_USER] = { "AUTODEPLOY_TRIGGER_USER", NULL, TEXT, "nobody" },
+	[K_TRIGGER_REPOS] = { "AUTODEPLOY_TRIGGER_REPOS", NULL, LIST, NULL, "all" },
 };
 #undef OURS
 
@@ -376,6 +384,94 @@ static int load_code_owner(struct settings *s, const struct cfg *c, char *err)
 	return 0;
 }
 
+/* AUTODEPLOY_TRIGGER_USER: a name, or a uid (its passwd group, else a
+ * group of the same number); resolved now so that a typo is refused
+ * before any run rather than each time a trigger comes. */
+static int load_trigger_user(struct settings *s, const struct cfg *c, char *err)
+{
+	const char *v = text(s, K_TRIGGER_USER);
+	struct passwd *pw;
+	char *end;
+	unsigned long uid;
+
+	s->trigger_user = v;
+	errno = 0;
+	uid = strtoul(v, &end, 10);
+	if (*v >= '0' && *v <= '9' && !*end) {
+		/* (uid_t)-1 means "unchanged" to setuid and chown */
+		if (errno || uid >= 0xffffffffUL)
+			return cfg_error(c, key_name(c, K_TRIGGER_USER), err, "'%.60s' is not a uid "
+			                 "(expected a user name or a uid below 4294967295)", v);
+		pw = getpwuid((uid_t)uid);
+		s->trigger_uid = (unsigned)uid;
+		s->trigger_gid = pw ? (unsigned)pw->pw_gid : (unsigned)uid;
+		return 0;
+	}
+	pw = getpwnam(v);
+	if (!pw)
+		return cfg_error(c, key_name(c, K_TRIGGER_USER), err, "user '%.60s' does not exist "
+		                 "(expected a user name or uid with no rights on this host, e.g. nobody)", v);
+	s->trigger_uid = (unsigned)pw->pw_uid;
+	s->trigger_gid = (unsigned)pw->pw_gid;
+	return 0;
+}
+
+/* Two spellings of one checkout path: "/srv/stack/" is "/srv/stack". */
+static int same_path(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (lb > 1 && b[lb - 1] == '/')
+		lb--;
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+static int is_checkout(const struct settings *s, const char *path)
+{
+	if (s->compose_dir && same_path(s->compose_dir, path))
+		return 1;
+	for (size_t i = 0; i < s->n_extra_repos; i++)
+		if (same_path(s->extra_repos[i], path))
+			return 1;
+	return 0;
+}
+
+/* AUTODEPLOY_TRIGGER_REPOS: unset, `all`, or checkouts of this host; a
+ * path that is none of them is a typo that would silently turn a
+ * trigger off. */
+static int load_trigger_repos(struct settings *s, const struct cfg *c, char *err)
+{
+	const char *name = key_name(c, K_TRIGGER_REPOS), *def = text(s, K_TRIGGER_REPOS);
+
+	value_list(&s->trigger_repos, &s->n_trigger_repos, c, name);
+	if (s->n_trigger_repos == 0 && def && strcmp(def, "all") == 0)
+		s->trigger_all = 1;
+	for (size_t i = 0; i < s->n_trigger_repos; i++) {
+		const char *r = s->trigger_repos[i];
+		if (strcmp(r, "all") == 0 && s->n_trigger_repos == 1)
+			s->trigger_all = 1;
+		else if (strcmp(r, "all") == 0)
+			return cfg_error(c, name, err, "'all' is not alone (expected all, or checkout paths)");
+		else if (!is_checkout(s, r))
+			return cfg_error(c, name, err, "'%.60s' is not a checkout (expected all, or paths "
+			                 "among AUTODEPLOY_COMPOSE_DIR and AUTODEPLOY_EXTRA_REPOS)", r);
+	}
+	return 0;
+}
+
+int settings_trigger_runs(const struct settings *s, const char *checkout)
+{
+	if (s->trigger_all)
+		return 1;
+	if (s->n_trigger_repos == 0)
+		return s->compose_dir && same_path(s->compose_dir, checkout);
+	for (size_t i = 0; i < s->n_trigger_repos; i++)
+		if (same_path(s->trigger_repos[i], checkout))
+			return 1;
+	return 0;
+}
+
 /* AUTODEPLOY_PRESET: empty, or birdhouse (a birdhouse-deploy host's
  * defaults: the table's birdhouse column). */
 static int load_preset(struct settings *s, const struct cfg *c, char *err)
@@ -436,7 +532,9 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    load_rotate(s, c, err) < 0 ||
 	    load_strategy(s, c, err) < 0 ||
 	    get_long(&s->command_timeout, c, K_COMMAND_TIMEOUT, err) < 0 ||
-	    check_jobs(s, c, err) < 0)
+	    check_jobs(s, c, err) < 0 ||
+	    load_trigger_user(s, c, err) < 0 ||
+	    load_trigger_repos(s, c, err) < 0)
 		goto fail;
 	warn_conflicts(c);
 	return 0;
@@ -450,8 +548,9 @@ void settings_free(struct settings *s)
 	value_list_free(s->extra_repos);
 	value_list_free(s->notebook_sources);
 	value_list_free(s->extra_jobs);
-	s->extra_repos = s->notebook_sources = s->extra_jobs = NULL;
-	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = 0;
+	value_list_free(s->trigger_repos);
+	s->extra_repos = s->notebook_sources = s->extra_jobs = s->trigger_repos = NULL;
+	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = s->n_trigger_repos = 0;
 	for (int i = 0; i < 3; i++) {
 		free(s->compose_commands[i]);
 		s->compose_commands[i] = NULL;

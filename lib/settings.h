@@ -77,11 +77,22 @@ struct settings {
 	char **extra_jobs;              /* NULL-terminated, owned */
 	size_t n_extra_jobs;
 	const char *self_update;        /* NULL when unset */
+
+	const char *trigger_user;       /* "nobody": who runs conditional triggers */
+	unsigned trigger_uid, trigger_gid; /* resolved at load (getpwnam) */
+	int trigger_all;                /* AUTODEPLOY_TRIGGER_REPOS=all (birdhouse preset) */
+	char **trigger_repos;           /* NULL-terminated, owned; empty: the compose dir */
+	size_t n_trigger_repos;
 };
 
 /* Fill s from c; on a malformed value returns -1 with "FILE:LINE: KEY: ...". */
 int settings_load(struct settings *s, const struct cfg *c, char *err);
 void settings_free(struct settings *s);
+
+/* May the conditional trigger of checkout (a path as configured) run:
+ * AUTODEPLOY_TRIGGER_REPOS lists it, says all, or is unset and checkout is
+ * the compose dir. */
+int settings_trigger_runs(const struct settings *s, const char *checkout);
 
 /* The name one of our keys goes by in c ("AUTODEPLOY_NOTEBOOK_SOURCES"):
  * birdhouse-deploy's alias (BIRDHOUSE_AUTODEPLOY_NOTEBOOK_SOURCES) when

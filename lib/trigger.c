@@ -20,6 +20,10 @@
 #define TRIGGER_TIMEOUT 300
 #define TRIGGER_LOG_MAX 16384
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U   /* linux/memfd.h, Linux 6.3 */
+#endif
+
 static char *join_lines(char **v, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -49,46 +53,90 @@ static void log_output(const struct drift *d, int fd)
 	}
 }
 
-/* Run the trigger blob from a private temporary file: as a program when
- * it starts with "#!", else through /bin/sh (upstream's sample has no
- * shebang), whatever its mode, with a minimal environment. */
+/*
+ * The script, as the trigger user will read it: a sealed memfd.  That user
+ * may not be able to read the checkout (a root-owned 0700 folder) nor the
+ * state folder, and a file we would write for it elsewhere could be
+ * swapped or left behind; a descriptor of ours it can only read.  The
+ * child keeps it open at its number and runs /proc/self/fd/N: the kernel
+ * finds the shebang there and hands the interpreter that same path, which
+ * it can open since the descriptor is its own; without a shebang it goes
+ * to /bin/sh as a file, not as stdin (stdin is /dev/null: a trigger that
+ * reads input must not eat its own text).  Mode 0555 and the seals: the
+ * trigger cannot rewrite itself for the next run.
+ */
+static int script_fd(const char *script, size_t len, char *err)
+{
+	/* MFD_EXEC: a script with a shebang is executed from it, which
+	 * vm.memfd_noexec=1 (Linux 6.3) forbids unless asked; older kernels
+	 * know no such flag (EINVAL) and allow it anyway */
+	int fd = memfd_create("conditional-trigger", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create("conditional-trigger", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return err_set(err, "memfd_create: %s", strerror(errno));
+	if (util_write_all(fd, script, len) < 0 || fchmod(fd, 0555) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		err_set(err, "cannot prepare the script: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Who runs it: AUTODEPLOY_TRIGGER_USER, which only root can become.  Not
+ * root and already that user (a developer's run, a test) needs no switch;
+ * not root and someone else cannot honour the setting, so it refuses
+ * rather than run the trigger with our rights.
+ */
+static int trigger_user(struct proc_opts *po, const struct settings *s, char *err)
+{
+	if (geteuid() == 0) {
+		po->drop_privs = 1;
+		po->uid = (uid_t)s->trigger_uid;
+		po->gid = (gid_t)s->trigger_gid;
+		return 0;
+	}
+	if (getuid() == (uid_t)s->trigger_uid && geteuid() == (uid_t)s->trigger_uid)
+		return 0;
+	return err_set(err, "only root can run it as %s '%s' (uid %u); set "
+	               "AUTODEPLOY_TRIGGER_USER=%u to run it as the user running this",
+	               settings_key(s->cfg, "AUTODEPLOY_TRIGGER_USER"), s->trigger_user,
+	               s->trigger_uid, (unsigned)getuid());
+}
+
+/*
+ * Run the trigger as AUTODEPLOY_TRIGGER_USER: as a program when it starts
+ * with "#!", else through /bin/sh (upstream's sample has no shebang),
+ * whatever its mode.  It gets only the script (above), stdin /dev/null,
+ * its output into a memfd of ours; cwd "/" (the checkout may be closed to
+ * it); the environment: PATH from ours, HOME=/, LC_ALL=C and what it is
+ * told about the change.
+ */
 static int run_trigger(int *status, const char *script, size_t len, const struct drift *d,
                        const char *status_list, const char *paths, const struct drift_opts *o, char *err)
 {
-	const char *dir = o->settings->state_dir;
-	char *tmpl = xasprintf("%s/conditional-trigger.XXXXXX", dir);
 	char *env_changed = xasprintf("GIT_CHANGED_FILES=%s", status_list);
 	char *env_paths = xasprintf("AUTODEPLOY_CHANGED_PATHS=%s", paths);
 	char old_hex[GIT_OID_HEXSZ + 1], new_hex[GIT_OID_HEXSZ + 1];
 	char *env_old = xasprintf("AUTODEPLOY_OLD_COMMIT=%s", git_oid_tostr(old_hex, sizeof old_hex, &d->local));
 	char *env_new = xasprintf("AUTODEPLOY_NEW_COMMIT=%s", git_oid_tostr(new_hex, sizeof new_hex, &d->target));
-	const char *env[] = { env_changed, env_paths, env_old, env_new, "LC_ALL=C", NULL };
-	const char *direct[] = { tmpl, NULL }, *through_sh[] = { "/bin/sh", tmpl, NULL };
+	const char *env[] = { env_changed, env_paths, env_old, env_new, "HOME=/", "LC_ALL=C", NULL };
+	char self[32];
+	const char *direct[] = { self, NULL }, *through_sh[] = { "/bin/sh", self, NULL };
 	int fd = -1, out = memfd_create("trigger-output", MFD_CLOEXEC), ret = -1;
-	struct proc_opts po = { .cwd = d->path, .env = env, .clear_env = 1, .timeout = TRIGGER_TIMEOUT,
-	                        .null_stdin = 1, .stdout_fd = out, .stderr_fd = 1 };
+	struct proc_opts po = { .cwd = "/", .env = env, .clear_env = 1, .timeout = TRIGGER_TIMEOUT,
+	                        .null_stdin = 1, .stdout_fd = out, .stderr_fd = 1, .close_fds = 1 };
 
 	if (out < 0) {
 		err_set(err, "memfd_create: %s", strerror(errno));
 		goto out;
 	}
-	if (util_mkdir_p(dir, 0755, err) < 0)
+	if (trigger_user(&po, o->settings, err) < 0 || (fd = script_fd(script, len, err)) < 0)
 		goto out;
-	fd = mkostemp(tmpl, O_CLOEXEC);
-	if (fd < 0) {
-		err_set(err, "cannot create '%s': %s", tmpl, strerror(errno));
-		goto out;
-	}
-	if (util_write_all(fd, script, len) < 0) {
-		err_set(err, "cannot write '%s': %s", tmpl, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0700) < 0 || close(fd) < 0) {
-		fd = -1;
-		err_set(err, "cannot prepare '%s': %s", tmpl, strerror(errno));
-		goto out;
-	}
-	fd = -1;
+	po.keep_fd = fd;
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
 	ret = proc_run(status, len >= 2 && script[0] == '#' && script[1] == '!' ? direct : through_sh, &po, err);
 	log_output(d, out);
 out:
@@ -96,8 +144,6 @@ out:
 		close(fd);
 	if (out >= 0)
 		close(out);
-	unlink(tmpl);
-	free(tmpl);
 	free(env_changed);
 	free(env_paths);
 	free(env_old);
@@ -130,9 +176,10 @@ static int read_trigger(char **script, size_t *len, char **where, git_repository
 	return rc;
 }
 
-/* Serial on purpose: the trigger is written to a temporary file, and a
- * fork in another thread while that file is open for writing would make
- * its exec fail (ETXTBSY). */
+/* Serial: one trigger at a time, its output in the log in one piece.  A
+ * checkout that AUTODEPLOY_TRIGGER_REPOS leaves out still has its trigger
+ * looked up, so that the reason says it was not run (a birdhouse host
+ * would otherwise lose its triggers without a word). */
 void trigger_apply(struct drift *d, size_t n, const struct drift_opts *o)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -159,6 +206,12 @@ void trigger_apply(struct drift *d, size_t n, const struct drift_opts *o)
 		if (rc <= 0) {
 			if (rc < 0)
 				drift_set(&d[i], DRIFT_ERROR, EXIT_IOERR, err);
+			goto next;
+		}
+		if (!settings_trigger_runs(o->settings, d[i].path)) {
+			size_t l = strlen(d[i].reason);
+			snprintf(d[i].reason + l, sizeof d[i].reason - l, "; %s not run (%s does not list "
+			         "this checkout)", where, settings_key(o->settings->cfg, "AUTODEPLOY_TRIGGER_REPOS"));
 			goto next;
 		}
 		if (repo_changed_paths(&paths, &npaths, r, &d[i].local, &d[i].target, err) < 0 ||

@@ -2,7 +2,8 @@
 # check-drift and the conditional trigger: autodeploy/conditional-trigger
 # in the remote's new tree (relative to the configured folder first, then
 # at the top) is run whatever its mode, as a program when it has a shebang,
-# else through /bin/sh; cwd = the configured folder, a minimal environment,
+# else through /bin/sh; as AUTODEPLOY_TRIGGER_USER (nobody when we are
+# root: t/1008), cwd = /, a minimal environment,
 # GIT_CHANGED_FILES as `git diff --name-status`, AUTODEPLOY_CHANGED_PATHS
 # the paths; its output goes to the log.  Exit 0 means deploy, anything
 # else pull-only.  Both are work that is due (exit 1).
@@ -11,16 +12,21 @@
 
 TRIGGER=autodeploy/conditional-trigger
 
+# The trigger runs as nobody (when we are root): it records into a folder
+# that everyone may write, reached through a scratch folder it may cross.
+OUT=$TRASH/outbox
+mkdir -p "$OUT" && chmod 1777 "$OUT" && chmod 711 "$TRASH" || exit 1
+
 # write_trigger DIR CODE: a trigger in the work tree DIR that records what
 # it was given (outside every checkout) and exits CODE.
 write_trigger() {
 	mkdir -p "$1/autodeploy" &&
 	cat >"$1/$TRIGGER" <<EOF &&
 #!/bin/sh
-printf '%s\n' "\$AUTODEPLOY_CHANGED_PATHS" >"$TRASH/trigger-changed"
-printf '%s\n' "\$GIT_CHANGED_FILES" >"$TRASH/trigger-status"
-pwd -P >"$TRASH/trigger-cwd"
-env >"$TRASH/trigger-env"
+printf '%s\n' "\$AUTODEPLOY_CHANGED_PATHS" >"$OUT/trigger-changed"
+printf '%s\n' "\$GIT_CHANGED_FILES" >"$OUT/trigger-status"
+pwd -P >"$OUT/trigger-cwd"
+env >"$OUT/trigger-env"
 echo "said by the trigger"
 exit $2
 EOF
@@ -29,17 +35,17 @@ EOF
 
 # changed_is PATH...: the trigger was run and got exactly these paths.
 changed_is() {
-	if [ ! -e "$TRASH/trigger-changed" ]; then
+	if [ ! -e "$OUT/trigger-changed" ]; then
 		echo "error: the trigger was not run" >&2
 		return 1
 	fi
 	printf '%s\n' "$@" | sort >"$TRASH/changed.expect"
-	grep -v '^$' "$TRASH/trigger-changed" | sort >"$TRASH/changed.actual"
+	grep -v '^$' "$OUT/trigger-changed" | sort >"$TRASH/changed.actual"
 	test_cmp "$TRASH/changed.expect" "$TRASH/changed.actual"
 }
 
 not_run() {
-	if [ -e "$TRASH/trigger-changed" ]; then
+	if [ -e "$OUT/trigger-changed" ]; then
 		echo "error: the trigger was run" >&2
 		return 1
 	fi
@@ -58,7 +64,7 @@ test_expect_success 'setup: a remote whose tree holds a trigger that says yes, a
 '
 
 test_expect_success 'nothing moved: the trigger is not run, up-to-date (exit 0)' '
-	rm -f trigger-changed &&
+	rm -f outbox/trigger-changed &&
 	drift_json 0 &&
 	json_is 0 decision up-to-date &&
 	not_run
@@ -71,13 +77,13 @@ test_expect_success 'the trigger says yes (exit 0): deploy (exit 1), and it got 
 	echo "int main;" >"$dev/src/app.c" &&
 	echo odd >"$dev/$ODD" &&
 	new=$(dev_publish trig "three files") &&
-	rm -f trigger-changed trigger-cwd &&
+	rm -f outbox/trigger-changed outbox/trigger-cwd &&
 	drift_json 1 &&
 	json_is 0 decision deploy &&
 	json_is 0 remote_commit "$new" &&
 	changed_is docs/readme.md src/app.c "$ODD" &&
 	printf "A\t%s\n" "$ODD" docs/readme.md src/app.c | sort >status.expect &&
-	grep -v "^\$" trigger-status | sort >status.actual &&
+	grep -v "^\$" outbox/trigger-status | sort >status.actual &&
 	test_cmp status.expect status.actual
 '
 
@@ -86,13 +92,14 @@ test_expect_success 'its output is in the log, not on stdout (--json stays JSON)
 	test_grep "autodeploy/conditional-trigger: said by the trigger" "$LOG_DIR/autodeploy.log" &&
 	test_grep ! "said by" out &&
 	SECRET_OF_THE_RUNNER=x drift_json 1 &&
-	test_grep ! SECRET_OF_THE_RUNNER trigger-env &&
-	test_grep "^PATH=" trigger-env &&
-	test_grep "^AUTODEPLOY_NEW_COMMIT=" trigger-env
+	test_grep ! SECRET_OF_THE_RUNNER outbox/trigger-env &&
+	test_grep "^PATH=" outbox/trigger-env &&
+	test_grep "^AUTODEPLOY_NEW_COMMIT=" outbox/trigger-env &&
+	test_grep "^HOME=/\$" outbox/trigger-env
 '
 
-test_expect_success 'the trigger runs in the checkout, with no shell between' '
-	test "$(cat trigger-cwd)" = "$(cd site && pwd -P)" &&
+test_expect_success 'the trigger runs in / (the checkout may be closed to its user), with no shell between' '
+	test "$(cat outbox/trigger-cwd)" = / &&
 	test ! -e pwned &&
 	test ! -e site/pwned &&
 	test -z "$(git -C site status --porcelain)"
@@ -104,10 +111,10 @@ test_expect_success 'the trigger says no (exit 1): pull-only, still due (exit 1)
 	write_trigger "$dev" 1 &&
 	echo notes >"$dev/notes.txt" &&
 	new=$(dev_publish trig "trigger says no") &&
-	rm -f trigger-changed &&
+	rm -f outbox/trigger-changed &&
 	drift_json 1 &&
 	json_is 0 decision pull-only &&
-	rm -f trigger-changed &&
+	rm -f outbox/trigger-changed &&
 	drift_json 1 --no-fetch &&
 	json_is 0 decision deploy &&
 	test_grep "conditional trigger, if any, was not run (--no-fetch)" out &&
@@ -132,7 +139,7 @@ test_expect_success 'a trigger removed by the new commit is not run: deploy' '
 	dev=$(dev_clone trig) &&
 	git -C "$dev" rm -q "$TRIGGER" &&
 	dev_publish trig "no more trigger" >/dev/null &&
-	rm -f trigger-changed &&
+	rm -f outbox/trigger-changed &&
 	drift_json 1 &&
 	json_is 0 decision deploy &&
 	not_run
@@ -147,7 +154,7 @@ test_expect_success 'a trigger that only the new tree holds is run' '
 	dev_publish fresh "first trigger" >/dev/null &&
 	test ! -e fresh/$TRIGGER &&
 	write_config "$TRASH/fresh" &&
-	rm -f trigger-changed &&
+	rm -f outbox/trigger-changed &&
 	drift_json 1 &&
 	json_is 0 decision pull-only &&
 	changed_is "$TRIGGER" x.txt
@@ -160,7 +167,7 @@ test_expect_success 'a trigger that is not executable (100644) is run all the sa
 	echo y >"$dev/y.txt" &&
 	dev_publish fresh "trigger not executable" >/dev/null &&
 	test "$(git -C fresh.git ls-tree main "$TRIGGER" | cut -c1-6)" = 100644 &&
-	rm -f trigger-changed &&
+	rm -f outbox/trigger-changed &&
 	drift_json 1 &&
 	json_is 0 decision pull-only &&
 	changed_is "$TRIGGER" y.txt
@@ -169,28 +176,28 @@ test_expect_success 'a trigger that is not executable (100644) is run all the sa
 test_expect_success 'a trigger without a shebang (upstream sample) runs through sh' '
 	git -C fresh pull -q &&
 	dev=$(dev_clone fresh) &&
-	printf "echo sh ran me >\"%s/sh-ran\"\nexit 0\n" "$TRASH" >"$dev/$TRIGGER" &&
+	printf "echo sh ran me >\"%s/sh-ran\"\nexit 0\n" "$OUT" >"$dev/$TRIGGER" &&
 	echo z >"$dev/z.txt" &&
 	dev_publish fresh "trigger without shebang" >/dev/null &&
 	drift_json 1 &&
 	json_is 0 decision deploy &&
-	test "$(cat sh-ran)" = "sh ran me"
+	test "$(cat outbox/sh-ran)" = "sh ran me"
 '
 
 test_expect_success 'a trigger of mode 755 without a shebang runs through sh too' '
 	git -C fresh pull -q &&
 	dev=$(dev_clone fresh) &&
-	printf "echo sh ran the 755 one >\"%s/sh-ran\"\nexit 1\n" "$TRASH" >"$dev/$TRIGGER" &&
+	printf "echo sh ran the 755 one >\"%s/sh-ran\"\nexit 1\n" "$OUT" >"$dev/$TRIGGER" &&
 	chmod 755 "$dev/$TRIGGER" &&
 	echo u >"$dev/u.txt" &&
 	dev_publish fresh "755 without shebang" >/dev/null &&
 	test "$(git -C fresh.git ls-tree main "$TRIGGER" | cut -c1-6)" = 100755 &&
 	drift_json 1 &&
 	json_is 0 decision pull-only &&
-	test "$(cat sh-ran)" = "sh ran the 755 one"
+	test "$(cat outbox/sh-ran)" = "sh ran the 755 one"
 '
 
-test_expect_success 'the configured folder is inside the repository: its own trigger first, run there' '
+test_expect_success 'the configured folder is inside the repository: its own trigger first' '
 	git -C fresh pull -q &&
 	dev=$(dev_clone fresh) &&
 	mkdir -p "$dev/birdhouse" &&
@@ -201,12 +208,12 @@ test_expect_success 'the configured folder is inside the repository: its own tri
 	echo v >"$dev/v.txt" &&
 	dev_publish fresh "one more" >/dev/null &&
 	write_config "$TRASH/fresh/birdhouse" &&
-	rm -f trigger-changed &&
+	rm -f outbox/trigger-changed &&
 	drift_json 1 &&
 	json_is 0 decision pull-only &&
 	test_grep "birdhouse/autodeploy/conditional-trigger exited 1" err &&
 	changed_is v.txt &&
-	test "$(cat trigger-cwd)" = "$(cd fresh/birdhouse && pwd -P)"
+	test "$(cat outbox/trigger-cwd)" = /
 '
 
 test_done

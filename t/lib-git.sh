@@ -103,6 +103,10 @@ write_config() {
 		fi
 		echo "AUTODEPLOY_LOG_DIR=$LOG_DIR"
 		echo "AUTODEPLOY_STATE_DIR=$STATE_DIR"
+		# only root can switch to the default trigger user (nobody)
+		if [ "$(id -u)" != 0 ]; then
+			echo "AUTODEPLOY_TRIGGER_USER=$(id -u)"
+		fi
 	} >"$CONFIG"
 }
 

@@ -227,6 +227,49 @@ static void test_env_cwd_io(void)
 	}
 }
 
+/* close_fds: a descriptor we leaked (no O_CLOEXEC) is gone in the child,
+ * keep_fd is there at its number; drop_privs: the child is that user with
+ * no supplementary group (root only: anyone else cannot switch). */
+static void test_confine(void)
+{
+	char err[ERR_MAX], kept[600], cmd[300];
+	int status = -1, leak = open("/dev/null", O_RDONLY), keep;
+
+	snprintf(kept, sizeof kept, "%s/kept", tmpdir);
+	keep = open(kept, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (leak < 0 || keep < 0 || write(keep, "kept\n", 5) != 5) {
+		ok(0, "confine: cannot set up: %s", strerror(errno));
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "if [ -e /proc/$$/fd/%d ]; then echo leaked; else echo closed; fi; "
+	         "cat /proc/self/fd/%d 2>/dev/null", leak, keep);
+	struct proc_opts o = { .stdout_fd = out_fd(), .close_fds = 1, .keep_fd = keep };
+	is_int(proc_shell(&status, cmd, &o, err), 0, "close_fds runs");
+	close(o.stdout_fd);
+	char *s = slurp(outfile);
+	is_str(s, "closed\nkept\n", "close_fds: what we leaked is closed, keep_fd is kept");
+	free(s);
+	struct proc_opts o2 = { .stdout_fd = out_fd() };
+	proc_shell(&status, cmd, &o2, err);
+	close(o2.stdout_fd);
+	s = slurp(outfile);
+	ok(strncmp(s, "leaked\n", 7) == 0, "without close_fds the leak reaches the child (the test can fail)");
+	free(s);
+
+	struct proc_opts o3 = { .stdout_fd = out_fd(), .drop_privs = 1, .uid = 4242, .gid = 4343 };
+	const char *id[] = { "/bin/sh", "-c", "id -u; id -G; grep NoNewPrivs /proc/self/status", NULL };
+	int rc = proc_run(&status, id, &o3, err);
+	close(o3.stdout_fd);
+	s = slurp(outfile);
+	if (geteuid() == 0)
+		is_str(s, "4242\n4343\nNoNewPrivs:\t1\n", "drop_privs: that uid and gid, no other group, no_new_privs");
+	else
+		ok(rc < 0 && strstr(err, "as uid 4242 gid 4343"), "drop_privs without root: refused (%s)", err);
+	free(s);
+	close(leak);
+	close(keep);
+}
+
 static void test_exec_failure(void)
 {
 	char err[ERR_MAX] = "";
@@ -341,6 +384,7 @@ int main(void)
 	test_statuses();
 	test_timeout();
 	test_env_cwd_io();
+	test_confine();
 	test_exec_failure();
 	test_text_busy();
 	test_no_shell();

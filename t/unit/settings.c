@@ -226,6 +226,7 @@ static const char *const keys[] = {
 	"NOTEBOOK_MAX_ENTRIES", "LOG_DIR",
 	"STATE_DIR", "METRICS_FILE", "ROTATE_KEEP", "ROTATE_PERIOD", "ROTATE_MINSIZE",
 	"ROTATE_COMPRESS", "ROTATE_COMPRESS_LEVEL", "ROTATE_WITH", "EXTRA_JOBS", "SELF_UPDATE",
+	"TRIGGER_USER", "TRIGGER_REPOS",
 };
 
 /* The example must parse as shipped, and also with every commented
@@ -293,7 +294,8 @@ static void example(const char *path)
 	   s.rotate_keep == d.rotate_keep && s.rotate_period == d.rotate_period &&
 	   s.rotate_minsize == d.rotate_minsize && s.rotate_compress == d.rotate_compress &&
 	   s.rotate_compress_level == d.rotate_compress_level &&
-	   s.rotate_with_logrotate == d.rotate_with_logrotate,
+	   s.rotate_with_logrotate == d.rotate_with_logrotate &&
+	   s.trigger_uid == d.trigger_uid && s.trigger_all == d.trigger_all,
 	   "the defaults shown in env.local.example are the real defaults");
 	settings_free(&d);
 	cfg_free(dc);
@@ -345,6 +347,40 @@ static void preset(void)
 	refused("AUTODEPLOY_PRESET", "pavics", "'pavics' is not a preset (expected birdhouse)");
 }
 
+/* AUTODEPLOY_TRIGGER_USER resolves to ids at load; AUTODEPLOY_TRIGGER_REPOS
+ * says whose trigger runs: the compose dir's by default, all under the
+ * birdhouse preset, else the checkouts listed. */
+static void trigger_keys(void)
+{
+	struct settings s;
+	struct cfg *c;
+	struct passwd *pw = getpwnam("nobody");
+
+	is_int(load(&s, &c, "AUTODEPLOY_COMPOSE_DIR=/srv/stack\nAUTODEPLOY_EXTRA_REPOS='/srv/a /srv/b/'\n"), 0,
+	       "trigger: defaults load");
+	is_str(s.trigger_user, "nobody", "trigger user: nobody by default");
+	ok(!pw || s.trigger_uid == (unsigned)pw->pw_uid, "trigger user: nobody's uid");
+	ok(settings_trigger_runs(&s, "/srv/stack/") && !settings_trigger_runs(&s, "/srv/a"),
+	   "trigger repos: the compose dir's alone by default");
+	settings_free(&s);
+	cfg_free(c);
+	is_int(load(&s, &c, "AUTODEPLOY_COMPOSE_DIR=/srv/stack\nAUTODEPLOY_EXTRA_REPOS='/srv/a /srv/b/'\n"
+	            "AUTODEPLOY_TRIGGER_REPOS=/srv/b\nAUTODEPLOY_TRIGGER_USER=4242\n"), 0, "trigger: a list loads");
+	ok(settings_trigger_runs(&s, "/srv/b") && !settings_trigger_runs(&s, "/srv/stack"),
+	   "trigger repos: only the listed checkouts");
+	ok(s.trigger_uid == 4242 && s.trigger_gid == 4242, "trigger user: a uid without an entry, its own group");
+	settings_free(&s);
+	cfg_free(c);
+	is_int(load(&s, &c, "AUTODEPLOY_PRESET=birdhouse\nAUTODEPLOY_EXTRA_REPOS=/srv/a\n"), 0, "trigger: preset");
+	ok(s.trigger_all && settings_trigger_runs(&s, "/srv/a"), "trigger repos: all under the birdhouse preset");
+	settings_free(&s);
+	cfg_free(c);
+	refused("AUTODEPLOY_TRIGGER_USER", "no-such-user-x", "user 'no-such-user-x' does not exist");
+	refused("AUTODEPLOY_TRIGGER_USER", "4294967295", "'4294967295' is not a uid");
+	refused("AUTODEPLOY_TRIGGER_REPOS", "/srv/nowhere", "'/srv/nowhere' is not a checkout");
+	refused("AUTODEPLOY_TRIGGER_REPOS", "'all all'", "'all' is not alone");
+}
+
 /* The key table is static: birdhouse's names resolve with no settings
  * loaded before, and asking for any number of names grows nothing (the
  * old table was built by lookups and aborted past 64 keys). */
@@ -372,8 +408,10 @@ static void aliases(void)
 	}
 	for (size_t i = 0; i < n; i++) {
 		snprintf(ask, sizeof ask, "AUTODEPLOY_%s", names[i]);
-		/* EXTRA_JOBS has no alias; TRACK: both are set, ours win */
-		if (strcmp(names[i], "EXTRA_JOBS") == 0 || strcmp(names[i], "TRACK") == 0)
+		/* EXTRA_JOBS and the trigger's keys have no alias (birdhouse
+		 * had no such keys); TRACK: both are set, ours win */
+		if (strcmp(names[i], "EXTRA_JOBS") == 0 || strcmp(names[i], "TRACK") == 0 ||
+		    strncmp(names[i], "TRIGGER_", 8) == 0)
 			snprintf(want, sizeof want, "%s", ask);
 		else if (strcmp(names[i], "LOG_DIR") == 0)
 			snprintf(want, sizeof want, "BIRDHOUSE_LOG_DIR");
@@ -398,6 +436,7 @@ int main(int argc, char **argv)
 	values();
 	refusals();
 	preset();
+	trigger_keys();
 	example(argc > 1 ? argv[1] : NULL);
 	manpage(argc > 2 ? argv[2] : NULL);
 	return done_testing();
