@@ -87,13 +87,16 @@ test-build: $(BIN_OUT) $(UNIT_OUT)
 # folder, ports and compose project.  The slowest go first so that no core
 # is left with one long script at the end.
 VALGRIND_T = t/0095-valgrind.t
-SLOW_T     = t/9003-ansible-fleet.t t/9002-debian-package.t t/2016-run-deploy-docker.t
+SLOW_T     = t/9003-ansible-fleet.t t/2019-run-deploy-systemd.t t/9002-debian-package.t \
+             t/2028-run-deploy-kill-sweep.t t/2016-run-deploy-docker.t
 CHECK_T    = $(foreach t,$(SLOW_T),$(wildcard $t)) \
              $(filter-out $(VALGRIND_T) $(SLOW_T),$(sort $(wildcard t/*.t)))
 PROVE_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 PROVE_FLAGS ?= -j$(PROVE_JOBS)
+# Every test's packages are installed up front (the package and fleet
+# tests' too): scripts run in parallel, and apt-get takes one at a time.
 check:
-	@sh .ci/deps build test
+	@sh .ci/deps build test deb fleet
 	@$(MAKE) --no-print-directory test-build
 	AUTODEPLOY_BUILD=$(abspath $(BUILD)) AUTODEPLOY_SANITIZED="$(SAN)" \
 	    prove $(PROVE_FLAGS) $(CHECK_T)
