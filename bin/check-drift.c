@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app.h"
 #include "cli.h"
 #include "drift.h"
+#include "hold.h"
 #include "journal.h"
 #include "json.h"
 #include "log.h"
@@ -122,6 +124,21 @@ static int decide_exit(const struct drift *d, size_t n, int interrupted)
 	return due ? EXIT_DUE : code;
 }
 
+/* A due deploy that run-deploy --if-drift would leave (quarantine,
+ * freeze, window) is shown as such and is not due: the timer would do
+ * nothing now, and the drift stays for the run that may take it. */
+static void apply_holds(struct drift *d, size_t n, const struct settings *s)
+{
+	char *target = hold_target(d, n), *why = NULL;
+	int moving = 0;
+	for (size_t i = 0; i < n; i++)
+		moving |= d[i].decision == DRIFT_DEPLOY || d[i].decision == DRIFT_PULL_ONLY;
+	if (moving)
+		hold_mark(d, n, hold_check(&why, s, target, time(NULL)), why);
+	free(why);
+	free(target);
+}
+
 /* ExecCondition= wants 0 to go on, 1..254 to skip quietly, 255 for a
  * failure.  A busy lock means a deploy is running now: skip, not fail. */
 static int condition_exit(int code)
@@ -164,6 +181,7 @@ int main(int argc, const char **argv)
 	struct drift_opts o = { .settings = &a.s, .fetch = !opt_no_fetch, .no_triggers = opt_no_fetch, .max_threads = DRIFT_THREADS };
 	d = drift_check_stack(&n, &o);
 	trigger_apply(d, n, &o);
+	apply_holds(d, n, &a.s);
 
 	interrupted = journal_exists(a.s.state_dir, err);
 	if (interrupted < 0) {
