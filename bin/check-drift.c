@@ -99,6 +99,7 @@ static void report(const struct drift *d, size_t n, int interrupted)
 		case DRIFT_UNCLEAN:
 		case DRIFT_NO_UPSTREAM:
 		case DRIFT_MISSING:
+		case DRIFT_QUARANTINED:
 			log_warn("'%s': %s: %s", d[i].path, dec, d[i].reason);
 			break;
 		case DRIFT_ERROR:
@@ -133,8 +134,10 @@ static void apply_holds(struct drift *d, size_t n, const struct settings *s)
 	int moving = 0;
 	for (size_t i = 0; i < n; i++)
 		moving |= d[i].decision == DRIFT_DEPLOY || d[i].decision == DRIFT_PULL_ONLY;
-	if (moving)
-		hold_mark(d, n, hold_check(&why, s, target, time(NULL)), why);
+	if (moving) {
+		enum hold_kind k = hold_check(&why, s, target, time(NULL));
+		hold_mark(d, n, k, why);
+	}
 	free(why);
 	free(target);
 }

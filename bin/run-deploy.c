@@ -476,18 +476,18 @@ static int held(int *code, struct run *rn, const struct plan *p, int broken)
 	k = opt_retry ? hold_check_operator(&why, rn->s, time(NULL)) : hold_check(&why, rn->s, rn->target, time(NULL));
 	if ((k == HOLD_DEFERRED && !opt_if_drift) || (k == HOLD_FROZEN && opt_force && !opt_if_drift)) {
 		if (k == HOLD_FROZEN)
-			log_warn("%s: --force deploys anyway", why);
+			log_warn("frozen: %s: --force deploys anyway", why);
 		k = HOLD_NONE;
 	}
 	*code = broken ? EXIT_BROKEN : EXIT_OK;
 	if (k == HOLD_QUARANTINED) {
-		log_warn("nothing deployed: %s", why);
+		log_warn("nothing deployed: quarantined: %s", why);
 		rn->quarantined = 1;
 	} else if (k == HOLD_FROZEN && !opt_if_drift) {
-		log_error("refusing to deploy: %s; or deploy anyway with --force", why);
+		log_error("refusing to deploy: frozen: %s; or deploy anyway with --force", why);
 		*code = broken ? EXIT_BROKEN : EXIT_BUSY;
 	} else if (k != HOLD_NONE) {
-		log_info("nothing deployed now: %s", why);
+		log_info("nothing deployed now: %s: %s", hold_name(k), why);
 	}
 	free(why);
 	return k != HOLD_NONE;

@@ -183,7 +183,7 @@ enum hold_kind hold_check_operator(char **why, const struct settings *s, time_t 
 
 	*why = NULL;
 	if (reason) {
-		*why = xasprintf("frozen: %s ('run-deploy --unfreeze' ends it)", reason);
+		*why = xasprintf("%s ('run-deploy --unfreeze' ends it)", reason);
 		free(reason);
 		return HOLD_FROZEN;
 	}
@@ -191,7 +191,7 @@ enum hold_kind hold_check_operator(char **why, const struct settings *s, time_t 
 	if (in < 0)
 		log_warn("%s", err);
 	if (in == 0) {
-		*why = xasprintf("deferred: outside AUTODEPLOY_DEPLOY_WINDOW '%s'; it deploys when the window opens",
+		*why = xasprintf("outside AUTODEPLOY_DEPLOY_WINDOW '%s'; it deploys when the window opens",
 		                 s->deploy_window);
 		return HOLD_DEFERRED;
 	}
@@ -207,12 +207,17 @@ enum hold_kind hold_check(char **why, const struct settings *s, const char *targ
 		log_warn("%s", err);
 	if (q == 1) {
 		char *what = hold_describe(target);
-		*why = xasprintf("quarantined: the deploy of %s failed; push a newer commit, or "
+		*why = xasprintf("the deploy of %s failed; push a newer commit, or "
 		                 "'run-deploy --retry' tries it once more", what);
 		free(what);
 		return HOLD_QUARANTINED;
 	}
 	return hold_check_operator(why, s, now);
+}
+
+const char *hold_name(enum hold_kind k)
+{
+	return k == HOLD_QUARANTINED ? "quarantined" : k == HOLD_FROZEN ? "frozen" : k == HOLD_DEFERRED ? "deferred" : "none";
 }
 
 void hold_mark(struct drift *d, size_t n, enum hold_kind k, const char *why)

@@ -47,6 +47,9 @@ enum hold_kind hold_check(char **why, const struct settings *s, const char *targ
 /* The same without the quarantine (run-deploy --retry). */
 enum hold_kind hold_check_operator(char **why, const struct settings *s, time_t now);
 
+/* "quarantined", "frozen", "deferred": the decision check-drift shows. */
+const char *hold_name(enum hold_kind k);
+
 /* Give each checkout that would move (deploy, pull-only) the decision of
  * k (quarantined, frozen, deferred) and why as its reason. */
 void hold_mark(struct drift *d, size_t n, enum hold_kind k, const char *why);
