@@ -564,15 +564,20 @@ static void settle_killed(struct run *rn)
 	free(target);
 }
 
-/* --freeze REASON / --unfreeze: the operator's hold, a file in STATE_DIR
- * (no lock: a freeze asked during a deploy holds the next one). */
-static int freeze(const struct settings *s)
+/* --freeze REASON / --unfreeze: the operator's hold, a file in STATE_DIR,
+ * written under the lock (so in a STATE_DIR found trustworthy, and never
+ * in the middle of a deploy's decision: --wait waits for a running one). */
+static int freeze(struct app *a)
 {
+	const struct settings *s = &a->s;
 	char err[ERR_MAX];
+	int code;
 	if (opt_freeze && opt_unfreeze) {
 		log_error("--freeze and --unfreeze exclude each other");
 		return EXIT_USAGE;
 	}
+	if ((code = app_lock(a, "lock", opt_wait)) != EXIT_OK)
+		return code;
 	if ((opt_freeze ? hold_freeze(s->state_dir, opt_freeze, err) : hold_unfreeze(s->state_dir, err)) < 0) {
 		log_error("%s", err);
 		return opt_freeze && (!opt_freeze[0] || strchr(opt_freeze, '\n')) ? EXIT_USAGE : EXIT_IOERR;
@@ -725,7 +730,7 @@ int main(int argc, const char **argv)
 	if ((code = app_need_compose_dir(&a)) != EXIT_OK)
 		goto out;
 	if (opt_requeue || opt_freeze || opt_unfreeze) {
-		code = opt_requeue ? requeue(s) : freeze(s);
+		code = opt_requeue ? requeue(s) : freeze(&a);
 		goto out;
 	}
 	app_warn_stale_units(&a);

@@ -35,6 +35,15 @@ test_expect_success 'a freeze needs a reason on one line (64); --freeze with --u
 	test_grep "^release week$" "$F"
 '
 
+test_expect_success '--freeze and --unfreeze take the lock: 75 while a run holds it, nothing changed' '
+	hold_lock 60 &&
+	code=0 &&
+	{ run-deploy --config "$CONFIG" --unfreeze >out 2>err || code=$?; } &&
+	release_lock &&
+	is "exit" $code 75 &&
+	test_grep "^release week$" "$F"
+'
+
 test_expect_success 'frozen: a push, then --if-drift defers: nothing runs, exit 0' '
 	push_all &&
 	save_heads before &&
