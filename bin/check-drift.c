@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app.h"
 #include "cli.h"
 #include "drift.h"
+#include "hold.h"
 #include "journal.h"
 #include "json.h"
 #include "log.h"
@@ -97,6 +99,7 @@ static void report(const struct drift *d, size_t n, int interrupted)
 		case DRIFT_UNCLEAN:
 		case DRIFT_NO_UPSTREAM:
 		case DRIFT_MISSING:
+		case DRIFT_QUARANTINED:
 			log_warn("'%s': %s: %s", d[i].path, dec, d[i].reason);
 			break;
 		case DRIFT_ERROR:
@@ -120,6 +123,23 @@ static int decide_exit(const struct drift *d, size_t n, int interrupted)
 			code = d[i].exit_code;
 	}
 	return due ? EXIT_DUE : code;
+}
+
+/* A due deploy that run-deploy --if-drift would leave (quarantine,
+ * freeze, window) is shown as such and is not due: the timer would do
+ * nothing now, and the drift stays for the run that may take it. */
+static void apply_holds(struct drift *d, size_t n, const struct settings *s)
+{
+	char *target = hold_target(d, n), *why = NULL;
+	int moving = 0;
+	for (size_t i = 0; i < n; i++)
+		moving |= d[i].decision == DRIFT_DEPLOY || d[i].decision == DRIFT_PULL_ONLY;
+	if (moving) {
+		enum hold_kind k = hold_check(&why, s, target, time(NULL));
+		hold_mark(d, n, k, why);
+	}
+	free(why);
+	free(target);
 }
 
 /* ExecCondition= wants 0 to go on, 1..254 to skip quietly, 255 for a
@@ -164,6 +184,7 @@ int main(int argc, const char **argv)
 	struct drift_opts o = { .settings = &a.s, .fetch = !opt_no_fetch, .no_triggers = opt_no_fetch, .max_threads = DRIFT_THREADS };
 	d = drift_check_stack(&n, &o);
 	trigger_apply(d, n, &o);
+	apply_holds(d, n, &a.s);
 
 	interrupted = journal_exists(a.s.state_dir, err);
 	if (interrupted < 0) {

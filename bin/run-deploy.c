@@ -20,6 +20,7 @@
 #include "checkout.h"
 #include "drift.h"
 #include "gitlock.h"
+#include "hold.h"
 #include "hookin.h"
 #include "journal.h"
 #include "log.h"
@@ -32,7 +33,8 @@
 #include "stack.h"
 #include "util.h"
 
-static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart, opt_requeue;
+static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart, opt_requeue, opt_retry, opt_unfreeze;
+static const char *opt_freeze;
 static long opt_wait;
 
 static struct poptOption options[] = {
@@ -41,6 +43,10 @@ static struct poptOption options[] = {
 	{ "force", 'f', POPT_ARG_NONE, &opt_force, 0, "restart the stack even when no checkout moved", NULL },
 	{ "no-restart", 0, POPT_ARG_NONE, &opt_no_restart, 0, "move the checkouts without stopping or starting anything", NULL },
 	{ "wait", 'w', POPT_ARG_LONG, &opt_wait, 0, "wait up to SECONDS for the lock (default 0)", "SECONDS" },
+	{ "retry", 0, POPT_ARG_NONE, &opt_retry, 0, "deploy quarantined commits once more", NULL },
+	{ "freeze", 0, POPT_ARG_STRING, &opt_freeze, 0,
+	  "hold every deploy until --unfreeze (--if-drift defers, a manual run refuses unless --force)", "REASON" },
+	{ "unfreeze", 0, POPT_ARG_NONE, &opt_unfreeze, 0, "end a freeze", NULL },
 	{ "requeue", 0, POPT_ARG_NONE, &opt_requeue, 0,
 	  "(the service's ExecStopPost=) start autodeploy.service again if a push arrived while it ran "
 	  "or the run was killed", NULL },
@@ -90,6 +96,8 @@ static void hex(char out[GIT_OID_HEXSZ + 1], const git_oid *id)
 /* What one deploy works with. */
 struct run {
 	struct settings *s;
+	char *target;             /* hold_target of the plan: what a quarantine names */
+	int quarantined;          /* the run ends with its target quarantined */
 	struct stack st;
 	struct journal j;         /* j.e borrowed from the plan, or read back */
 	struct util_owner own;
@@ -528,6 +536,137 @@ static void birdhouse_marker(const char *what, time_t t)
 	log_info("triggerdeploy %s=%s", what, when);
 }
 
+/*
+ * 2b. What holds a due deploy (hold.h): a quarantined target (unless
+ * --retry), a freeze (--if-drift defers; a manual run refuses with 75
+ * unless --force), the deploy window (--if-drift only: a person may
+ * deploy at any hour).  1 when the run ends here, with *code.  The drift
+ * stays as it is, so the next run that may deploy takes it.
+ */
+static int held(int *code, struct run *rn, const struct plan *p, int broken)
+{
+	char *why = NULL;
+	enum hold_kind k;
+
+	if (!p->moving)
+		return 0;
+	k = opt_retry ? hold_check_operator(&why, rn->s, time(NULL)) : hold_check(&why, rn->s, rn->target, time(NULL));
+	if ((k == HOLD_DEFERRED && !opt_if_drift) || (k == HOLD_FROZEN && opt_force && !opt_if_drift)) {
+		if (k == HOLD_FROZEN)
+			log_warn("frozen: %s: --force deploys anyway", why);
+		k = HOLD_NONE;
+	}
+	*code = broken ? EXIT_BROKEN : EXIT_OK;
+	if (k == HOLD_QUARANTINED) {
+		log_warn("nothing deployed: quarantined: %s", why);
+		rn->quarantined = 1;
+	} else if (k == HOLD_FROZEN && !opt_if_drift) {
+		log_error("refusing to deploy: frozen: %s; or deploy anyway with --force", why);
+		*code = broken ? EXIT_BROKEN : EXIT_BUSY;
+	} else if (k != HOLD_NONE) {
+		log_info("nothing deployed now: %s: %s", hold_name(k), why);
+	}
+	free(why);
+	return k != HOLD_NONE;
+}
+
+/* The run's target is quarantined: said once, here, and to the notify
+ * command (AUTODEPLOY_QUARANTINED=1); later runs that leave it notify
+ * nothing. */
+static void quarantine(struct run *rn, const char *target)
+{
+	char err[ERR_MAX], *what = hold_describe(target);
+	if (hold_quarantine(rn->s->state_dir, target, err) < 0 || hold_attempts_clear(rn->s->state_dir, err) < 0) {
+		log_error("%s", err);
+	} else {
+		log_warn("quarantined %s: 'run-deploy --if-drift' leaves these commits until a newer commit "
+		         "arrives, or 'run-deploy --retry' tries them once more", what);
+		rn->quarantined = 1;
+		stack_setenv(&rn->st, "AUTODEPLOY_QUARANTINED", "1");
+	}
+	free(what);
+}
+
+/*
+ * After a deploy that reached the stack: a success forgets the past
+ * attempts and any quarantine; a failure (2, 3) quarantines its target,
+ * unless a signal ended it: an interrupted run says nothing about the
+ * commits, so the next run tries them again, up to the
+ * HOLD_MAX_INTERRUPTED-th interrupted attempt in a row.
+ */
+static void settle(struct run *rn, int code, int attempts)
+{
+	char err[ERR_MAX];
+	if (code == EXIT_OK) {
+		if (hold_attempts_clear(rn->s->state_dir, err) < 0 || hold_lift(rn->s->state_dir, err) < 0)
+			log_warn("%s", err);
+		return;
+	}
+	if (code != EXIT_ROLLED_BACK && code != EXIT_BROKEN)
+		return;
+	if (stop_signal && attempts < HOLD_MAX_INTERRUPTED) {
+		log_info("interrupted attempt %d of %d at these commits: the next run tries them again",
+		         attempts, HOLD_MAX_INTERRUPTED);
+		return;
+	}
+	quarantine(rn, rn->target);
+}
+
+/* 4-6, counted: the attempt is on record before anything is stopped, so
+ * a kill in the downtime window is counted too (settle_killed). */
+static int attempt(struct run *rn, int restart)
+{
+	char err[ERR_MAX];
+	int attempts = 0, code;
+	if (hold_attempt(rn->s->state_dir, rn->target, &attempts, err) < 0)
+		log_warn("%s", err);
+	code = deploy(rn, restart);
+	settle(rn, code, attempts);
+	return code;
+}
+
+/* A run killed outright (SIGKILL, a crash) counts its attempt only here,
+ * once its journal is recovered. */
+static void settle_killed(struct run *rn)
+{
+	char err[ERR_MAX], *target;
+	int attempts;
+	if (hold_attempts(rn->s->state_dir, &target, &attempts, err) < 0)
+		log_warn("%s", err);
+	else if (target && attempts >= HOLD_MAX_INTERRUPTED)
+		quarantine(rn, target);
+	else if (target)
+		log_info("interrupted attempt %d of %d at these commits: this run tries them again",
+		         attempts, HOLD_MAX_INTERRUPTED);
+	free(target);
+}
+
+/* --freeze REASON / --unfreeze: the operator's hold, a file in STATE_DIR,
+ * written under the lock (so in a STATE_DIR found trustworthy, and never
+ * in the middle of a deploy's decision: --wait waits for a running one). */
+static int freeze(struct app *a)
+{
+	const struct settings *s = &a->s;
+	char err[ERR_MAX];
+	int code;
+	if (opt_freeze && opt_unfreeze) {
+		log_error("--freeze and --unfreeze exclude each other");
+		return EXIT_USAGE;
+	}
+	if ((code = app_lock(a, "lock", opt_wait)) != EXIT_OK)
+		return code;
+	if ((opt_freeze ? hold_freeze(s->state_dir, opt_freeze, err) : hold_unfreeze(s->state_dir, err)) < 0) {
+		log_error("%s", err);
+		return opt_freeze && (!opt_freeze[0] || strchr(opt_freeze, '\n')) ? EXIT_USAGE : EXIT_IOERR;
+	}
+	if (opt_freeze)
+		log_info("frozen: %s; 'run-deploy --if-drift' defers, a manual run refuses unless --force, "
+		         "until 'run-deploy --unfreeze'", opt_freeze);
+	else
+		log_info("unfrozen: deploys go on");
+	return EXIT_OK;
+}
+
 /* 1. Repair what an interrupted run left: the trigger file, orphaned
  * commands, a journal.  Returns EXIT_OK to go on (*broken when the
  * recovery failed but the run may still deploy), else the code to end
@@ -550,7 +689,9 @@ static int repair(struct run *rn, int *broken, int *attempted)
 		return EXIT_OK;
 	*attempted = 1;
 	need_cli(rn);
-	if ((code = recover(rn, &keep_on)) != EXIT_OK && !keep_on)
+	code = recover(rn, &keep_on);
+	settle_killed(rn);
+	if (code != EXIT_OK && !keep_on)
 		return code;
 	*broken = code != EXIT_OK;
 	return EXIT_OK;
@@ -577,7 +718,7 @@ static int plan_allows(int *code, int *restart, const struct plan *p, int broken
 		log_error("nothing was stopped: clean or reset the checkouts named above, then run again");
 		return 0;
 	}
-	*restart = opt_no_restart ? 0 : p->restart;
+	*restart = p->restart;
 	if (!p->moving && !*restart) {
 		log_info("nothing to deploy");
 		return 0;
@@ -637,7 +778,7 @@ static void report(struct app *a, struct run *rn, const struct plan *p, int code
 	}
 	if (a->started && !opt_dry_run && !opt_requeue) {
 		struct outcome oc = { .start = t0, .end = time(NULL), .result = code, .attempted = attempted,
-		                      .drift = p->d, .plan = p->e, .n = p->n };
+		                      .drift = p->d, .plan = p->e, .n = p->n, .quarantined = rn->quarantined };
 		if (outcome_record(&a->s, &oc, err) < 0)
 			log_error("%s", err);
 	}
@@ -657,8 +798,8 @@ int main(int argc, const char **argv)
 
 	memset(&rn, 0, sizeof rn);
 	app_init(&a);
-	if (cli_parse(argc, argv, options,
-	              "[--if-drift] [--dry-run] [--force] [--no-restart] [--wait SECONDS] [--requeue]", &code) < 0)
+	if (cli_parse(argc, argv, options, "[--if-drift] [--dry-run] [--force] [--no-restart] [--retry] "
+	              "[--wait SECONDS] [--requeue] | --freeze REASON | --unfreeze", &code) < 0)
 		return code;
 	repo_global_init();
 	/* --requeue runs after every run of the service: its lines go to the
@@ -670,8 +811,8 @@ int main(int argc, const char **argv)
 	struct settings *s = &a.s;
 	if ((code = app_need_compose_dir(&a)) != EXIT_OK)
 		goto out;
-	if (opt_requeue) {
-		code = requeue(s);
+	if (opt_requeue || opt_freeze || opt_unfreeze) {
+		code = opt_requeue ? requeue(s) : freeze(&a);
 		goto out;
 	}
 	app_warn_stale_units(&a);
@@ -689,8 +830,9 @@ int main(int argc, const char **argv)
 		goto out;
 
 	/* 2. decide what moves; everything is fetched now, before any stop */
-	plan_make(&p, s, opt_force, opt_dry_run);
-	if (!plan_allows(&code, &restart, &p, broken))
+	plan_make(&p, s, opt_force, opt_no_restart, opt_dry_run);
+	rn.target = hold_target(p.d, p.n);
+	if (!plan_allows(&code, &restart, &p, broken) || held(&code, &rn, &p, broken))
 		goto out;
 
 	need_cli(&rn);
@@ -706,7 +848,7 @@ int main(int argc, const char **argv)
 		goto out;
 
 	/* 4-6. */
-	code = deploy(&rn, restart);
+	code = attempt(&rn, restart);
 	if (code == EXIT_OK && s->self_update)
 		self_update(s, cfg_name(a.cfg), p.e, p.n);
 out:
@@ -715,6 +857,7 @@ out:
 		stack_free(&rn.st);
 	recreate_free(&rn.rc);
 	plan_free(&p);
+	free(rn.target);
 	code = app_end(&a, code);
 	repo_global_shutdown();
 	return code;

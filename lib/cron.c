@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cron.h"
@@ -273,12 +274,12 @@ static int some_day(unsigned long long mon, unsigned long long dom)
 	return 0;
 }
 
-static int translate_cron(struct cron_sched *out, const char *key, const char *value, char *err)
+/* Five cron fields (a nickname already replaced) into e: bits per field,
+ * day of week 7 folded onto 0, a schedule that never fires refused. */
+static int parse_expr(struct cron_expr *e, int *wide, const char *key, const char *value, char *err)
 {
 	char words[6][WORD_MAX];
 	size_t lens[6];
-	unsigned long long bits[F_COUNT];
-	int star[F_COUNT];
 	int n = split_fields(words, lens, value);
 
 	if (n != 5)
@@ -288,31 +289,103 @@ static int translate_cron(struct cron_sched *out, const char *key, const char *v
 		if (lens[f] >= WORD_MAX)
 			return err_set(err, "%s: the %s field is too long", key, fields[f].what);
 	for (int f = 0; f < F_COUNT; f++)
-		if (parse_field(&bits[f], &star[f], &out->wide_step, f, words[f], key, err) < 0)
+		if (parse_field(&e->bits[f], &e->star[f], wide, f, words[f], key, err) < 0)
 			return -1;
-	if (bits[F_DOW] & (1ULL << 7))
-		bits[F_DOW] = (bits[F_DOW] & ~(1ULL << 7)) | 1ULL;
-	if ((star[F_DOM] || star[F_DOW]) && !some_day(bits[F_MON], bits[F_DOM]))
+	if (e->bits[F_DOW] & (1ULL << 7))
+		e->bits[F_DOW] = (e->bits[F_DOW] & ~(1ULL << 7)) | 1ULL;
+	if ((e->star[F_DOM] || e->star[F_DOW]) && !some_day(e->bits[F_MON], e->bits[F_DOM]))
 		return err_set(err, "%s: '%.60s' never fires: none of its months has any of its days "
 		               "of the month", key, value);
-
-	/*
-	 * Cron's rule: when both day fields are restricted (neither starts
-	 * with '*'), a day matches if either matches.  If one of them then
-	 * covers every day, so does the union: one line is exact.
-	 */
-	if (!star[F_DOM] && !star[F_DOW] && !full(bits[F_DOM], F_DOM) && !full(bits[F_DOW], F_DOW)) {
-		format_line(out->calendar[0], CRON_CAL_MAX, bits, 1, 0);
-		format_line(out->calendar[1], CRON_CAL_MAX, bits, 0, 1);
-		out->n = 2;
-	} else if (!star[F_DOM] && !star[F_DOW]) {
-		format_line(out->calendar[0], CRON_CAL_MAX, bits, 0, 0);
-		out->n = 1;
-	} else {
-		format_line(out->calendar[0], CRON_CAL_MAX, bits, 1, 1);
-		out->n = 1;
-	}
 	return 0;
+}
+
+/*
+ * The OnCalendar= lines for the days of e and the times of bits, added to
+ * out.  Cron's rule: when both day fields are restricted (neither starts
+ * with '*'), a day matches if either matches.  If one of them then covers
+ * every day, so does the union: one line is exact.
+ */
+static void add_lines(struct cron_sched *out, const struct cron_expr *e, const unsigned long long *bits)
+{
+	if (!e->star[F_DOM] && !e->star[F_DOW] && !full(bits[F_DOM], F_DOM) && !full(bits[F_DOW], F_DOW)) {
+		format_line(out->calendar[out->n++], CRON_CAL_MAX, bits, 1, 0);
+		format_line(out->calendar[out->n++], CRON_CAL_MAX, bits, 0, 1);
+	} else if (!e->star[F_DOM] && !e->star[F_DOW]) {
+		format_line(out->calendar[out->n++], CRON_CAL_MAX, bits, 0, 0);
+	} else {
+		format_line(out->calendar[out->n++], CRON_CAL_MAX, bits, 1, 1);
+	}
+}
+
+static int translate_cron(struct cron_sched *out, const char *key, const char *value, char *err)
+{
+	struct cron_expr e;
+
+	if (parse_expr(&e, &out->wide_step, key, value, err) < 0)
+		return -1;
+	add_lines(out, &e, e.bits);
+	return 0;
+}
+
+int cron_parse(struct cron_expr *e, const char *key, const char *value, char *err)
+{
+	const char *nick;
+	int wide = 0;
+
+	memset(e, 0, sizeof *e);
+	while (*value == ' ' || *value == '\t')
+		value++;
+	nick = lookup_nickname(value);
+	if (!nick && !cron_is_cron(value))
+		return err_set(err, "%s: '%.60s' is not cron syntax (five fields, e.g. '* 9-16 * * 1-5')", key, value);
+	if (!nick && value[0] == '@')
+		return err_set(err, "%s: '%.40s': a window needs five cron fields or @hourly ... @yearly", key, value);
+	return parse_expr(e, &wide, key, nick ? nick : value, err);
+}
+
+int cron_matches(const struct cron_expr *e, const struct tm *tm)
+{
+	int dom = (e->bits[F_DOM] >> tm->tm_mday) & 1, dow = (e->bits[F_DOW] >> tm->tm_wday) & 1, day;
+
+	/* cron's rule again: both restricted, either day field will do */
+	day = !e->star[F_DOM] && !e->star[F_DOW] ? dom || dow : dom && dow;
+	return day && ((e->bits[F_MIN] >> tm->tm_min) & 1) && ((e->bits[F_HOUR] >> tm->tm_hour) & 1) &&
+	       ((e->bits[F_MON] >> (tm->tm_mon + 1)) & 1);
+}
+
+/*
+ * Within a matching day the window's minutes are HOURS x MINUTES.  A
+ * minute opens the window when the minute before it is outside: m > 0
+ * with m - 1 not in MINUTES, or m = 0 when the hour before is outside or
+ * its minute 59 is.  Midnight counts as an opening whenever it is inside
+ * (the day before may not match): a timer too many only runs a deploy
+ * that finds nothing, one too few leaves work waiting.
+ */
+void cron_openings(struct cron_sched *out, const struct cron_expr *e)
+{
+	unsigned long long m = e->bits[F_MIN], h = e->bits[F_HOUR], open = m & ~(m << 1) & ~1ULL;
+	unsigned long long at0 = 0, later = 0, bits[F_COUNT];
+
+	memset(out, 0, sizeof *out);
+	for (int hr = 0; hr < 24; hr++) {
+		if (!((h >> hr) & 1))
+			continue;
+		if ((m & 1) && (hr == 0 || !((h >> (hr - 1)) & 1) || !((m >> 59) & 1)))
+			at0 |= 1ULL << hr;
+		else
+			later |= 1ULL << hr;
+	}
+	memcpy(bits, e->bits, sizeof bits);
+	if (at0) {
+		bits[F_HOUR] = at0;
+		bits[F_MIN] = open | 1ULL;
+		add_lines(out, e, bits);
+	}
+	if (later && open) {
+		bits[F_HOUR] = later;
+		bits[F_MIN] = open;
+		add_lines(out, e, bits);
+	}
 }
 
 /* "5m", "1h30m", "90s": Go's duration units that make sense for a timer. */

@@ -39,14 +39,35 @@
 #define CRON_BOOT_DELAY "1min"   /* @reboot: once the network had a moment */
 
 struct cron_sched {
-	size_t n;                         /* OnCalendar= values: 0 (@reboot), 1 or 2 */
-	char calendar[2][CRON_CAL_MAX];
+	size_t n;                         /* OnCalendar= values: 0 (@reboot), 1 or 2
+	                                     (cron_openings: up to 4) */
+	char calendar[4][CRON_CAL_MAX];
 	int boot;                         /* @reboot: OnBootSec=CRON_BOOT_DELAY */
 	long every;                       /* @every DURATION (birdhouse's scheduler): seconds,
 	                                     OnBootSec= and OnUnitActiveSec= that long */
 	int systemd;                      /* not cron syntax: calendar[0] is the value as given */
 	int wide_step;                    /* a step past its field's end: worth a warning */
 };
+
+/* A cron expression as sets of values, for matching a time
+ * (AUTODEPLOY_DEPLOY_WINDOW). */
+struct cron_expr {
+	unsigned long long bits[5];       /* minute, hour, day of month, month, day of week: bit v = v fires */
+	int star[5];                      /* the field starts with '*' (cron's day rule) */
+};
+
+/* Parse five cron fields or a nickname (@hourly ... @yearly), not
+ * @reboot or @every: -1 with err naming key. */
+int cron_parse(struct cron_expr *e, const char *key, const char *value, char *err);
+
+/* Does the minute of tm (local time) fall in e, by cron's rules? */
+struct tm;
+int cron_matches(const struct cron_expr *e, const struct tm *tm);
+
+/* The OnCalendar= lines that fire at each minute where e begins after a
+ * minute outside it (a window's openings); n is 0 only when e is every
+ * minute of every day. */
+void cron_openings(struct cron_sched *out, const struct cron_expr *e);
 
 /* Translate value (the setting of key, named in errors). */
 int cron_translate(struct cron_sched *out, const char *key, const char *value, char *err);

@@ -24,6 +24,9 @@ static const char *const names[] = {
 	[DRIFT_NO_UPSTREAM] = "no-upstream",
 	[DRIFT_MISSING] = "missing",
 	[DRIFT_ERROR] = "error",
+	[DRIFT_QUARANTINED] = "quarantined",
+	[DRIFT_FROZEN] = "frozen",
+	[DRIFT_DEFERRED] = "deferred",
 };
 
 const char *drift_decision_name(enum drift_decision d)

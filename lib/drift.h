@@ -29,7 +29,11 @@ enum drift_decision {
 	DRIFT_UNCLEAN,
 	DRIFT_NO_UPSTREAM,
 	DRIFT_MISSING,
-	DRIFT_ERROR
+	DRIFT_ERROR,
+	/* due, but held (hold.h): never set by drift itself */
+	DRIFT_QUARANTINED,
+	DRIFT_FROZEN,
+	DRIFT_DEFERRED
 };
 
 struct drift {

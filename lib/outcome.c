@@ -104,6 +104,9 @@ static int write_metrics(const struct settings *s, const struct outcome *o, char
 	strbuf_addf(&buf, "# HELP autodeploy_deploy_duration_seconds Wall time of the last run.\n"
 	                   "# TYPE autodeploy_deploy_duration_seconds gauge\n"
 	                   "autodeploy_deploy_duration_seconds %lld\n", (long long)(o->end - o->start));
+	strbuf_addf(&buf, "# HELP autodeploy_quarantined 1 when the commits due are quarantined after a failed deploy.\n"
+	                   "# TYPE autodeploy_quarantined gauge\n"
+	                   "autodeploy_quarantined %d\n", o->quarantined);
 	if (o->drift && o->n) {
 		strbuf_addf(&buf, "# HELP autodeploy_checkout_behind_commits Commits the checkout was behind its upstream.\n"
 		                   "# TYPE autodeploy_checkout_behind_commits gauge\n");

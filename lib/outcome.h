@@ -7,7 +7,8 @@
  * Metrics: autodeploy_last_run_timestamp_seconds,
  * autodeploy_last_success_timestamp_seconds (kept across runs in
  * STATE_DIR/last-success), autodeploy_last_result,
- * autodeploy_deploy_duration_seconds, autodeploy_checkout_behind_commits{path}.
+ * autodeploy_deploy_duration_seconds, autodeploy_checkout_behind_commits{path},
+ * autodeploy_quarantined (1 when the commits due are quarantined).
  */
 #ifndef AUTODEPLOY_OUTCOME_H
 #define AUTODEPLOY_OUTCOME_H
@@ -26,6 +27,7 @@ struct outcome {
 	const struct drift *drift;         /* n checkouts, may be NULL */
 	const struct journal_entry *plan;  /* n entries, may be NULL */
 	size_t n;
+	int quarantined;                   /* the run ends with its target quarantined */
 };
 
 int outcome_record(const struct settings *s, const struct outcome *o, char *err);

@@ -9,14 +9,15 @@
 #include "trigger.h"
 #include "util.h"
 
-void plan_make(struct plan *p, const struct settings *s, int force, int dry_run)
+void plan_make(struct plan *p, const struct settings *s, int force, int no_restart, int dry_run)
 {
 	struct drift_opts o = { .settings = s, .fetch = 1, .no_triggers = dry_run, .max_threads = DRIFT_THREADS };
 
 	memset(p, 0, sizeof *p);
-	p->restart = force;
+	p->restart = force && !no_restart;
 	p->d = drift_check_stack(&p->n, &o);
 	trigger_apply(p->d, p->n, &o);
+	p->no_restart = no_restart;
 	p->e = xcalloc(p->n ? p->n : 1, sizeof *p->e);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct drift *d = &p->d[i];
@@ -27,7 +28,7 @@ void plan_make(struct plan *p, const struct settings *s, int force, int dry_run)
 		p->due |= drift_is_due(d);
 		switch (d->decision) {
 		case DRIFT_DEPLOY:
-			p->restart = 1;
+			p->restart = !no_restart;
 			/* fall through */
 		case DRIFT_PULL_ONLY:
 			git_oid_cpy(&p->e[i].new, &d->target);
@@ -83,25 +84,37 @@ static void print_checkout(const struct drift *d, const struct journal_entry *e,
 	git_repository_free(r);
 }
 
+/* A command of the run as run-deploy would start it: an unset or empty
+ * command runs nothing (stack_command), so it is not listed. */
+static void print_command(FILE *out, const char *command, const char *note)
+{
+	if (command && command[0])
+		fprintf(out, "would run: %s%s\n", command, note);
+}
+
+/* The commands in the order a run starts them (before_stop, deploy,
+ * report), with the restart already settled by plan_make: what is
+ * listed is what runs when every step succeeds. */
 void plan_print(const struct plan *p, const struct settings *s, FILE *out)
 {
+	char every[96];
 	for (size_t i = 0; i < p->n; i++)
 		print_checkout(&p->d[i], &p->e[i], out);
-	if (s->pre_deploy_command)
-		fprintf(out, "would run: %s\n", s->pre_deploy_command);
+	print_command(out, s->pre_deploy_command, "");
 	if (!p->restart) {
-		fprintf(out, "no restart\n");
-		return;
+		fprintf(out, "no restart%s\n", p->no_restart ? " (--no-restart)" : "");
+	} else {
+		fprintf(out, "strategy: %s\n", s->strategy == STRATEGY_RESTART ? "restart" : "recreate");
+		if (s->strategy == STRATEGY_RECREATE)
+			print_command(out, s->prepare_command, " (in a staged checkout of the new commits)");
+		else
+			print_command(out, s->stop_command, "");
+		print_command(out, s->start_command, "");
+		snprintf(every, sizeof every, " (every %ld s, up to %ld s)", s->healthcheck_interval,
+		         s->healthcheck_timeout);
+		print_command(out, s->healthcheck_command, every);
 	}
-	fprintf(out, "strategy: %s\n", s->strategy == STRATEGY_RESTART ? "restart" : "recreate");
-	if (s->strategy == STRATEGY_RESTART)
-		fprintf(out, "would run: %s\n", s->stop_command);
-	else
-		fprintf(out, "would run: %s (in a staged checkout of the new commits)\n", s->prepare_command);
-	fprintf(out, "would run: %s\n", s->start_command);
-	if (s->healthcheck_command)
-		fprintf(out, "would run: %s (every %ld s, up to %ld s)\n", s->healthcheck_command,
-		        s->healthcheck_interval, s->healthcheck_timeout);
+	print_command(out, s->notify_command, " (after the run)");
 }
 
 void plan_free(struct plan *p)

@@ -6,7 +6,7 @@
  * `run-deploy --if-drift` alone, not check-drift first.
  *
  *   struct plan p;
- *   plan_make(&p, &settings, force, dry_run);   fetches; logs each decision
+ *   plan_make(&p, &settings, force, no_restart, dry_run);   fetches; logs each decision
  *   if (p.error_code) ...  p.refuse ...  p.due ...
  *   plan_print(&p, &settings, stdout);     --dry-run
  *   plan_free(&p);
@@ -27,15 +27,19 @@ struct plan {
 	size_t n;
 	int due;                      /* check-drift would say work is due */
 	int refuse;                   /* an unclean or diverged checkout: refuse (78) */
-	int restart;                  /* a `deploy` checkout moves (or --force) */
+	int restart;                  /* a `deploy` checkout moves (or --force), and not
+	                                 --no-restart: settled here, once, for the run
+	                                 and for --dry-run alike */
+	int no_restart;               /* --no-restart was given (said by plan_print) */
 	int moving;                   /* some checkout moves */
 	int error_code;               /* the first remote/local error (69, 74), else 0 */
 };
 
 /* Check every checkout (fetching), log each decision once and fill p.
+ * no_restart (--no-restart) wins over force and every deploy decision.
  * dry_run: conditional triggers are not run (a look runs no repository
  * code); their checkouts show as deploy. */
-void plan_make(struct plan *p, const struct settings *s, int force, int dry_run);
+void plan_make(struct plan *p, const struct settings *s, int force, int no_restart, int dry_run);
 
 /* The plan as --dry-run prints it: each checkout, old -> new, changed
  * files, the commands that would run.  File names come from a repository:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cron.h"
 #include "log.h"
 #include "settings.h"
 #include "util.h"
@@ -27,7 +28,7 @@ enum key_id {
 	K_CODE_OWNERSHIP, K_NOTEBOOK_OWNER, K_NOTEBOOK_MAX_FILES, K_NOTEBOOK_MAX_BYTES, K_NOTEBOOK_MAX_ENTRIES,
 	K_ROTATE_PERIOD, K_ROTATE_WITH, K_ROTATE_KEEP, K_ROTATE_MINSIZE,
 	K_ROTATE_COMPRESS, K_ROTATE_COMPRESS_LEVEL, K_STRATEGY, K_COMMAND_TIMEOUT,
-	K_TRIGGER_USER, K_TRIGGER_REPOS,
+	K_TRIGGER_USER, K_TRIGGER_REPOS, K_DEPLOY_WINDOW,
 	N_KEYS
 };
 
@@ -120,6 +121,7 @@ static const struct key {
 	 * preset keeps birdhouse's every checkout (the migration guide warns). */
 	[K_TRIGGER_USER] = { "AUTODEPLOY_TRIGGER_USER", NULL, TEXT, "nobody" },
 	[K_TRIGGER_REPOS] = { "AUTODEPLOY_TRIGGER_REPOS", NULL, LIST, NULL, "all" },
+	[K_DEPLOY_WINDOW] = { OURS(DEPLOY_WINDOW), TEXT },
 };
 #undef OURS
 
@@ -503,10 +505,23 @@ static void load_texts(struct settings *s, const struct cfg *c)
 	s->state_dir = text(s, K_STATE_DIR);
 	s->metrics_file = text(s, K_METRICS_FILE);
 	s->self_update = text(s, K_SELF_UPDATE);
+	s->deploy_window = text(s, K_DEPLOY_WINDOW);
 
 	value_list(&s->extra_repos, &s->n_extra_repos, c, key_name(c, K_EXTRA_REPOS));
 	value_list(&s->notebook_sources, &s->n_notebook_sources, c, key_name(c, K_NOTEBOOK_SOURCES));
 	value_list(&s->extra_jobs, &s->n_extra_jobs, c, key_name(c, K_EXTRA_JOBS));
+}
+
+/* A window that is not cron syntax would defer every deploy, or none:
+ * refused when read, by every program (78). */
+static int check_window(const struct settings *s, const struct cfg *c, char *err)
+{
+	struct cron_expr e;
+	char why[ERR_MAX];
+	if (s->deploy_window && cron_parse(&e, key_name(c, K_DEPLOY_WINDOW), s->deploy_window, why) < 0)
+		return cfg_error(c, key_name(c, K_DEPLOY_WINDOW), err, "%s",
+		                 why + strlen(key_name(c, K_DEPLOY_WINDOW)) + 2);
+	return 0;
 }
 
 int settings_load(struct settings *s, const struct cfg *c, char *err)
@@ -532,6 +547,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    load_rotate(s, c, err) < 0 ||
 	    load_strategy(s, c, err) < 0 ||
 	    get_long(&s->command_timeout, c, K_COMMAND_TIMEOUT, err) < 0 ||
+	    check_window(s, c, err) < 0 ||
 	    check_jobs(s, c, err) < 0 ||
 	    load_trigger_user(s, c, err) < 0 ||
 	    load_trigger_repos(s, c, err) < 0)

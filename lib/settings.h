@@ -53,6 +53,7 @@ struct settings {
 
 	const char *platform_frequency; /* "7 5 * * *" */
 	const char *notebook_frequency; /* "@hourly" */
+	const char *deploy_window;      /* AUTODEPLOY_DEPLOY_WINDOW, cron syntax; NULL: always */
 
 	char **notebook_sources;        /* NULL-terminated, owned */
 	size_t n_notebook_sources;

@@ -163,6 +163,29 @@ static char *parent_of(const char *path)
 	return d;
 }
 
+/*
+ * AUTODEPLOY_DEPLOY_WINDOW: the timer also fires at each minute the
+ * window opens, so that what --if-drift deferred while it was shut
+ * deploys within a minute of the opening, not at the next scheduled run.
+ * (The settings refused a window that is not cron syntax.)
+ */
+static void add_window_lines(char **sched, const struct settings *s)
+{
+	struct cron_expr e;
+	struct cron_sched cs;
+	char why[ERR_MAX], *next;
+
+	if (!s->deploy_window || cron_parse(&e, "AUTODEPLOY_DEPLOY_WINDOW", s->deploy_window, why) < 0)
+		return;
+	cron_openings(&cs, &e);
+	for (size_t i = 0; i < cs.n; i++) {
+		next = xasprintf("%s\n%sOnCalendar=%s", *sched,
+		                 i ? "" : "# AUTODEPLOY_DEPLOY_WINDOW opens (deferred deploys go then)\n", cs.calendar[i]);
+		free(*sched);
+		*sched = next;
+	}
+}
+
 static int plan_autodeploy(struct units *u, const char *config, const char *bindir, char *err)
 {
 	int boot = 0;
@@ -177,6 +200,7 @@ static int plan_autodeploy(struct units *u, const char *config, const char *bind
 	}
 	if (schedule_lines(u, &sched, &boot, "AUTODEPLOY_PLATFORM_FREQUENCY", s->platform_frequency, err) < 0)
 		goto out;
+	add_window_lines(&sched, s);
 	if (add_rw(&rw, "AUTODEPLOY_COMPOSE_DIR", s->compose_dir, err) < 0)
 		goto out;
 	for (size_t i = 0; i < s->n_extra_repos; i++)

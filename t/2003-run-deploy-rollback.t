@@ -105,7 +105,7 @@ test_expect_success 'then the old commits were started again and their health ch
 test_expect_success 'a failing notify command does not change a rollback result (still 2)' '
 	touch fail-notify &&
 	fresh_record &&
-	rd 2 &&
+	rd 2 --retry &&
 	is "notify rc" "$(call_field notify notify 3)" 1 &&
 	rolled_back "$(saved v2)" &&
 	is "result" "$(last_json result)" 2 &&
@@ -167,13 +167,21 @@ test_expect_success 'while start still fails, every run retries the recovery and
 	stack_is failed
 '
 
-test_expect_success 'with start fixed, the next --if-drift run recovers, then deploys: 0' '
+test_expect_success 'with start fixed, the next --if-drift run recovers and leaves the quarantined commits: 0' '
 	rm fail-start &&
 	fresh_record &&
 	rd 0 --if-drift &&
 	is "recover-start rc" "$(call_field start recover-start 3)" 0 &&
 	is "recover-start saw" "$(call_heads start recover-start)" "$(saved v4)" &&
 	no_journal &&
+	stack_is running &&
+	is "checkouts" "$(heads)" "$(saved v4)" &&
+	test_grep "nothing deployed: quarantined" err
+'
+
+test_expect_success 'then --retry deploys them: 0' '
+	fresh_record &&
+	rd 0 --retry &&
 	stack_is running &&
 	is "checkouts" "$(heads)" "$(saved v5)" &&
 	is "start saw" "$(call_heads start start)" "$(saved v5)" &&

@@ -24,9 +24,11 @@ test_expect_success 'a stop that fails: exit 2, nothing moved, no second stop, t
 	no_journal
 '
 
-test_expect_success 'with stop fixed, the same commits deploy' '
+test_expect_success 'with stop fixed, the same (quarantined) commits deploy with --retry' '
 	rm fail-stop &&
-	rd 0 &&
+	rd 0 --if-drift &&
+	is "checkouts" "$(heads)" "$(saved v1)" &&
+	rd 0 --retry &&
 	is "checkouts" "$(heads)" "$(remote_heads)"
 '
 

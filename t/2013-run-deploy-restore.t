@@ -81,8 +81,8 @@ test_expect_success 'a held refs/heads/main.lock after the files were written: e
 	no_journal
 '
 
-test_expect_success 'the next run is not refused: it deploys the same commits (0)' '
-	rd 0 &&
+test_expect_success 'the next run is not refused: --retry deploys the same (quarantined) commits (0)' '
+	rd 0 --retry &&
 	is "checkouts" "$(heads)" "$(remote_heads)" &&
 	clean_at compose "$(git -C stack.git rev-parse main)"
 '
@@ -152,10 +152,10 @@ test_expect_success 'a restore that cannot be done (index.lock held): exit 3 nam
 	test -e "$JOURNAL"
 '
 
-test_expect_success 'the next run removes the lock the failed run left (named in the log), restores, starts, deploys again (0)' '
+test_expect_success 'the next run (--retry: the failed target is quarantined) removes the lock the failed run left (named in the log), restores, starts, deploys again (0)' '
 	test -e compose/.git/index.lock &&
 	fresh_record &&
-	rd 0 &&
+	rd 0 --retry &&
 	test_grep "removed the stale lock .$TRASH/compose/.git/index.lock." err &&
 	test ! -e compose/.git/index.lock &&
 	test_grep "restored to" err &&

@@ -101,7 +101,7 @@ test_expect_success 'a stop that hangs is ended after AUTODEPLOY_COMMAND_TIMEOUT
 	no_journal
 '
 
-test_expect_success 'a start that hangs is ended too, and the old commits are started again: exit 2' '
+test_expect_success 'a start that hangs is ended too, and the old commits are started again: exit 2 (--retry: the stop that hung quarantined them)' '
 	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
 	cat >bin/hang-once <<-EOF &&
 	#!/bin/sh
@@ -112,7 +112,7 @@ test_expect_success 'a start that hangs is ended too, and the old commits are st
 	config_add AUTODEPLOY_START_COMMAND "$TRASH/bin/hang-once" &&
 	touch hang &&
 	fresh_record &&
-	rd 2 &&
+	rd 2 --retry &&
 	test_grep "start: .*did not finish within 1 s" err &&
 	is "checkouts" "$(heads)" "$(saved before)" &&
 	is "rollback-start saw" "$(call_heads start rollback-start)" "$(saved before)" &&
@@ -130,7 +130,7 @@ test_expect_success 'SIGTERM during the start: the start is ended, the old commi
 	touch hang &&
 	rm -f start-began &&
 	fresh_record &&
-	{ run-deploy --config "$CONFIG" >out 2>err & } &&
+	{ run-deploy --config "$CONFIG" --retry >out 2>err & } &&
 	pid=$! &&
 	wait_for start-began &&
 	kill -TERM $pid &&

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cron.h"
 #include "tap.h"
@@ -56,11 +57,60 @@ static void refused(const char *value, const char *needle)
 	   "the refusal of '%s' names the key and says '%s' (got: %s)", value, needle, err);
 }
 
+/* AUTODEPLOY_DEPLOY_WINDOW: is a time inside e (cron's rules)? */
+static int inside(const char *window, int wday, int mday, int hour, int min)
+{
+	struct cron_expr e;
+	struct tm tm = { .tm_wday = wday, .tm_mday = mday, .tm_mon = 0, .tm_hour = hour, .tm_min = min };
+	char err[ERR_MAX];
+	if (cron_parse(&e, "W", window, err) < 0)
+		return -1;
+	return cron_matches(&e, &tm);
+}
+
+/* The OnCalendar= lines of a window's openings, joined by " | ". */
+static void openings(const char *window, const char *want)
+{
+	struct cron_expr e;
+	struct cron_sched cs;
+	char err[ERR_MAX], got[4 * CRON_CAL_MAX + 16] = "";
+	if (cron_parse(&e, "W", window, err) < 0) {
+		ok(0, "window '%s' parses: %s", window, err);
+		return;
+	}
+	cron_openings(&cs, &e);
+	for (size_t i = 0, len = 0; i < cs.n; i++)
+		len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", i ? " | " : "", cs.calendar[i]);
+	is_str(got, want, "the window '%s' opens at '%s'", window, want);
+}
+
+static void windows(void)
+{
+	struct cron_expr e;
+	char err[ERR_MAX];
+	/* 2026-01-05 is a Monday (wday 1) */
+	is_int(inside("* 9-16 * * 1-5", 1, 5, 9, 0), 1, "window: Monday 9:00 is inside 9-16 weekdays");
+	is_int(inside("* 9-16 * * 1-5", 1, 5, 16, 59), 1, "window: 16:59 is inside");
+	is_int(inside("* 9-16 * * 1-5", 1, 5, 17, 0), 0, "window: 17:00 is outside");
+	is_int(inside("* 9-16 * * 1-5", 6, 10, 10, 0), 0, "window: Saturday is outside");
+	is_int(inside("* * 1 * 1", 3, 1, 10, 0), 1, "window: day of month OR day of week (the 1st, a Wednesday)");
+	is_int(inside("* * 1 * 1", 1, 5, 10, 0), 1, "window: ... or a Monday");
+	is_int(inside("* * 1 * 1", 2, 6, 10, 0), 0, "window: neither");
+	is_int(inside("@daily", 2, 6, 0, 0), 1, "window: a nickname is cron syntax");
+	is_int(cron_parse(&e, "W", "@reboot", err), -1, "window: @reboot is refused");
+	is_int(cron_parse(&e, "W", "Mon..Fri 9:00", err), -1, "window: a systemd calendar is refused");
+	openings("* 9-16 * * 1-5", "Mon,Tue,Wed,Thu,Fri *-*-* 9:0:00");
+	openings("30-59 8 * * *", "*-*-* 8:30:00");
+	openings("0-14,30-44 * * * *", "*-*-* *:0,30:00");
+	openings("* 22,23,0 * * *", "*-*-* 0,22:0:00");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "--translate") == 0)
 		return translate_cli(argv[2], argv[3]);
 
+	windows();
 	check("7 5 * * *", "*-*-* 5:7:00", NULL);
 	/* a step past the field's end fires at its first value, as in cron
 	 * (birdhouse's own example: every 120 minutes, i.e. at minute 0) */

@@ -227,6 +227,7 @@ static const char *const keys[] = {
 	"STATE_DIR", "METRICS_FILE", "ROTATE_KEEP", "ROTATE_PERIOD", "ROTATE_MINSIZE",
 	"ROTATE_COMPRESS", "ROTATE_COMPRESS_LEVEL", "ROTATE_WITH", "EXTRA_JOBS", "SELF_UPDATE",
 	"TRIGGER_USER", "TRIGGER_REPOS",
+	"DEPLOY_WINDOW",
 };
 
 /* The example must parse as shipped, and also with every commented
