@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,21 +283,49 @@ out:
 	return ret;
 }
 
-/* Remove `rel` (not a folder) and then its parents while they are empty,
- * up to the work tree's top. */
+/*
+ * Remove `rel` (not a folder) and then its parents while they are empty,
+ * up to the work tree's top, never through a symlink: where the old tree
+ * has a symlink "link" (to /etc, say) and the new one a folder
+ * "link/passwd", a move killed before it replaced the symlink leaves it
+ * in place, and a path walk would unlink /etc/passwd.  Each folder on the
+ * way is opened with O_NOFOLLOW from the top; a symlink there means the
+ * path is not in the work tree, and nothing is removed.
+ */
 static void remove_path(const char *workdir, const char *rel)
 {
-	char *full = xasprintf("%s%s", workdir, rel);
+	char *dirs = xstrdup(rel), *name = strrchr(dirs, '/'), *full = NULL;
+	int fd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
-	if (lstat(full, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(full) == 0) {
-		size_t top = strlen(workdir);
-		for (char *slash = strrchr(full, '/'); slash && (size_t)(slash - full) >= top; slash = strrchr(full, '/')) {
-			*slash = '\0';
-			if (strlen(full) < top || rmdir(full) < 0)
-				break;
-		}
+
+	if (name)
+		*name++ = '\0';
+	else
+		name = dirs;
+	for (char *p = dirs, *next; fd >= 0 && name != dirs && p; p = next) {
+		next = strchr(p, '/');
+		if (next)
+			*next++ = '\0';
+		int sub = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = sub;
 	}
+	if (fd < 0 || fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode) ||
+	    unlinkat(fd, name, 0) < 0)
+		goto out;
+	/* the folders on the way were checked above: empty ones go too */
+	full = xasprintf("%s%s", workdir, rel);
+	size_t top = strlen(workdir);
+	for (char *slash = strrchr(full, '/'); slash && (size_t)(slash - full) >= top; slash = strrchr(full, '/')) {
+		*slash = '\0';
+		if (strlen(full) < top || rmdir(full) < 0)
+			break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
 	free(full);
+	free(dirs);
 }
 
 /*

@@ -133,4 +133,28 @@ test_expect_success 'the remote fixed: the next commit deploys' '
 	test -z "$(ls -A "$TRASH/outside")"
 '
 
+# The restore walks the other way: the old tree has the symlink "link",
+# the new one a folder "link/" (a legitimate commit).  A move killed after
+# its first removal (file.txt, before link) leaves the symlink in place;
+# the recovery removes the paths only the new tree has, and "link/evil"
+# must not be taken through the symlink to the file outside.
+test_expect_success 'a recovery never follows a symlink of the old tree out of the checkout' '
+	echo precious >"$TRASH/outside/evil" &&
+	dev=$(dev_clone stack) &&
+	git -C "$dev" rm -q file.txt link &&
+	mkdir "$dev/link" &&
+	echo "in the tree" >"$dev/link/evil" &&
+	git -C "$dev" add link &&
+	git -C "$dev" commit -q -m "link becomes a folder" &&
+	git -C "$dev" push -q origin HEAD:main &&
+	{ AUTODEPLOY_TEST_KILL_AT=checkout-file-1 test_must_fail 137 run-deploy --config "$CONFIG" >out 2>err ||
+	  { cat err; false; }; } &&
+	test -L "$TRASH/compose/link" &&
+	test -e "$JOURNAL" &&
+	rd 0 --if-drift &&
+	test "$(cat "$TRASH/outside/evil")" = precious &&
+	test "$(cat "$TRASH/compose/link/evil")" = "in the tree" &&
+	no_journal
+'
+
 test_done

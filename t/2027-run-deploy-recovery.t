@@ -183,11 +183,11 @@ test_expect_success 'a commit deletes the compose folder: the start cannot run t
 
 test_expect_success 'killed after that move: the recovery opens the work tree, not the vanished folder: restored, started' '
 	old=$(git -C deep rev-parse HEAD) &&
-	AUTODEPLOY_TEST_KILL_AT=after-checkout-0 rd 137 &&
+	AUTODEPLOY_TEST_KILL_AT=after-checkout-0 rd 137 --retry &&
 	test ! -e deep/birdhouse &&
 	test_grep "^root $TRASH/deep$" "$JOURNAL" &&
 	fresh_record &&
-	rd 2 &&
+	rd 2 --retry &&
 	test_grep "recovered: the stack runs again" err &&
 	is "recover-start saw" "$(call_heads start recover-start | cut -d" " -f1)" "$old" &&
 	clean_at deep "$old" &&
