@@ -149,7 +149,7 @@ test_expect_success 'SIGHUP during the start (the operator'"'"'s ssh session dro
 	touch hang &&
 	rm -f start-began &&
 	fresh_record &&
-	{ run-deploy --config "$CONFIG" >out 2>err & } &&
+	{ run-deploy --config "$CONFIG" --retry >out 2>err & } &&
 	pid=$! &&
 	wait_for start-began &&
 	kill -HUP $pid &&
@@ -170,7 +170,7 @@ test_expect_success 'SIGPIPE in the downtime window (`run-deploy | sed ...q` gon
 	EOF
 	config_add AUTODEPLOY_STOP_COMMAND "$TRASH/bin/slow-stop" &&
 	fresh_record &&
-	run-deploy --config "$CONFIG" 2>&1 | sed "/stop: running/q" >sed-out &&
+	run-deploy --config "$CONFIG" --retry 2>&1 | sed "/stop: running/q" >sed-out &&
 	echo "${PIPESTATUS[0]}" >rc &&
 	is "exit code" "$(cat rc)" 2 &&
 	is "checkouts" "$(heads)" "$(saved before)" &&
@@ -190,7 +190,7 @@ test_expect_success 'a stop under `timeout` (its own process group) dies with a 
 	config_add AUTODEPLOY_STOP_COMMAND "timeout 600 $TRASH/bin/slow-stop" &&
 	rm -f stop-began &&
 	fresh_record &&
-	{ run-deploy --config "$CONFIG" >out 2>err & } &&
+	{ run-deploy --config "$CONFIG" --retry >out 2>err & } &&
 	pid=$! &&
 	wait_for stop-began &&
 	kill -KILL $pid &&
@@ -199,7 +199,7 @@ test_expect_success 'a stop under `timeout` (its own process group) dies with a 
 	no_calls stop &&
 	stack_is running &&
 	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
-	rd 0 &&
+	rd 0 --retry &&
 	is "checkouts" "$(heads)" "$(remote_heads)"
 '
 
@@ -215,7 +215,7 @@ test_expect_success 'a stop under `setsid` (its own session) that hangs is ended
 	save_heads before &&
 	push_all &&
 	fresh_record &&
-	rd 2 &&
+	rd 2 --retry &&
 	test_grep "did not finish within 1 s and was killed" err &&
 	sleep 1 &&
 	{ ! kill -0 "$(cat hang-pid)" 2>/dev/null || { kill "$(cat hang-pid)"; false; }; } &&
@@ -224,18 +224,18 @@ test_expect_success 'a stop under `setsid` (its own session) that hangs is ended
 	no_journal &&
 	config_add AUTODEPLOY_STOP_COMMAND "$STANDIN stop" &&
 	config_add AUTODEPLOY_COMMAND_TIMEOUT 900 &&
-	rd 0
+	rd 0 --retry
 '
 
 test_expect_success 'AUTODEPLOY_ROLLBACK=no: a failed start keeps the new commits and a start-only journal: exit 3' '
 	config_add AUTODEPLOY_START_COMMAND "$STANDIN start" &&
-	rd 0 &&
+	rd 0 --retry &&
 	config_add AUTODEPLOY_ROLLBACK no &&
 	dev=$(dev_clone stack) &&
 	echo "start will fail" >"$dev/broken-start" &&
 	dev_publish stack "break the start" >/dev/null &&
 	fresh_record &&
-	rd 3 &&
+	rd 3 --retry &&
 	test "$(count_calls start rollback-start)" -eq 0 &&
 	is "compose" "$(git -C compose rev-parse HEAD)" "$(git -C stack.git rev-parse main)" &&
 	test_grep "^state start-only$" "$JOURNAL" &&
@@ -244,7 +244,7 @@ test_expect_success 'AUTODEPLOY_ROLLBACK=no: a failed start keeps the new commit
 
 test_expect_success 'every next run starts the stack as it is and reports 3 while the start fails' '
 	fresh_record &&
-	rd 3 &&
+	rd 3 --retry &&
 	record_is start:recover-start:1 &&
 	test_grep "kept until a deploy succeeds" err &&
 	test_grep "^state start-only$" "$JOURNAL"
@@ -255,7 +255,7 @@ test_expect_success 'the push that fixes it is deployed from there: 0, the journ
 	git -C "$dev" rm -q broken-start &&
 	dev_publish stack "fix the start" >/dev/null &&
 	fresh_record &&
-	rd 0 &&
+	rd 0 --retry &&
 	is "checkouts" "$(heads)" "$(remote_heads)" &&
 	last_call_is healthcheck:healthcheck:0 &&
 	stack_is running &&
@@ -265,10 +265,10 @@ test_expect_success 'the push that fixes it is deployed from there: 0, the journ
 test_expect_success 'AUTODEPLOY_ROLLBACK=no: a start that fails once, then works: the next run starts it, 0' '
 	dev_push stack >/dev/null &&
 	touch fail-start &&
-	rd 3 &&
+	rd 3 --retry &&
 	rm fail-start &&
 	fresh_record &&
-	rd 0 &&
+	rd 0 --retry &&
 	record_is start:recover-start:0 healthcheck:recover-healthcheck:0 &&
 	stack_is running &&
 	no_journal
@@ -308,7 +308,7 @@ test_expect_success '--requeue: systemctl failing is an error (74) that says wha
 test_expect_success '--requeue: a run killed with its journal left: started again at once to recover' '
 	rm systemctl-calls && : >"$STATE_DIR/trigger" &&
 	dev_push stack >/dev/null &&
-	AUTODEPLOY_TEST_KILL_AT=after-stop rd 137 &&
+	AUTODEPLOY_TEST_KILL_AT=after-stop rd 137 --retry &&
 	PATH=$TRASH/fakebin:$PATH SERVICE_RESULT=signal rd 0 --requeue &&
 	is "systemctl calls" "$(cat systemctl-calls)" "--no-block --job-mode=fail restart autodeploy.service" &&
 	test_grep "SERVICE_RESULT=signal" err
@@ -327,7 +327,7 @@ test_expect_success '--requeue: a run that failed on its own is not retried at o
 	rm systemctl-calls &&
 	PATH=$TRASH/fakebin:$PATH SERVICE_RESULT=exit-code rd 0 --requeue &&
 	test ! -e systemctl-calls &&
-	rd 0 &&
+	rd 0 --retry &&
 	no_journal
 '
 
