@@ -284,25 +284,24 @@ out:
 }
 
 /*
- * Remove `rel` (not a folder) and then its parents while they are empty,
- * up to the work tree's top, never through a symlink: where the old tree
- * has a symlink "link" (to /etc, say) and the new one a folder
+ * The folder holding `rel` in the work tree, opened through real folders
+ * only (O_NOFOLLOW at each step from the top), and *name its last part;
+ * -1 when a folder on the way is missing or is a symlink.  Where the old
+ * tree has a symlink "link" (to /etc, say) and the new one a folder
  * "link/passwd", a move killed before it replaced the symlink leaves it
- * in place, and a path walk would unlink /etc/passwd.  Each folder on the
- * way is opened with O_NOFOLLOW from the top; a symlink there means the
- * path is not in the work tree, and nothing is removed.
+ * in place: a path walk would find, and unlink, /etc/passwd.
  */
-static void remove_path(const char *workdir, const char *rel)
+static int open_parent(const char *workdir, char *rel, const char **name)
 {
-	char *dirs = xstrdup(rel), *name = strrchr(dirs, '/'), *full = NULL;
+	char *slash = strrchr(rel, '/');
 	int fd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct stat st;
 
-	if (name)
-		*name++ = '\0';
-	else
-		name = dirs;
-	for (char *p = dirs, *next; fd >= 0 && name != dirs && p; p = next) {
+	*name = rel;
+	if (!slash)
+		return fd;
+	*slash = '\0';
+	*name = slash + 1;
+	for (char *p = rel, *next; fd >= 0 && p; p = next) {
 		next = strchr(p, '/');
 		if (next)
 			*next++ = '\0';
@@ -310,6 +309,32 @@ static void remove_path(const char *workdir, const char *rel)
 		close(fd);
 		fd = sub;
 	}
+	return fd;
+}
+
+/* Is `rel` there, and not a folder, inside the work tree proper? */
+static int file_there(const char *workdir, const char *rel)
+{
+	char *copy = xstrdup(rel);
+	const char *name;
+	struct stat st;
+	int fd = open_parent(workdir, copy, &name);
+	int there = fd >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode);
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return there;
+}
+
+/* Remove `rel` (not a folder), never through a symlink (open_parent),
+ * then its parents while they are empty, up to the work tree's top. */
+static void remove_path(const char *workdir, const char *rel)
+{
+	char *copy = xstrdup(rel), *full = NULL;
+	const char *name;
+	struct stat st;
+	int fd = open_parent(workdir, copy, &name);
+
 	if (fd < 0 || fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode) ||
 	    unlinkat(fd, name, 0) < 0)
 		goto out;
@@ -325,7 +350,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(full);
-	free(dirs);
+	free(copy);
 }
 
 /*
@@ -382,14 +407,11 @@ static int new_path_left(const char *workdir, git_diff *diff, char *first, size_
 {
 	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
-		struct stat st;
 		if (d->status != GIT_DELTA_ADDED)
 			continue;
-		char *full = xasprintf("%s%s", workdir, d->new_file.path);
-		/* a folder there is the old tree's (the new one has a file) */
-		int there = lstat(full, &st) == 0 && !S_ISDIR(st.st_mode);
-		free(full);
-		if (there) {
+		/* a folder there is the old tree's (the new one has a file); a
+		 * path through the old tree's symlink is not in the work tree */
+		if (file_there(workdir, d->new_file.path)) {
 			snprintf(first, len, "%s", d->new_file.path);
 			return 1;
 		}
