@@ -8,17 +8,6 @@
 . "$T_DIR/lib-git.sh"
 . "$T_DIR/lib-deploy.sh"
 
-# clean_at DIR COMMIT: HEAD is COMMIT and git sees nothing changed,
-# untracked or ignored (but the ignored files listed after COMMIT).
-clean_at() {
-	_dir=$1 _want=$2
-	shift 2
-	is "HEAD of $_dir" "$(git -C "$_dir" rev-parse HEAD)" "$_want" &&
-	git -C "$_dir" status --porcelain --ignored >"$TRASH/status.actual" &&
-	printf '%s\n' "$@" | grep -v '^$' | sed 's/^/!! /' >"$TRASH/status.expect" || true
-	test_cmp "$TRASH/status.expect" "$TRASH/status.actual"
-}
-
 test_expect_success 'setup: three checkouts; the stack repo ignores *.tmp and has a cache folder' '
 	deploy_setup no &&
 	dev=$(dev_clone stack) &&

@@ -12,15 +12,6 @@
 
 BARE=$TRASH/stack.git
 
-# raw_tree: a tree object in $BARE from "MODE NAME ID" lines on stdin, in
-# that order, written without any of git's checks.
-raw_tree() {
-	while read -r mode name id; do
-		printf '%s %s\0' "$mode" "$name"
-		perl -e 'print pack("H*", $ARGV[0])' "$id"
-	done | git -C "$BARE" hash-object -t tree --literally -w --stdin
-}
-
 # entries_of REV: the root entries of REV in $BARE as "MODE NAME ID" lines.
 entries_of() {
 	git -C "$BARE" ls-tree "$1" | while read -r mode type id name; do

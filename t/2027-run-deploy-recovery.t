@@ -9,13 +9,6 @@
 . "$T_DIR/lib-git.sh"
 . "$T_DIR/lib-deploy.sh"
 
-# clean_at DIR COMMIT: HEAD is COMMIT, nothing changed, untracked or ignored.
-clean_at() {
-	is "HEAD of $1" "$(git -C "$1" rev-parse HEAD)" "$2" &&
-	git -C "$1" status --porcelain --ignored >"$TRASH/status.actual" &&
-	test_must_be_empty "$TRASH/status.actual"
-}
-
 test_expect_success 'setup: three checkouts; the stack repo holds a file "keep" and a folder "tree" of 300 files' '
 	deploy_setup no &&
 	dev=$(dev_clone stack) &&

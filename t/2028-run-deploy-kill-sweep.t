@@ -19,13 +19,6 @@
 
 if [ "${AUTODEPLOY_SWEEP:-}" = full ]; then STEP=11; else STEP=400; fi
 
-# clean_at DIR COMMIT: HEAD is COMMIT, nothing changed, untracked or ignored.
-clean_at() {
-	is "HEAD of $1" "$(git -C "$1" rev-parse HEAD)" "$2" &&
-	git -C "$1" status --porcelain --ignored >"$TRASH/status.actual" &&
-	test_must_be_empty "$TRASH/status.actual"
-}
-
 test_expect_success 'setup: two trees A and B of ~3,000 files; the checkout at A' '
 	deploy_setup no &&
 	mkdir -p fake &&

@@ -42,15 +42,6 @@ back_to_good() {
 	git -C "$W" clean -q -fdx
 }
 
-# raw_tree: a tree object in $BARE from "MODE NAME ID" lines on stdin,
-# written without any of git's checks (as a hostile remote could).
-raw_tree() {
-	while read -r mode name id; do
-		printf '%s %s\0' "$mode" "$name"
-		perl -e 'print pack("H*", $ARGV[0])' "$id"
-	done | git -C "$BARE" hash-object -t tree --literally -w --stdin
-}
-
 # crafted_main DOCS_TREE: main becomes a commit whose docs/ is DOCS_TREE.
 crafted_main() {
 	top=$(printf '40000 docs %s\n' "$1" | raw_tree) &&

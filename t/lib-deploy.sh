@@ -393,3 +393,14 @@ else:
 PY
 )
 metrics() { python3 -c "$_prom_py" "$@"; }
+
+# clean_at DIR COMMIT [IGNORED...]: HEAD is COMMIT and git sees nothing
+# changed, untracked or ignored (but the ignored files listed).
+clean_at() {
+	_dir=$1 _want=$2
+	shift 2
+	is "HEAD of $_dir" "$(git -C "$_dir" rev-parse HEAD)" "$_want" &&
+	git -C "$_dir" status --porcelain --ignored >"$TRASH/status.actual" &&
+	{ printf '%s\n' "$@" | grep -v '^$' | sed 's/^/!! /' >"$TRASH/status.expect" || true; } &&
+	test_cmp "$TRASH/status.expect" "$TRASH/status.actual"
+}

@@ -283,3 +283,13 @@ release_lock() {
 	wait "$lock_holder" 2>/dev/null
 	return 0
 }
+
+# raw_tree: a tree object in $BARE from "MODE NAME ID" lines on stdin, in
+# that order, written without any of git's checks (as a hostile remote
+# could: duplicate names, .git, ..).
+raw_tree() {
+	while read -r mode name id; do
+		printf '%s %s\0' "$mode" "$name"
+		perl -e 'print pack("H*", $ARGV[0])' "$id"
+	done | git -C "$BARE" hash-object -t tree --literally -w --stdin
+}
