@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "birdhouse.h"
 #include "cfg.h"
 #include "log.h"
 #include "settings.h"
@@ -132,26 +133,25 @@ static int foreign_file(const struct units *u, const struct units_file *f, char 
 }
 
 /*
- * birdhouse's scheduler component runs the deploy and notebook jobs in a
- * container; enabled (in BIRDHOUSE_EXTRA_CONF_DIRS, or EXTRA_CONF_DIRS
- * before 2.4, of the same env.local) it would deploy beside us: two
- * deployers at once.  --migrate cannot turn it off: the operator must.
+ * birdhouse's scheduler component runs jobs in containers; one that does
+ * the job of a planned group would run it beside us (two deployers at
+ * once, logs rotated twice).  Since 2.15 it runs only the scheduler-job-*
+ * components enabled with it, so a host that keeps it for backups or
+ * certificates is refused only the duplicates.  --migrate cannot edit
+ * env.local: the operator must.
  */
 static int scheduler_component(struct units *u, char *err)
 {
-	static const char *const keys[] = { "BIRDHOUSE_EXTRA_CONF_DIRS", "EXTRA_CONF_DIRS" };
-	if (!planned_group(u, "autodeploy") && !planned_group(u, "notebookdeploy"))
-		return 0;
-	for (size_t k = 0; k < 2; k++) {
-		const char *v = cfg_get(u->cfg, keys[k]);
-		/* components/scheduler itself, not optional-components/scheduler-job-* */
-		for (const char *hit = v; hit && (hit = strstr(hit, "components/scheduler")); hit++)
-			if ((hit == v || strchr("/ \t\n", hit[-1])) && strchr("/ \t\n", hit[20]))
-				return err_set(err, "refusing to install autodeploy: %s:%d: %s enables birdhouse's "
-				               "scheduler component, which runs the same jobs in a container; remove "
-				               "components/scheduler from it, then run install-units again (or use --only)",
-				               cfg_name(u->cfg), cfg_line(u->cfg, keys[k]), keys[k]);
-	}
+	static const char *const jobs[][2] = {
+		{ "autodeploy", "autodeploy" }, { "notebookdeploy", "notebookdeploy" }, { "rotate-logs", "logrotate" },
+	};
+	char why[ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++)
+		if (planned_group(u, jobs[i][0]) &&
+		    birdhouse_scheduler_runs(u->cfg, u->s->compose_dir, jobs[i][1], why) < 0)
+			return err_set(err, "refusing to install %s: %s; then run install-units again "
+			               "(or leave %s out with --only)", jobs[i][0], why, jobs[i][0]);
 	return 0;
 }
 

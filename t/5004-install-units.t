@@ -340,13 +340,14 @@ test_expect_success 'birdhouse-deploy 2.4 names of the cron-era files block and 
 	test -e r5/$U/autodeploy.timer
 '
 
-test_expect_success 'birdhouse'"'"'s scheduler component enabled in env.local: refused (78), naming the line' '
+# (t/5008: the scheduler of birdhouse-deploy 2.15 and later, job by job)
+test_expect_success 'birdhouse'"'"'s scheduler component of before 2.15 enabled in env.local: refused (78), naming the line' '
 	write_config &&
 	echo "BIRDHOUSE_EXTRA_CONF_DIRS=\"./optional-components/scheduler-job-x ./components/scheduler\"" >>env.local &&
 	test_must_fail 78 "$IU" --config env.local --root r8 2>err &&
 	test_grep "env.local:[0-9]*: BIRDHOUSE_EXTRA_CONF_DIRS enables birdhouse.s scheduler component" err &&
 	test_must_fail 1 test -e r8/$U &&
-	{ "$IU" --config env.local --root r8 --only rotate-logs 2>err || { cat err; false; }; } &&
+	{ "$IU" --config env.local --root r8 --only job-backup 2>err || { cat err; false; }; } &&
 	write_config &&
 	echo "BIRDHOUSE_EXTRA_CONF_DIRS=./optional-components/scheduler-job-x" >>env.local &&
 	{ "$IU" --config env.local --root r8 2>err || { cat err; false; }; }

@@ -1,0 +1,27 @@
+/*
+ * birdhouse: what a birdhouse-deploy host (1.x-2.x) has that autodeploy
+ * takes over (SPEC.md "Compatibility with birdhouse-deploy"): the compose
+ * wrapper of its generation, and the jobs its scheduler component runs.
+ * Only reads: env.local (a cfg) and the compose dir.
+ *
+ *   cmd = xasprintf("%s up -d", birdhouse_wrapper(compose_dir));
+ *   if (birdhouse_scheduler_runs(cfg, compose_dir, "autodeploy", why) < 0)
+ *       refuse, saying why
+ */
+#ifndef AUTODEPLOY_BIRDHOUSE_H
+#define AUTODEPLOY_BIRDHOUSE_H
+
+struct cfg;
+
+/* "./birdhouse-compose.sh", or "./pavics-compose.sh" when the compose dir
+ * has only that one (1.x to 2.3), as birdhouse's deploy.sh chooses; the
+ * first when it has neither (or compose_dir is NULL). */
+const char *birdhouse_wrapper(const char *compose_dir);
+
+/* Does birdhouse's scheduler component, enabled in c's *_CONF_DIRS, run
+ * job ("autodeploy", "notebookdeploy" or "logrotate") on this host?
+ * 0: no.  -1: yes; why (ERR_MAX bytes) names the file, line and key that
+ * enable it, and what to change. */
+int birdhouse_scheduler_runs(const struct cfg *c, const char *compose_dir, const char *job, char *why);
+
+#endif
