@@ -667,6 +667,50 @@ static int freeze(struct app *a)
 	return EXIT_OK;
 }
 
+/* Under the preset, birdhouse's wrapper reads the env.local we read: a
+ * host without the birdhouse/env.local symlink (deploy.sh's default)
+ * names it in BIRDHOUSE_LOCAL_ENV, absolute since the wrapper runs in
+ * the compose dir.  One the operator gave run-deploy is kept, as
+ * deploy.sh keeps it. */
+static void birdhouse_env(struct stack *st, const struct app *a)
+{
+	char *path;
+
+	if (!a->s.preset_birdhouse || getenv("BIRDHOUSE_LOCAL_ENV"))
+		return;
+	path = realpath(cfg_name(a->cfg), NULL);
+	stack_setenv(st, "BIRDHOUSE_LOCAL_ENV", "%s", path ? path : cfg_name(a->cfg));
+	free(path);
+}
+
+/*
+ * A compose dir that is not there is a mistake in env.local, not a
+ * checkout to skip: every run would exit 0 with nothing due, or stop and
+ * "fail the rollback" of a stack it never touched and leave a journal.
+ * Refused before anything is tried.  With a journal, the folder may be
+ * one that the interrupted deploy removed: the recovery puts it back.
+ */
+static int compose_dir_present(const struct app *a)
+{
+	char err[ERR_MAX];
+	struct stat st;
+	int journal, found = stat(a->s.compose_dir, &st) == 0;
+	const char *what = found ? "is not a folder" : errno == ENOENT || errno == ENOTDIR ? "does not exist"
+	                                                                                   : strerror(errno);
+
+	if (found && S_ISDIR(st.st_mode))
+		return EXIT_OK;
+	if ((journal = journal_exists(a->s.state_dir, err)) != 0) {
+		if (journal < 0)
+			log_error("%s", err);
+		return journal < 0 ? EXIT_IOERR : EXIT_OK;
+	}
+	cfg_error(a->cfg, settings_key(a->cfg, "AUTODEPLOY_COMPOSE_DIR"), err, "'%s' %s: clone the stack's "
+	          "repository there, or point the key at its checkout (nothing was stopped)", a->s.compose_dir, what);
+	log_error("%s", err);
+	return EXIT_CONFIG;
+}
+
 /* 1. Repair what an interrupted run left: the trigger file, orphaned
  * commands, a journal.  Returns EXIT_OK to go on (*broken when the
  * recovery failed but the run may still deploy), else the code to end
@@ -820,9 +864,10 @@ int main(int argc, const char **argv)
 	rn.own = (struct util_owner){ s->code_owner_set, s->code_uid, s->code_gid };
 	stack_init(&rn.st, s);
 	have_stack = 1;
+	birdhouse_env(&rn.st, &a);
 
 	/* 1. lock, then repair what an interrupted run left */
-	if ((code = app_lock(&a, "lock", opt_wait)) != EXIT_OK)
+	if ((code = app_lock(&a, "lock", opt_wait)) != EXIT_OK || (code = compose_dir_present(&a)) != EXIT_OK)
 		goto out;
 	catch_stop_signals();
 	int broken = 0, restart = 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "birdhouse.h"
 #include "cfg.h"
 #include "cron.h"
 #include "log.h"
@@ -50,19 +51,23 @@ enum kind {
  * Every key autodeploy knows, its type and its default.  birdhouse-deploy
  * (2.4 and later) names our keys BIRDHOUSE_AUTODEPLOY_* and its log folder
  * BIRDHOUSE_LOG_DIR; a host taken over keeps its env.local, so those are
- * read as aliases.  Ours win when both are set; settings_load warns when
+ * read as aliases; before 2.4 the log folder was PAVICS_LOG_DIR, read as
+ * its older name.  Ours win when several are set; settings_load warns when
  * they differ.  Under AUTODEPLOY_PRESET=birdhouse a few defaults are
  * birdhouse-deploy's own (its compose wrapper, its log folder, the restart
- * strategy of its deploy.sh).  The table is the only description of a key:
+ * strategy of its deploy.sh), of the generation the compose dir holds
+ * (lib/birdhouse).  The table is the only description of a key:
  * nothing is built or counted at run time.
  */
-#define OURS(k) "AUTODEPLOY_" #k, "BIRDHOUSE_AUTODEPLOY_" #k
+#define OURS(k) "AUTODEPLOY_" #k, "BIRDHOUSE_AUTODEPLOY_" #k, NULL
 static const struct key {
 	const char *name;       /* AUTODEPLOY_COMPOSE_DIR */
 	const char *alias;      /* BIRDHOUSE_AUTODEPLOY_COMPOSE_DIR; NULL: none */
+	const char *old;        /* a name before that (1.x-2.3), read last; NULL: none */
 	enum kind kind;
 	const char *text;       /* default of a TEXT or CHOICE (NULL: unset); a COMMAND's verb */
-	const char *birdhouse;  /* the default under the birdhouse preset, when it differs */
+	const char *birdhouse;  /* the default under the birdhouse preset, when it differs; a
+	                         * COMMAND's verb after birdhouse's wrapper */
 	long num, min, max;     /* default and bounds of a number */
 	int absolute;           /* a path (or a list of paths) that must start with '/' */
 } keys[N_KEYS] = {
@@ -70,9 +75,9 @@ static const struct key {
 	[K_COMPOSE_DIR] = { OURS(COMPOSE_DIR), TEXT, .absolute = 1 },
 	/* birdhouse's own wrapper, in the compose dir, stop then up -d: its
 	 * deploy.sh stops everything so that bind-mounted configs are read
-	 * again */
-	[K_STOP_COMMAND] = { OURS(STOP_COMMAND), COMMAND, "stop", "./birdhouse-compose.sh stop" },
-	[K_START_COMMAND] = { OURS(START_COMMAND), COMMAND, "up -d", "./birdhouse-compose.sh up -d" },
+	 * again (preset_commands) */
+	[K_STOP_COMMAND] = { OURS(STOP_COMMAND), COMMAND, "stop", "stop" },
+	[K_START_COMMAND] = { OURS(START_COMMAND), COMMAND, "up -d", "up -d" },
 	[K_PREPARE_COMMAND] = { OURS(PREPARE_COMMAND), COMMAND, "pull" },
 	[K_HEALTHCHECK_COMMAND] = { OURS(HEALTHCHECK_COMMAND), TEXT },
 	[K_PRE_DEPLOY_COMMAND] = { OURS(PRE_DEPLOY_COMMAND), TEXT },
@@ -80,15 +85,16 @@ static const struct key {
 	[K_PLATFORM_FREQUENCY] = { OURS(PLATFORM_FREQUENCY), TEXT, "7 5 * * *" },
 	[K_NOTEBOOK_FREQUENCY] = { OURS(NOTEBOOK_FREQUENCY), TEXT, "@hourly" },
 	[K_NOTEBOOK_DIR] = { OURS(NOTEBOOK_DIR), TEXT, .absolute = 1 },
-	[K_LOG_DIR] = { "AUTODEPLOY_LOG_DIR", "BIRDHOUSE_LOG_DIR", TEXT, "/var/log/PAVICS", "/var/log/birdhouse",
-	                .absolute = 1 },
+	/* /var/log/PAVICS is also the preset's on a host before 2.4 (preset_default) */
+	[K_LOG_DIR] = { "AUTODEPLOY_LOG_DIR", "BIRDHOUSE_LOG_DIR", "PAVICS_LOG_DIR", TEXT, "/var/log/PAVICS",
+	                "/var/log/birdhouse", .absolute = 1 },
 	[K_STATE_DIR] = { OURS(STATE_DIR), TEXT, "/var/lib/autodeploy", .absolute = 1 },
 	[K_METRICS_FILE] = { OURS(METRICS_FILE), TEXT, .absolute = 1 },
 	[K_SELF_UPDATE] = { OURS(SELF_UPDATE), TEXT, .absolute = 1 },
 	[K_EXTRA_REPOS] = { OURS(EXTRA_REPOS), LIST, .absolute = 1 },
 	[K_NOTEBOOK_SOURCES] = { OURS(NOTEBOOK_SOURCES), LIST },
 	/* not aliased: birdhouse's EXTRA_SCHEDULER_JOBS are another format */
-	[K_EXTRA_JOBS] = { "AUTODEPLOY_EXTRA_JOBS", NULL, LIST },
+	[K_EXTRA_JOBS] = { "AUTODEPLOY_EXTRA_JOBS", NULL, NULL, LIST },
 	[K_DEPLOY_KEY_ROOT_DIR] = { OURS(DEPLOY_KEY_ROOT_DIR), PATH, .absolute = 1 },
 	[K_KNOWN_HOSTS] = { OURS(KNOWN_HOSTS), PATH, .absolute = 1 },
 	[K_STRICT_HOST_KEY] = { OURS(STRICT_HOST_KEY), BOOL, .num = 1 },
@@ -119,18 +125,23 @@ static const struct key {
 	 * whoever can push to a listed repository runs code on the host, so
 	 * by default only the compose dir's, as a user with no rights; the
 	 * preset keeps birdhouse's every checkout (the migration guide warns). */
-	[K_TRIGGER_USER] = { "AUTODEPLOY_TRIGGER_USER", NULL, TEXT, "nobody" },
-	[K_TRIGGER_REPOS] = { "AUTODEPLOY_TRIGGER_REPOS", NULL, LIST, NULL, "all" },
+	[K_TRIGGER_USER] = { "AUTODEPLOY_TRIGGER_USER", NULL, NULL, TEXT, "nobody" },
+	[K_TRIGGER_REPOS] = { "AUTODEPLOY_TRIGGER_REPOS", NULL, NULL, LIST, NULL, "all" },
 	[K_DEPLOY_WINDOW] = { OURS(DEPLOY_WINDOW), TEXT },
 };
 #undef OURS
 
-/* The name k goes by in c: ours, unless only birdhouse's is set. */
+/* The name k goes by in c: the first set of ours, birdhouse's, its older
+ * one; ours when none is. */
 static const char *key_name(const struct cfg *c, enum key_id k)
 {
-	if (!keys[k].alias || cfg_get(c, keys[k].name) || !cfg_get(c, keys[k].alias))
+	if (cfg_get(c, keys[k].name))
 		return keys[k].name;
-	return keys[k].alias;
+	if (keys[k].alias && cfg_get(c, keys[k].alias))
+		return keys[k].alias;
+	if (keys[k].old && cfg_get(c, keys[k].old))
+		return keys[k].old;
+	return keys[k].name;
 }
 
 const char *settings_key(const struct cfg *c, const char *key)
@@ -141,12 +152,22 @@ const char *settings_key(const struct cfg *c, const char *key)
 	return key;
 }
 
-/* A text key's value, else its default (the preset's, if it has one). */
+/* The preset's default of k: birdhouse's, except that hosts before 2.4
+ * (pavics-compose.sh) log where ours do by default, to /var/log/PAVICS. */
+static const char *preset_default(const struct settings *s, enum key_id k)
+{
+	if (k == K_LOG_DIR && strcmp(birdhouse_wrapper(s->compose_dir), "./pavics-compose.sh") == 0)
+		return keys[k].text;
+	return keys[k].birdhouse;
+}
+
+/* A text key's value, else its default (the preset's, if it has one; a
+ * COMMAND's is made by preset_commands). */
 static const char *text(const struct settings *s, enum key_id k)
 {
 	const char *def = keys[k].kind == COMMAND ? NULL : keys[k].text;
-	if (s->preset_birdhouse && keys[k].birdhouse)
-		def = keys[k].birdhouse;
+	if (s->preset_birdhouse && keys[k].birdhouse && keys[k].kind != COMMAND)
+		def = preset_default(s, k);
 	return cfg_str(s->cfg, key_name(s->cfg, k), def);
 }
 
@@ -176,15 +197,19 @@ static int get_long(long *out, const struct cfg *c, enum key_id k, char *err)
 	return 0;
 }
 
-/* Both names set, to different values: say which lines and which wins. */
+/* Two names of one key set to different values: say which lines and
+ * which is used. */
 static void warn_conflicts(const struct cfg *c)
 {
 	for (size_t k = 0; k < N_KEYS; k++) {
-		const char *ours = keys[k].name, *theirs = keys[k].alias;
-		const char *a = cfg_get(c, ours), *b = theirs ? cfg_get(c, theirs) : NULL;
-		if (a && b && strcmp(a, b) != 0)
-			log_warn("%s:%d: %s and %s:%d: %s differ: %s is used", cfg_name(c),
-			         cfg_line(c, ours), ours, cfg_name(c), cfg_line(c, theirs), theirs, ours);
+		const char *used = key_name(c, (enum key_id)k), *others[2] = { keys[k].alias, keys[k].old };
+		const char *a = cfg_get(c, used);
+		for (size_t i = 0; a && i < 2; i++) {
+			const char *b = others[i] && others[i] != used ? cfg_get(c, others[i]) : NULL;
+			if (b && strcmp(a, b) != 0)
+				log_warn("%s:%d: %s and %s:%d: %s differ: %s is used", cfg_name(c), cfg_line(c, used),
+				         used, cfg_name(c), cfg_line(c, others[i]), others[i], used);
+		}
 	}
 }
 
@@ -311,6 +336,24 @@ static int load_strategy(struct settings *s, const struct cfg *c, char *err)
 		return cfg_error(c, key_name(c, K_STRATEGY), err, "'%.60s' is not a strategy "
 		                 "(expected recreate or restart)", v);
 	return 0;
+}
+
+/* Under the preset, an unset stop or start command is the table's verb
+ * after birdhouse's wrapper of the host's generation, chosen once, as
+ * deploy.sh does before it stops anything: 2.4 and later keep the old
+ * name as a shim, so a deploy from 2.3 to 2.4 still starts. */
+static void preset_commands(struct settings *s)
+{
+	static const enum key_id ids[2] = { K_STOP_COMMAND, K_START_COMMAND };
+	const char **cmd[2] = { &s->stop_command, &s->start_command };
+
+	for (int i = 0; s->preset_birdhouse && i < 2; i++) {
+		if (cfg_str(s->cfg, key_name(s->cfg, ids[i]), NULL))
+			continue;
+		free(s->compose_commands[i]);
+		s->compose_commands[i] = xasprintf("%s %s", birdhouse_wrapper(s->compose_dir), keys[ids[i]].birdhouse);
+		*cmd[i] = s->compose_commands[i];
+	}
 }
 
 /* Is the command of k the compose CLI's default: unset, and no preset
@@ -495,6 +538,7 @@ static void load_texts(struct settings *s, const struct cfg *c)
 	s->start_command = text(s, K_START_COMMAND);
 	s->prepare_command = text(s, K_PREPARE_COMMAND);
 	settings_compose_cli(s, "docker compose");
+	preset_commands(s);
 	s->healthcheck_command = text(s, K_HEALTHCHECK_COMMAND);
 	s->pre_deploy_command = text(s, K_PRE_DEPLOY_COMMAND);
 	s->notify_command = text(s, K_NOTIFY_COMMAND);

@@ -345,6 +345,21 @@ static void preset(void)
 	is_str(s.log_dir, "/srv/logs", "preset: BIRDHOUSE_LOG_DIR wins over the preset default");
 	settings_free(&s);
 	cfg_free(c);
+	/* 1.x-2.3: PAVICS_LOG_DIR, read after BIRDHOUSE_LOG_DIR */
+	is_int(load(&s, &c, "AUTODEPLOY_PRESET=birdhouse\nexport PAVICS_LOG_DIR=/srv/pavics-logs\n"), 0,
+	       "preset with PAVICS_LOG_DIR");
+	is_str(s.log_dir, "/srv/pavics-logs", "preset: PAVICS_LOG_DIR is the log dir's old name");
+	is_str(settings_key(c, "AUTODEPLOY_LOG_DIR"), "PAVICS_LOG_DIR", "the log dir goes by PAVICS_LOG_DIR");
+	settings_free(&s);
+	cfg_free(c);
+	is_int(load(&s, &c, "PAVICS_LOG_DIR=/a\nBIRDHOUSE_LOG_DIR=/b\n"), 0, "both names of birdhouse's log dir");
+	is_str(s.log_dir, "/b", "BIRDHOUSE_LOG_DIR wins over PAVICS_LOG_DIR");
+	settings_free(&s);
+	cfg_free(c);
+	is_int(load(&s, &c, "PAVICS_LOG_DIR=logs\n"), -1, "a relative PAVICS_LOG_DIR is refused");
+	ok(strncmp(err, "env.local:1: PAVICS_LOG_DIR: 'logs' is a relative path", 53) == 0,
+	   "naming the old name and its line (%s)", err);
+	cfg_free(c);
 	refused("AUTODEPLOY_PRESET", "pavics", "'pavics' is not a preset (expected birdhouse)");
 }
 
