@@ -1,8 +1,9 @@
 #!/bin/bash
 # A birdhouse-deploy host keeps its env.local: BIRDHOUSE_AUTODEPLOY_* and
-# BIRDHOUSE_LOG_DIR are read as aliases of our AUTODEPLOY_* keys; when
-# both names are set to different values ours win, with a warning that
-# names both lines; a malformed alias is refused naming its own line.
+# BIRDHOUSE_LOG_DIR (PAVICS_LOG_DIR before 2.4) are read as aliases of
+# our AUTODEPLOY_* keys; when two names are set to different values ours
+# win (then birdhouse's newer one), with a warning that names both lines;
+# a malformed alias is refused naming its own line.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/lib-git.sh"
 
@@ -50,6 +51,21 @@ test_expect_success 'both set to the same value: no warning' '
 	EOF
 	check-drift --config env.local >out 2>err &&
 	test_grep ! "differ" err
+'
+
+test_expect_success 'PAVICS_LOG_DIR (1.x-2.3) is read when neither newer name is set; BIRDHOUSE_LOG_DIR wins over it, with a warning' '
+	cat >env.local <<-EOF &&
+	AUTODEPLOY_COMPOSE_DIR=$TRASH/compose
+	AUTODEPLOY_STATE_DIR=$TRASH/state
+	export PAVICS_LOG_DIR=$TRASH/pavics-logs
+	EOF
+	check-drift --config env.local >out 2>err &&
+	test_grep "check-drift" pavics-logs/autodeploy.log &&
+	echo "export BIRDHOUSE_LOG_DIR=$TRASH/bh-logs" >>env.local &&
+	mkdir -p bh-logs && : >bh-logs/autodeploy.log &&
+	check-drift --config env.local >out 2>err &&
+	test_grep "env.local:4: BIRDHOUSE_LOG_DIR and .*env.local:3: PAVICS_LOG_DIR differ: BIRDHOUSE_LOG_DIR is used" err &&
+	test_grep "check-drift" bh-logs/autodeploy.log
 '
 
 test_expect_success 'a malformed alias is refused (78) naming its own file, line and name' '
