@@ -363,6 +363,54 @@ static void preset(void)
 	refused("AUTODEPLOY_PRESET", "pavics", "'pavics' is not a preset (expected birdhouse)");
 }
 
+static int touch(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	return f && fclose(f) == 0;
+}
+
+/* The preset follows the host's generation, as deploy.sh does: a compose
+ * dir with only pavics-compose.sh (1.x-2.3) is stopped and started with
+ * it and logs in /var/log/PAVICS; once birdhouse-compose.sh is there too
+ * (2.4 and later), that one and /var/log/birdhouse. */
+static void preset_generations(void)
+{
+	char dir[] = "/tmp/autodeploy-preset.XXXXXX", *text, *old, *new;
+	struct settings s;
+	struct cfg *c;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	text = xasprintf("AUTODEPLOY_PRESET=birdhouse\nAUTODEPLOY_COMPOSE_DIR=%s\n", dir);
+	old = xasprintf("%s/pavics-compose.sh", dir);
+	new = xasprintf("%s/birdhouse-compose.sh", dir);
+	is_int(load(&s, &c, text), 0, "preset on an empty compose dir");
+	is_str(s.start_command, "./birdhouse-compose.sh up -d", "neither wrapper: birdhouse-compose.sh");
+	settings_free(&s);
+	cfg_free(c);
+	ok(touch(old), "made %s", old);
+	is_int(load(&s, &c, text), 0, "preset on a 2.3 compose dir");
+	is_str(s.stop_command, "./pavics-compose.sh stop", "2.3: pavics-compose.sh stops");
+	is_str(s.start_command, "./pavics-compose.sh up -d", "2.3: pavics-compose.sh starts");
+	is_str(s.log_dir, "/var/log/PAVICS", "2.3: /var/log/PAVICS");
+	settings_free(&s);
+	cfg_free(c);
+	ok(touch(new), "made %s", new);
+	is_int(load(&s, &c, text), 0, "preset on a 2.4 compose dir");
+	is_str(s.start_command, "./birdhouse-compose.sh up -d", "2.4: birdhouse-compose.sh first");
+	is_str(s.log_dir, "/var/log/birdhouse", "2.4: /var/log/birdhouse");
+	settings_free(&s);
+	cfg_free(c);
+	unlink(new);
+	unlink(old);
+	rmdir(dir);
+	free(new);
+	free(old);
+	free(text);
+}
+
 /* AUTODEPLOY_TRIGGER_USER resolves to ids at load; AUTODEPLOY_TRIGGER_REPOS
  * says whose trigger runs: the compose dir's by default, all under the
  * birdhouse preset, else the checkouts listed. */
@@ -452,6 +500,7 @@ int main(int argc, char **argv)
 	values();
 	refusals();
 	preset();
+	preset_generations();
 	trigger_keys();
 	example(argc > 1 ? argv[1] : NULL);
 	manpage(argc > 2 ? argv[2] : NULL);
