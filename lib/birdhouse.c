@@ -80,7 +80,7 @@ static int jobs_are_components(const char *compose_dir)
 	return yes;
 }
 
-int birdhouse_scheduler_runs(const struct cfg *c, const char *compose_dir, const char *job, char *why)
+int birdhouse_scheduler_check(const struct cfg *c, const char *compose_dir, const char *job, char *why)
 {
 	const char *sched = enabling_key(c, "scheduler"), *key;
 	char component[64];

@@ -5,8 +5,8 @@
  * Only reads: env.local (a cfg) and the compose dir.
  *
  *   cmd = xasprintf("%s up -d", birdhouse_wrapper(compose_dir));
- *   if (birdhouse_scheduler_runs(cfg, compose_dir, "autodeploy", why) < 0)
- *       refuse, saying why
+ *   if (birdhouse_scheduler_check(cfg, compose_dir, "autodeploy", why) < 0)
+ *       refuse to install autodeploy, saying why
  */
 #ifndef AUTODEPLOY_BIRDHOUSE_H
 #define AUTODEPLOY_BIRDHOUSE_H
@@ -18,10 +18,10 @@ struct cfg;
  * first when it has neither (or compose_dir is NULL). */
 const char *birdhouse_wrapper(const char *compose_dir);
 
-/* Does birdhouse's scheduler component, enabled in c's *_CONF_DIRS, run
- * job ("autodeploy", "notebookdeploy" or "logrotate") on this host?
- * 0: no.  -1: yes; why (ERR_MAX bytes) names the file, line and key that
- * enable it, and what to change. */
-int birdhouse_scheduler_runs(const struct cfg *c, const char *compose_dir, const char *job, char *why);
+/* -1 when birdhouse's scheduler component, enabled in c's *_CONF_DIRS,
+ * runs job ("autodeploy", "notebookdeploy" or "logrotate") on this host:
+ * why (ERR_MAX bytes) names the file, line and key that enable it, and
+ * what to change.  0 when it does not. */
+int birdhouse_scheduler_check(const struct cfg *c, const char *compose_dir, const char *job, char *why);
 
 #endif

@@ -149,7 +149,7 @@ static int scheduler_component(struct units *u, char *err)
 
 	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++)
 		if (planned_group(u, jobs[i][0]) &&
-		    birdhouse_scheduler_runs(u->cfg, u->s->compose_dir, jobs[i][1], why) < 0)
+		    birdhouse_scheduler_check(u->cfg, u->s->compose_dir, jobs[i][1], why) < 0)
 			return err_set(err, "refusing to install %s: %s; then run install-units again "
 			               "(or leave %s out with --only)", jobs[i][0], why, jobs[i][0]);
 	return 0;
