@@ -22,6 +22,7 @@
 #include "gitlock.h"
 #include "hold.h"
 #include "hookin.h"
+#include "images.h"
 #include "journal.h"
 #include "log.h"
 #include "outcome.h"
@@ -102,6 +103,8 @@ struct run {
 	struct journal j;         /* j.e borrowed from the plan, or read back */
 	struct util_owner own;
 	struct recreate rc;       /* rc.cli: "docker compose" or "docker-compose", once asked */
+	int images_known;         /* j.images is what the engine said (not "no engine") */
+	struct images want;       /* --rollback: the images to bring back forward */
 };
 
 /* The compose CLI, asked only when a deploy is to happen: the default
@@ -270,6 +273,19 @@ static void export_commits(struct stack *st, const struct journal *j)
 	}
 }
 
+/* The recorded images under their references again, before the start
+ * command: compose then recreates each service that runs another image
+ * (the prepare's pull may have moved the tag meanwhile). */
+static int bring_back(const struct images *im, const char *phase)
+{
+	char err[ERR_MAX];
+	if (images_restore(im, phase, err) < 0) {
+		log_error("%s: cannot bring back the recorded images: %s", phase, err);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * A recovery starts the stack as a rollback does ("Exact and final":
  * recovery is the rollback): with recreate, the services that bind-mount
@@ -317,7 +333,8 @@ static int recover(struct run *rn, int *keep_on)
 		}
 	} else {
 		log_warn("recovering an interrupted deploy: restoring the old commits of %zu checkout(s)", rn->j.n);
-		if (restore_touched(rn, 1) < 0 || recover_start(rn) != 0) {
+		if (restore_touched(rn, 1) < 0 || bring_back(&rn->j.images, "recover") < 0 ||
+		    recover_start(rn) != 0) {
 			log_error("recovery failed: the journal '%s/%s' is kept and the next run tries again; "
 			          "a person should look", rn->s->state_dir, JOURNAL_NAME);
 			goto out;
@@ -359,7 +376,8 @@ static int deploy(struct run *rn, int restart)
 	if (move_forward(rn) < 0)
 		goto rollback;
 	started = 1;
-	if (restart && (stopping() || recreate_start(&rn->rc, &rn->st, "start") != 0))
+	if (restart && (stopping() || bring_back(&rn->want, "start") < 0 ||
+	                recreate_start(&rn->rc, &rn->st, "start") != 0))
 		goto rollback;
 	if (stopping())
 		goto rollback;
@@ -385,7 +403,7 @@ rollback:
 	log_warn("rolling back to the old commits");
 	if (restart && s->strategy == STRATEGY_RESTART && started)
 		stack_command(&rn->st, "rollback-stop", s->stop_command, s->command_timeout);
-	if (restore_touched(rn, 0) < 0) {
+	if (restore_touched(rn, 0) < 0 || (restart && bring_back(&rn->j.images, "rollback") < 0)) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
@@ -600,6 +618,10 @@ static void settle(struct run *rn, int code, int attempts)
 	if (code == EXIT_OK) {
 		if (hold_attempts_clear(rn->s->state_dir, err) < 0 || hold_lift(rn->s->state_dir, err) < 0)
 			log_warn("%s", err);
+		/* what this deploy recorded is what a --rollback now needs; the
+		 * images kept for earlier ones are let go */
+		if (rn->images_known && images_release(rn->s->state_dir, &rn->j.images, err) < 0)
+			log_warn("%s", err);
 		return;
 	}
 	if (code != EXIT_ROLLED_BACK && code != EXIT_BROKEN)
@@ -726,6 +748,26 @@ static int plan_allows(int *code, int *restart, const struct plan *p, int broken
 	return 1;
 }
 
+/* Before anything changes (the prepare's pull moves tags): the image of
+ * every container of the project, for the journal, each kept from
+ * pruning by a tag of ours.  No engine, or nothing running: nothing to
+ * record, and the deploy goes on (a stack not run by compose). */
+static void record_images(struct run *rn)
+{
+	char err[ERR_MAX];
+	if (images_scan(&rn->j.images, rn->s->compose_dir, err) < 0) {
+		log_info("no images recorded: cannot ask the engine (%s)", err);
+		images_free(&rn->j.images);
+		return;
+	}
+	rn->images_known = 1;
+	for (size_t i = 0; i < rn->j.images.n; i++)
+		log_info("recorded: service '%s' runs %.19s ('%s')", rn->j.images.v[i].service,
+		         rn->j.images.v[i].id, rn->j.images.v[i].ref);
+	if (images_keep(rn->s->state_dir, &rn->j.images, err) < 0)
+		log_warn("%s: a prune may remove an image a rollback needs", err);
+}
+
 /* What comes before the downtime window: every move checked, the commits
  * in the commands' environment, the pre-deploy command, and for recreate
  * the services and their new images.  EXIT_OK, or the code to end with,
@@ -747,6 +789,8 @@ static int before_stop(struct run *rn, int restart, int *attempted)
 	}
 	*attempted = 1;
 	rn->st.cancel = &stop_signal;
+	if (restart)
+		record_images(rn);
 	if (restart && s->strategy == STRATEGY_RECREATE)
 		recreate_collect(&rn->rc, &rn->j);
 	export_commits(&rn->st, &rn->j);
@@ -856,6 +900,8 @@ out:
 	if (have_stack)
 		stack_free(&rn.st);
 	recreate_free(&rn.rc);
+	images_free(&rn.j.images);
+	images_free(&rn.want);
 	plan_free(&p);
 	free(rn.target);
 	code = app_end(&a, code);
