@@ -21,6 +21,7 @@
 #include "drift.h"
 #include "gitlock.h"
 #include "hold.h"
+#include "history.h"
 #include "hookin.h"
 #include "images.h"
 #include "journal.h"
@@ -34,7 +35,7 @@
 #include "stack.h"
 #include "util.h"
 
-static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart, opt_requeue, opt_retry, opt_unfreeze;
+static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart, opt_requeue, opt_retry, opt_unfreeze, opt_rollback;
 static const char *opt_freeze;
 static long opt_wait;
 
@@ -45,6 +46,9 @@ static struct poptOption options[] = {
 	{ "no-restart", 0, POPT_ARG_NONE, &opt_no_restart, 0, "move the checkouts without stopping or starting anything", NULL },
 	{ "wait", 'w', POPT_ARG_LONG, &opt_wait, 0, "wait up to SECONDS for the lock (default 0)", "SECONDS" },
 	{ "retry", 0, POPT_ARG_NONE, &opt_retry, 0, "deploy quarantined commits once more", NULL },
+	{ "rollback", 0, POPT_ARG_NONE, &opt_rollback, 0,
+	  "go back to what ran before the last good deploy (its commits and images) and quarantine "
+	  "the commits left", NULL },
 	{ "freeze", 0, POPT_ARG_STRING, &opt_freeze, 0,
 	  "hold every deploy until --unfreeze (--if-drift defers, a manual run refuses unless --force)", "REASON" },
 	{ "unfreeze", 0, POPT_ARG_NONE, &opt_unfreeze, 0, "end a freeze", NULL },
@@ -568,7 +572,8 @@ static int held(int *code, struct run *rn, const struct plan *p, int broken)
 
 	if (!p->moving)
 		return 0;
-	k = opt_retry ? hold_check_operator(&why, rn->s, time(NULL)) : hold_check(&why, rn->s, rn->target, time(NULL));
+	k = opt_retry || opt_rollback ? hold_check_operator(&why, rn->s, time(NULL)) :
+	    hold_check(&why, rn->s, rn->target, time(NULL));
 	if ((k == HOLD_DEFERRED && !opt_if_drift) || (k == HOLD_FROZEN && opt_force && !opt_if_drift)) {
 		if (k == HOLD_FROZEN)
 			log_warn("frozen: %s: --force deploys anyway", why);
@@ -622,6 +627,9 @@ static void settle(struct run *rn, int code, int attempts)
 		 * images kept for earlier ones are let go */
 		if (rn->images_known && images_release(rn->s->state_dir, &rn->j.images, err) < 0)
 			log_warn("%s", err);
+		/* --rollback: the timer must not deploy again what was left */
+		if (opt_rollback)
+			quarantine(rn, rn->target);
 		return;
 	}
 	if (code != EXIT_ROLLED_BACK && code != EXIT_BROKEN)
@@ -717,6 +725,40 @@ static int repair(struct run *rn, int *broken, int *attempted)
 		return code;
 	*broken = code != EXIT_OK;
 	return EXIT_OK;
+}
+
+/*
+ * 2. Decide what moves; everything is fetched now, before any stop.
+ * --rollback: the commits and images the last good deploy found; its
+ * quarantine target is what is checked out now.  0 when the run ends
+ * here, with *code.
+ */
+static int make_plan(int *code, struct run *rn, struct plan *p)
+{
+	struct history_good g;
+	char err[ERR_MAX];
+	int found = 0;
+
+	if (opt_rollback && (found = history_last_good(&g, rn->s->state_dir, err)) <= 0) {
+		if (found < 0)
+			log_error("%s", err);
+		else
+			log_error("nothing to go back to: no successful deploy is recorded in '%s/%s'",
+			          rn->s->state_dir, HISTORY_NAME);
+		*code = found < 0 ? EXIT_IOERR : EXIT_USAGE;
+		return 0;
+	}
+	plan_make(p, rn->s, opt_force, opt_no_restart, opt_dry_run);
+	if (!opt_rollback) {
+		rn->target = hold_target(p->d, p->n);
+		return 1;
+	}
+	rn->target = hold_current(p->d, p->n);
+	plan_rollback(p, &g, opt_no_restart);
+	rn->want = g.images;
+	memset(&g.images, 0, sizeof g.images);
+	history_good_free(&g);
+	return 1;
 }
 
 /* 2. What the plan allows: 1 when there is work, with *restart; 0 when
@@ -826,6 +868,12 @@ static void report(struct app *a, struct run *rn, const struct plan *p, int code
 		if (outcome_record(&a->s, &oc, err) < 0)
 			log_error("%s", err);
 	}
+	if (a->started && attempted && !opt_dry_run && !opt_requeue) {
+		struct history_run h = { .start = t0, .end = time(NULL), .result = code, .rollback = opt_rollback,
+		                         .e = p->e, .n = p->n, .images = &rn->j.images };
+		if (history_append(a->s.state_dir, &h, err) < 0)
+			log_error("%s", err);
+	}
 	if (a->started && !opt_requeue) {
 		birdhouse_marker("finished START_TIME", t0);
 		birdhouse_marker("finished   END_TIME", time(NULL));
@@ -843,7 +891,7 @@ int main(int argc, const char **argv)
 	memset(&rn, 0, sizeof rn);
 	app_init(&a);
 	if (cli_parse(argc, argv, options, "[--if-drift] [--dry-run] [--force] [--no-restart] [--retry] "
-	              "[--wait SECONDS] [--requeue] | --freeze REASON | --unfreeze", &code) < 0)
+	              "[--wait SECONDS] [--requeue] | --rollback | --freeze REASON | --unfreeze", &code) < 0)
 		return code;
 	repo_global_init();
 	/* --requeue runs after every run of the service: its lines go to the
@@ -857,6 +905,11 @@ int main(int argc, const char **argv)
 		goto out;
 	if (opt_requeue || opt_freeze || opt_unfreeze) {
 		code = opt_requeue ? requeue(s) : freeze(&a);
+		goto out;
+	}
+	if (opt_rollback && (opt_if_drift || opt_retry)) {
+		log_error("--rollback excludes --if-drift and --retry");
+		code = EXIT_USAGE;
 		goto out;
 	}
 	app_warn_stale_units(&a);
@@ -873,10 +926,8 @@ int main(int argc, const char **argv)
 	if (!opt_dry_run && (code = repair(&rn, &broken, &attempted)) != EXIT_OK)
 		goto out;
 
-	/* 2. decide what moves; everything is fetched now, before any stop */
-	plan_make(&p, s, opt_force, opt_no_restart, opt_dry_run);
-	rn.target = hold_target(p.d, p.n);
-	if (!plan_allows(&code, &restart, &p, broken) || held(&code, &rn, &p, broken))
+	/* 2. */
+	if (!make_plan(&code, &rn, &p) || !plan_allows(&code, &restart, &p, broken) || held(&code, &rn, &p, broken))
 		goto out;
 
 	need_cli(&rn);
