@@ -143,14 +143,32 @@ test_expect_success 'restart: the pre-deploy moves the tag, the health check fai
 	has_image "$(keep_tag A)"
 '
 
-test_expect_success 'a good deploy keeps what a --rollback needs; the next good deploy releases it, and a prune then removes A' '
+test_expect_success 'a good deploy (B) keeps A, what a --rollback needs' '
 	config_add AUTODEPLOY_STRATEGY recreate &&
 	config_add AUTODEPLOY_PRE_DEPLOY_COMMAND "" &&
+	git -C "$CHECKOUT" rev-parse HEAD >good-before &&
 	release v5 yes &&
 	rd 0 &&
 	is "web runs" "$(running web)" "$(id B)" &&
-	has_image "$(keep_tag A)" &&
+	has_image "$(keep_tag A)"
+'
+
+test_expect_success '--rollback: the commits and the image the last good deploy found (A), and the timer stays there' '
+	rd 0 --rollback &&
+	test_grep "start: .$APP:cur. is sha256:" err &&
+	is "web runs" "$(running web)" "$(id A)" &&
+	is "checkout" "$(git -C "$CHECKOUT" rev-parse HEAD)" "$(cat good-before)" &&
+	rd 0 --if-drift &&
+	test_grep "nothing deployed: quarantined" err &&
+	is "web runs" "$(running web)" "$(id A)"
+'
+
+test_expect_success 'the next good deploys release what no rollback needs any more; a prune then removes A' '
 	release v6 yes &&
+	rd 0 &&
+	is "web runs" "$(running web)" "$(id B)" &&
+	has_image "$(keep_tag A)" &&
+	release v7 yes &&
 	rd 0 &&
 	is "web runs" "$(running web)" "$(id B)" &&
 	test_grep "released .$(keep_tag A)." err &&
