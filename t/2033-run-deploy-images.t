@@ -17,7 +17,7 @@ docker_setup || docker_skip "${DOCKER_REASON:-no Docker engine}: run as root wit
 PROJECT=adi$$
 APP=$PROJECT-app
 CHECKOUT=$TRASH/$PROJECT
-at_exit "cd '$CHECKOUT' && docker-compose down -t 1; docker image ls autodeploy/keep --format '{{.Repository}}:{{.Tag}}' | grep ':$PROJECT-' | xargs -r docker image rm; docker ps -aq --filter name=autodeploy-keep-$PROJECT- | xargs -r docker rm -f; docker image ls -q --filter label=autodeploy.test=$PROJECT | xargs -r docker image rm -f"
+at_exit "cd '$CHECKOUT' && docker-compose down -t 1; forget_kept $PROJECT; docker image ls -q --filter label=autodeploy.test=$PROJECT | xargs -r docker image rm -f"
 
 # make_image NAME: an image of busybox whose /version says NAME, with the
 # label of this script; its ID into $TRASH/id-NAME.
