@@ -5,8 +5,11 @@
 # app:cur; the prepare (recreate) or the pre-deploy (restart) moves that
 # tag to what app:next names, as a `pull` of a tag pushed meanwhile would.
 # Which image runs is read from the engine (`docker inspect`), by ID.
-# Prunes are filtered on a label of this script's own images: the engine
-# may be shared with other scripts.
+# The stack has birdhouse's shape (AUTODEPLOY_PRESET=birdhouse): compose
+# runs through the wrapper ./birdhouse-compose.sh with a second compose
+# file, whose service `extra` runs app:cur too: its image is restored as
+# well.  Prunes are filtered on a label of this script's own images: the
+# engine may be shared with other scripts.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/lib-git.sh"
 . "$T_DIR/lib-deploy.sh"
@@ -17,7 +20,7 @@ docker_setup || docker_skip "${DOCKER_REASON:-no Docker engine}: run as root wit
 PROJECT=adi$$
 APP=$PROJECT-app
 CHECKOUT=$TRASH/$PROJECT
-at_exit "cd '$CHECKOUT' && docker-compose down -t 1; forget_kept $PROJECT; docker image ls -q --filter label=autodeploy.test=$PROJECT | xargs -r docker image rm -f"
+at_exit "cd '$CHECKOUT' && ./birdhouse-compose.sh down -t 1; forget_kept $PROJECT; docker image ls -q --filter label=autodeploy.test=$PROJECT | xargs -r docker image rm -f"
 
 # make_image NAME: an image of busybox whose /version says NAME, with the
 # label of this script; its ID into $TRASH/id-NAME.
@@ -33,9 +36,22 @@ make_image() {
 id() { cat "$TRASH/id-$1"; }
 
 # write_stack DIR VERSION HEALTHY: web serves DIR/www (the health URL
-# exists only when HEALTHY is yes) from the image app:cur.
+# exists only when HEALTHY is yes) from the image app:cur; the wrapper
+# adds components/extra/docker-compose-extra.yml.
 write_stack() {
-	mkdir -p "$1/www" &&
+	mkdir -p "$1/www" "$1/components/extra" &&
+	printf "#!/bin/sh\nexec docker-compose -f docker-compose.yml -f components/extra/docker-compose-extra.yml \"\$@\"\n" \
+		>"$1/birdhouse-compose.sh" &&
+	chmod +x "$1/birdhouse-compose.sh" &&
+	cat >"$1/components/extra/docker-compose-extra.yml" <<-EOF &&
+	version: "2.4"
+	services:
+	  extra:
+	    image: $APP:cur
+	    network_mode: host
+	    init: true
+	    command: ["/bin/sleep", "1000000"]
+	EOF
 	cat >"$1/docker-compose.yml" <<-EOF &&
 	version: "2.4"
 	services:
@@ -93,9 +109,12 @@ test_expect_success 'setup: images A and B, v1 running A under compose' '
 	write_stack dev-stack v1 yes &&
 	dev_publish stack "release v1" >/dev/null &&
 	git clone -q "$(remote_url stack)" "$CHECKOUT" &&
-	{ (cd "$CHECKOUT" && docker-compose up -d) >up.log 2>&1 || { cat up.log; false; }; } &&
+	{ (cd "$CHECKOUT" && ./birdhouse-compose.sh up -d) >up.log 2>&1 || { cat up.log; false; }; } &&
 	is "web runs" "$(running web)" "$(id A)" &&
+	is "extra runs" "$(running extra)" "$(id A)" &&
 	write_config "$CHECKOUT" &&
+	config_add AUTODEPLOY_PRESET birdhouse &&
+	config_add AUTODEPLOY_STRATEGY recreate &&
 	config_add AUTODEPLOY_PREPARE_COMMAND "docker tag $APP:next $APP:cur" &&
 	config_add AUTODEPLOY_HEALTHCHECK_COMMAND "busybox wget -q -O /dev/null http://127.0.0.1:$PORT/health" &&
 	config_add AUTODEPLOY_HEALTHCHECK_TIMEOUT 10 &&
@@ -109,7 +128,9 @@ test_expect_success 'recreate: the prepare moves app:cur to B, the health check 
 	test_grep "recorded: service .web. runs sha256:" err &&
 	test_grep "rollback: .$APP:cur. is sha256:" err &&
 	test_grep "rolled back: the old commits are running" err &&
+	test_grep "start: running .\./birdhouse-compose.sh up -d." err &&
 	is "web runs" "$(running web)" "$(id A)" &&
+	is "extra runs" "$(running extra)" "$(id A)" &&
 	is "app:cur" "$(docker image inspect --format "{{.Id}}" "$APP:cur")" "$(id A)" &&
 	has_image "$(keep_tag A)" &&
 	grep -qx "$(keep_tag A)" "$STATE_DIR/keep-images"
@@ -119,6 +140,7 @@ test_expect_success 'recreate: killed after up -d (B runs); a prune keeps A (our
 	release v3 yes &&
 	AUTODEPLOY_TEST_KILL_AT=after-start rd 137 &&
 	is "web runs" "$(running web)" "$(id B)" &&
+	is "extra runs" "$(running extra)" "$(id B)" &&
 	grep -q "^image $(id A) [0-9a-f]* $PROJECT web $APP:cur\$" "$STATE_DIR/deploy.journal" &&
 	grep -q "^image [^ ]* [0-9a-f]* $PROJECT idle $IMAGE\$" "$STATE_DIR/deploy.journal" &&
 	prune &&
@@ -128,18 +150,19 @@ test_expect_success 'recreate: killed after up -d (B runs); a prune keeps A (our
 	test_grep "recover: .$APP:cur. is sha256:" err &&
 	test_grep "recovered: the stack runs again" err &&
 	is "web runs" "$(running web)" "$(id A)" &&
+	is "extra runs" "$(running extra)" "$(id A)" &&
 	run-deploy --config "$CONFIG" --unfreeze 2>/dev/null
 '
 
 test_expect_success 'restart: the pre-deploy moves the tag, the health check fails: exit 2 and web runs A again' '
 	config_add AUTODEPLOY_STRATEGY restart &&
-	config_add AUTODEPLOY_STOP_COMMAND "docker-compose stop -t 1" &&
 	config_add AUTODEPLOY_PRE_DEPLOY_COMMAND "docker tag $APP:next $APP:cur" &&
 	release v4 no &&
 	rd 2 &&
-	test_grep "rollback-stop: running" err &&
+	test_grep "rollback-stop: running .\./birdhouse-compose.sh stop." err &&
 	test_grep "rollback: .$APP:cur. is sha256:" err &&
 	is "web runs" "$(running web)" "$(id A)" &&
+	is "extra runs" "$(running extra)" "$(id A)" &&
 	has_image "$(keep_tag A)"
 '
 
@@ -157,6 +180,7 @@ test_expect_success '--rollback: the commits and the image the last good deploy 
 	rd 0 --rollback &&
 	test_grep "start: .$APP:cur. is sha256:" err &&
 	is "web runs" "$(running web)" "$(id A)" &&
+	is "extra runs" "$(running extra)" "$(id A)" &&
 	is "checkout" "$(git -C "$CHECKOUT" rev-parse HEAD)" "$(cat good-before)" &&
 	rd 0 --if-drift &&
 	test_grep "nothing deployed: quarantined" err &&
