@@ -128,7 +128,9 @@ test_expect_success '--retry deploys the commits left once more' '
 
 test_expect_success '--rollback refuses --if-drift and --retry (64)' '
 	rd 64 --rollback --if-drift &&
-	rd 64 --rollback --retry
+	test_grep "rollback excludes --if-drift and --retry" err &&
+	rd 64 --rollback --retry &&
+	test_grep "rollback excludes --if-drift and --retry" err
 '
 
 test_expect_success 'the history keeps the last 100 runs' '
