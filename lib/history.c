@@ -86,8 +86,9 @@ int history_append(const char *state_dir, const struct history_run *h, char *err
 		goto out;
 	/* keep the newest HISTORY_MAX - 1 whole lines of what was there */
 	from = old ? old : "";
-	for (const char *p = from + strlen(from); p > from; p--)
-		if (p[-1] == '\n' && p != from + strlen(from) && ++lines == HISTORY_MAX - 1) {
+	const char *end = from + strlen(from);
+	for (const char *p = end; p > from; p--)
+		if (p[-1] == '\n' && p != end && ++lines == HISTORY_MAX - 1) {
 			from = p;
 			break;
 		}
