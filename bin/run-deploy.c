@@ -21,7 +21,9 @@
 #include "drift.h"
 #include "gitlock.h"
 #include "hold.h"
+#include "history.h"
 #include "hookin.h"
+#include "images.h"
 #include "journal.h"
 #include "log.h"
 #include "outcome.h"
@@ -33,7 +35,7 @@
 #include "stack.h"
 #include "util.h"
 
-static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart, opt_requeue, opt_retry, opt_unfreeze;
+static int opt_if_drift, opt_dry_run, opt_force, opt_no_restart, opt_requeue, opt_retry, opt_unfreeze, opt_rollback;
 static const char *opt_freeze;
 static long opt_wait;
 
@@ -44,6 +46,9 @@ static struct poptOption options[] = {
 	{ "no-restart", 0, POPT_ARG_NONE, &opt_no_restart, 0, "move the checkouts without stopping or starting anything", NULL },
 	{ "wait", 'w', POPT_ARG_LONG, &opt_wait, 0, "wait up to SECONDS for the lock (default 0)", "SECONDS" },
 	{ "retry", 0, POPT_ARG_NONE, &opt_retry, 0, "deploy quarantined commits once more", NULL },
+	{ "rollback", 0, POPT_ARG_NONE, &opt_rollback, 0,
+	  "go back to what ran before the last good deploy (its commits and images) and quarantine "
+	  "the commits left", NULL },
 	{ "freeze", 0, POPT_ARG_STRING, &opt_freeze, 0,
 	  "hold every deploy until --unfreeze (--if-drift defers, a manual run refuses unless --force)", "REASON" },
 	{ "unfreeze", 0, POPT_ARG_NONE, &opt_unfreeze, 0, "end a freeze", NULL },
@@ -102,6 +107,8 @@ struct run {
 	struct journal j;         /* j.e borrowed from the plan, or read back */
 	struct util_owner own;
 	struct recreate rc;       /* rc.cli: "docker compose" or "docker-compose", once asked */
+	int images_known;         /* j.images is what the engine said (not "no engine") */
+	struct images want;       /* --rollback: the images to bring back forward */
 };
 
 /* The compose CLI, asked only when a deploy is to happen: the default
@@ -270,6 +277,19 @@ static void export_commits(struct stack *st, const struct journal *j)
 	}
 }
 
+/* The recorded images under their references again, before the start
+ * command: compose then recreates each service that runs another image
+ * (the prepare's pull may have moved the tag meanwhile). */
+static int bring_back(const struct images *im, const char *phase)
+{
+	char err[ERR_MAX];
+	if (images_restore(im, phase, err) < 0) {
+		log_error("%s: cannot bring back the recorded images: %s", phase, err);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * A recovery starts the stack as a rollback does ("Exact and final":
  * recovery is the rollback): with recreate, the services that bind-mount
@@ -317,7 +337,8 @@ static int recover(struct run *rn, int *keep_on)
 		}
 	} else {
 		log_warn("recovering an interrupted deploy: restoring the old commits of %zu checkout(s)", rn->j.n);
-		if (restore_touched(rn, 1) < 0 || recover_start(rn) != 0) {
+		if (restore_touched(rn, 1) < 0 || bring_back(&rn->j.images, "recover") < 0 ||
+		    recover_start(rn) != 0) {
 			log_error("recovery failed: the journal '%s/%s' is kept and the next run tries again; "
 			          "a person should look", rn->s->state_dir, JOURNAL_NAME);
 			goto out;
@@ -359,7 +380,8 @@ static int deploy(struct run *rn, int restart)
 	if (move_forward(rn) < 0)
 		goto rollback;
 	started = 1;
-	if (restart && (stopping() || recreate_start(&rn->rc, &rn->st, "start") != 0))
+	if (restart && (stopping() || bring_back(&rn->want, "start") < 0 ||
+	                recreate_start(&rn->rc, &rn->st, "start") != 0))
 		goto rollback;
 	if (stopping())
 		goto rollback;
@@ -385,7 +407,7 @@ rollback:
 	log_warn("rolling back to the old commits");
 	if (restart && s->strategy == STRATEGY_RESTART && started)
 		stack_command(&rn->st, "rollback-stop", s->stop_command, s->command_timeout);
-	if (restore_touched(rn, 0) < 0) {
+	if (restore_touched(rn, 0) < 0 || (restart && bring_back(&rn->j.images, "rollback") < 0)) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
@@ -550,7 +572,8 @@ static int held(int *code, struct run *rn, const struct plan *p, int broken)
 
 	if (!p->moving)
 		return 0;
-	k = opt_retry ? hold_check_operator(&why, rn->s, time(NULL)) : hold_check(&why, rn->s, rn->target, time(NULL));
+	k = opt_retry || opt_rollback ? hold_check_operator(&why, rn->s, time(NULL)) :
+	    hold_check(&why, rn->s, rn->target, time(NULL));
 	if ((k == HOLD_DEFERRED && !opt_if_drift) || (k == HOLD_FROZEN && opt_force && !opt_if_drift)) {
 		if (k == HOLD_FROZEN)
 			log_warn("frozen: %s: --force deploys anyway", why);
@@ -600,6 +623,13 @@ static void settle(struct run *rn, int code, int attempts)
 	if (code == EXIT_OK) {
 		if (hold_attempts_clear(rn->s->state_dir, err) < 0 || hold_lift(rn->s->state_dir, err) < 0)
 			log_warn("%s", err);
+		/* what this deploy recorded is what a --rollback now needs; the
+		 * images kept for earlier ones are let go */
+		if (rn->images_known && images_release(rn->s->state_dir, &rn->j.images, err) < 0)
+			log_warn("%s", err);
+		/* --rollback: the timer must not deploy again what was left */
+		if (opt_rollback)
+			quarantine(rn, rn->target);
 		return;
 	}
 	if (code != EXIT_ROLLED_BACK && code != EXIT_BROKEN)
@@ -741,6 +771,40 @@ static int repair(struct run *rn, int *broken, int *attempted)
 	return EXIT_OK;
 }
 
+/*
+ * 2. Decide what moves; everything is fetched now, before any stop.
+ * --rollback: the commits and images the last good deploy found; its
+ * quarantine target is what is checked out now.  0 when the run ends
+ * here, with *code.
+ */
+static int make_plan(int *code, struct run *rn, struct plan *p)
+{
+	struct history_good g;
+	char err[ERR_MAX];
+	int found = 0;
+
+	if (opt_rollback && (found = history_last_good(&g, rn->s->state_dir, err)) <= 0) {
+		if (found < 0)
+			log_error("%s", err);
+		else
+			log_error("nothing to go back to: no successful deploy is recorded in '%s/%s'",
+			          rn->s->state_dir, HISTORY_NAME);
+		*code = found < 0 ? EXIT_IOERR : EXIT_USAGE;
+		return 0;
+	}
+	plan_make(p, rn->s, opt_force, opt_no_restart, opt_dry_run);
+	if (!opt_rollback) {
+		rn->target = hold_target(p->d, p->n);
+		return 1;
+	}
+	rn->target = hold_current(p->d, p->n);
+	plan_rollback(p, &g, opt_no_restart);
+	rn->want = g.images;
+	memset(&g.images, 0, sizeof g.images);
+	history_good_free(&g);
+	return 1;
+}
+
 /* 2. What the plan allows: 1 when there is work, with *restart; 0 when
  * the run ends here, with *code (after saying why). */
 static int plan_allows(int *code, int *restart, const struct plan *p, int broken)
@@ -770,6 +834,26 @@ static int plan_allows(int *code, int *restart, const struct plan *p, int broken
 	return 1;
 }
 
+/* Before anything changes (the prepare's pull moves tags): the image of
+ * every container of the project, for the journal, each kept from
+ * pruning by a tag of ours.  No engine, or nothing running: nothing to
+ * record, and the deploy goes on (a stack not run by compose). */
+static void record_images(struct run *rn)
+{
+	char err[ERR_MAX];
+	if (images_scan(&rn->j.images, rn->s->compose_dir, err) < 0) {
+		log_info("no images recorded: cannot ask the engine (%s)", err);
+		images_free(&rn->j.images);
+		return;
+	}
+	rn->images_known = 1;
+	for (size_t i = 0; i < rn->j.images.n; i++)
+		log_info("recorded: service '%s' runs %.19s ('%s')", rn->j.images.v[i].service,
+		         rn->j.images.v[i].id, rn->j.images.v[i].ref);
+	if (images_keep(rn->s->state_dir, &rn->j.images, err) < 0)
+		log_warn("%s: a prune may remove an image a rollback needs", err);
+}
+
 /* What comes before the downtime window: every move checked, the commits
  * in the commands' environment, the pre-deploy command, and for recreate
  * the services and their new images.  EXIT_OK, or the code to end with,
@@ -791,6 +875,8 @@ static int before_stop(struct run *rn, int restart, int *attempted)
 	}
 	*attempted = 1;
 	rn->st.cancel = &stop_signal;
+	if (restart)
+		record_images(rn);
 	if (restart && s->strategy == STRATEGY_RECREATE)
 		recreate_collect(&rn->rc, &rn->j);
 	export_commits(&rn->st, &rn->j);
@@ -826,6 +912,12 @@ static void report(struct app *a, struct run *rn, const struct plan *p, int code
 		if (outcome_record(&a->s, &oc, err) < 0)
 			log_error("%s", err);
 	}
+	if (a->started && attempted && !opt_dry_run && !opt_requeue) {
+		struct history_run h = { .start = t0, .end = time(NULL), .result = code, .rollback = opt_rollback,
+		                         .e = p->e, .n = p->n, .images = &rn->j.images };
+		if (history_append(a->s.state_dir, &h, err) < 0)
+			log_error("%s", err);
+	}
 	if (a->started && !opt_requeue) {
 		birdhouse_marker("finished START_TIME", t0);
 		birdhouse_marker("finished   END_TIME", time(NULL));
@@ -843,7 +935,7 @@ int main(int argc, const char **argv)
 	memset(&rn, 0, sizeof rn);
 	app_init(&a);
 	if (cli_parse(argc, argv, options, "[--if-drift] [--dry-run] [--force] [--no-restart] [--retry] "
-	              "[--wait SECONDS] [--requeue] | --freeze REASON | --unfreeze", &code) < 0)
+	              "[--wait SECONDS] [--requeue] | --rollback | --freeze REASON | --unfreeze", &code) < 0)
 		return code;
 	repo_global_init();
 	/* --requeue runs after every run of the service: its lines go to the
@@ -857,6 +949,11 @@ int main(int argc, const char **argv)
 		goto out;
 	if (opt_requeue || opt_freeze || opt_unfreeze) {
 		code = opt_requeue ? requeue(s) : freeze(&a);
+		goto out;
+	}
+	if (opt_rollback && (opt_if_drift || opt_retry)) {
+		log_error("--rollback excludes --if-drift and --retry");
+		code = EXIT_USAGE;
 		goto out;
 	}
 	app_warn_stale_units(&a);
@@ -874,10 +971,8 @@ int main(int argc, const char **argv)
 	if (!opt_dry_run && (code = repair(&rn, &broken, &attempted)) != EXIT_OK)
 		goto out;
 
-	/* 2. decide what moves; everything is fetched now, before any stop */
-	plan_make(&p, s, opt_force, opt_no_restart, opt_dry_run);
-	rn.target = hold_target(p.d, p.n);
-	if (!plan_allows(&code, &restart, &p, broken) || held(&code, &rn, &p, broken))
+	/* 2. */
+	if (!make_plan(&code, &rn, &p) || !plan_allows(&code, &restart, &p, broken) || held(&code, &rn, &p, broken))
 		goto out;
 
 	need_cli(&rn);
@@ -901,6 +996,8 @@ out:
 	if (have_stack)
 		stack_free(&rn.st);
 	recreate_free(&rn.rc);
+	images_free(&rn.j.images);
+	images_free(&rn.want);
 	plan_free(&p);
 	free(rn.target);
 	code = app_end(&a, code);

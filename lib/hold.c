@@ -17,18 +17,28 @@
 #define ATTEMPTS_NAME "attempts"
 #define FREEZE_NAME "freeze"
 
-char *hold_target(const struct drift *d, size_t n)
+static char *target_of(const struct drift *d, size_t n, int remote)
 {
 	struct strbuf b = STRBUF_INIT;
 	for (size_t i = 0; i < n; i++) {
 		char hex[GIT_OID_HEXSZ + 1] = "-";
-		if (d[i].have_remote)
+		if (remote && d[i].have_remote)
 			git_oid_tostr(hex, sizeof hex, &d[i].target);
 		else if (d[i].have_local)
 			git_oid_tostr(hex, sizeof hex, &d[i].local);
 		strbuf_addf(&b, "%s %s\n", hex, d[i].path);
 	}
 	return strbuf_detach(&b, NULL);
+}
+
+char *hold_target(const struct drift *d, size_t n)
+{
+	return target_of(d, n, 1);
+}
+
+char *hold_current(const struct drift *d, size_t n)
+{
+	return target_of(d, n, 0);
 }
 
 /* STATE_DIR/name into *out (NULL when there is no such file: 0). */

@@ -39,6 +39,10 @@ enum hold_kind { HOLD_NONE, HOLD_QUARANTINED, HOLD_FROZEN, HOLD_DEFERRED };
  * commit on any remote gives another target.  malloc'd. */
 char *hold_target(const struct drift *d, size_t n);
 
+/* The same for the commits checked out now (run-deploy --rollback
+ * quarantines what it leaves). */
+char *hold_current(const struct drift *d, size_t n);
+
 /* What holds a due deploy of target now, with *why (malloc'd, NULL for
  * HOLD_NONE): the quarantine, the freeze's reason, the window.  Errors
  * reading the state are logged as warnings and hold nothing. */

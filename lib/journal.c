@@ -29,21 +29,24 @@ int journal_exists(const char *state_dir, char *err)
 }
 
 /*
- * Version 3, one line per checkout after the state, each followed by
- * lines that say more about it:
- *     autodeploy-journal 3
+ * Version 4, one line per checkout after the state, each followed by
+ * lines that say more about it, then one line per container:
+ *     autodeploy-journal 4
  *     state deploy|start-only
  *     OLD NEW TOUCHED PATH        (TOUCHED: 0 or 1)
  *     root WORK-TREE-TOP
  *     branch refs/heads/main|detached
- * Version 2 (no root nor branch lines) and version 1 (no state line,
- * OLD NEW PATH) are still read: a journal left by an older release is
- * restored as that release would have.  A release that knows only
- * version 2 refuses version 3 (its magic line) rather than misread it.
+ *     image IMAGE-ID CONTAINER-ID PROJECT SERVICE REF
+ * Version 3 (no image lines), version 2 (no root nor branch lines either)
+ * and version 1 (no state line, OLD NEW PATH) are still read: a journal
+ * left by an older release is restored as that release would have.  A
+ * release that knows only version 3 refuses version 4 (its magic line)
+ * rather than misread it.
  */
 #define MAGIC_V1 "autodeploy-journal 1\n"
 #define MAGIC_V2 "autodeploy-journal 2\n"
 #define MAGIC_V3 "autodeploy-journal 3\n"
+#define MAGIC_V4 "autodeploy-journal 4\n"
 #define HEX GIT_OID_HEXSZ
 /* what to do about a journal we cannot read */
 #define BY_HAND ": look at it, restore the checkouts by hand, then remove it"
@@ -56,16 +59,11 @@ static const char *state_name(enum journal_state s)
 int journal_write(const char *state_dir, const struct journal *j, char *err)
 {
 	char path[4096];
-	size_t cap = sizeof MAGIC_V3 + 32, len = 0;
-	for (size_t i = 0; i < j->n; i++)
-		cap += 2 * (HEX + 1) + 2 + strlen(j->e[i].path) + 1 +
-		       (j->e[i].root ? strlen(j->e[i].root) + 6 : 0) +
-		       (j->e[i].branch ? strlen(j->e[i].branch) + 8 : 0);
-	char *buf = xmalloc(cap);
+	struct strbuf b = STRBUF_INIT;
 	int ret = -1;
 
 	journal_path(path, sizeof path, state_dir);
-	len += (size_t)snprintf(buf, cap, "%sstate %s\n", MAGIC_V3, state_name(j->state));
+	strbuf_addf(&b, "%sstate %s\n", MAGIC_V4, state_name(j->state));
 	for (size_t i = 0; i < j->n; i++) {
 		const struct journal_entry *e = &j->e[i];
 		char o[HEX + 1], w[HEX + 1];
@@ -74,20 +72,23 @@ int journal_write(const char *state_dir, const struct journal *j, char *err)
 			err_set(err, "cannot journal '%s': the path holds a newline", e->path);
 			goto out;
 		}
-		len += (size_t)snprintf(buf + len, cap - len, "%s %s %d %s\n",
-		                        git_oid_tostr(o, sizeof o, &e->old),
-		                        git_oid_tostr(w, sizeof w, &e->new),
-		                        e->touched ? 1 : 0, e->path);
+		strbuf_addf(&b, "%s %s %d %s\n", git_oid_tostr(o, sizeof o, &e->old),
+		            git_oid_tostr(w, sizeof w, &e->new), e->touched ? 1 : 0, e->path);
 		if (e->root)
-			len += (size_t)snprintf(buf + len, cap - len, "root %s\n", e->root);
+			strbuf_addf(&b, "root %s\n", e->root);
 		if (e->branch)
-			len += (size_t)snprintf(buf + len, cap - len, "branch %s\n", e->branch);
+			strbuf_addf(&b, "branch %s\n", e->branch);
+	}
+	/* images_parse let through no field holding white space */
+	for (size_t i = 0; i < j->images.n; i++) {
+		const struct image_rec *r = &j->images.v[i];
+		strbuf_addf(&b, "image %s %s %s %s %s\n", r->id, r->container, r->project, r->service, r->ref);
 	}
 	if (util_mkdir_p(state_dir, 0755, err) < 0)
 		goto out;
-	ret = util_write_atomic(path, buf, len, 0644, err);
+	ret = util_write_atomic(path, strbuf_str(&b), b.len, 0644, err);
 out:
-	free(buf);
+	strbuf_release(&b);
 	return ret;
 }
 
@@ -101,6 +102,20 @@ void journal_free(struct journal *j)
 	free(j->e);
 	j->e = NULL;
 	j->n = 0;
+	images_free(&j->images);
+}
+
+/* "image ID CONTAINER PROJECT SERVICE REF" (after "image ") into j. */
+static int parse_image(struct journal *j, char *line, const char *path, size_t lineno, char *err)
+{
+	char *f[5], *save = NULL;
+	for (int k = 0; k < 5; k++)
+		if (!(f[k] = strtok_r(k ? NULL : line, " ", &save)))
+			return err_set(err, "%s:%zu: malformed image line" BY_HAND, path, lineno);
+	if (strtok_r(NULL, " ", &save))
+		return err_set(err, "%s:%zu: malformed image line" BY_HAND, path, lineno);
+	images_add(&j->images, f[0], f[1], f[2], f[3], f[4]);
+	return 0;
 }
 
 /* "OLD NEW [T ]PATH" into e; 0 or -1 with err naming the line. */
@@ -123,13 +138,14 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 	char path[4096];
 	char *buf = NULL, *line;
 	size_t lineno = 1, cap = 0;
-	int ret = -1, v2, v3;
+	int ret = -1, v2, v3, v4;
 
 	memset(j, 0, sizeof *j);
 	journal_path(path, sizeof path, state_dir);
 	if (util_read_file(&buf, NULL, path, err) < 0)
 		return -1;
-	v3 = strncmp(buf, MAGIC_V3, strlen(MAGIC_V3)) == 0;
+	v4 = strncmp(buf, MAGIC_V4, strlen(MAGIC_V4)) == 0;
+	v3 = v4 || strncmp(buf, MAGIC_V3, strlen(MAGIC_V3)) == 0;
 	v2 = v3 || strncmp(buf, MAGIC_V2, strlen(MAGIC_V2)) == 0;
 	if (!v2 && strncmp(buf, MAGIC_V1, strlen(MAGIC_V1)) != 0) {
 		err_set(err, "%s:1: not an autodeploy journal" BY_HAND, path);
@@ -153,6 +169,9 @@ int journal_read(struct journal *j, const char *state_dir, char *err)
 				err_set(err, "%s:2: unknown state line" BY_HAND, path);
 				goto out;
 			}
+		} else if (v4 && strncmp(line, "image ", 6) == 0) {
+			if (parse_image(j, line + 6, path, lineno, err) < 0)
+				goto out;
 		} else if (v3 && (strncmp(line, "root ", 5) == 0 || strncmp(line, "branch ", 7) == 0)) {
 			int is_root = line[0] == 'r';
 			char **field = j->n ? (is_root ? &j->e[j->n - 1].root : &j->e[j->n - 1].branch) : NULL;

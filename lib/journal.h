@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <git2.h>
 
+#include "images.h"
+
 #define JOURNAL_NAME "deploy.journal"
 
 /* STATE_DIR/deploy.journal into buf. */
@@ -54,6 +56,8 @@ struct journal {
 	enum journal_state state;
 	struct journal_entry *e;
 	size_t n;
+	struct images images; /* what the stack ran before anything changed:
+	                         a restore brings these image IDs back */
 };
 
 /*
@@ -65,8 +69,8 @@ struct journal {
 int journal_write(const char *state_dir, const struct journal *j, char *err);
 
 /* Read it back (this format and the older ones: version 1's checkouts
- * all count as touched; versions 1 and 2 have no root nor branch); free
- * with journal_free. */
+ * all count as touched; versions 1 and 2 have no root nor branch;
+ * versions 1 to 3 have no images); free with journal_free. */
 int journal_read(struct journal *j, const char *state_dir, char *err);
 void journal_free(struct journal *j);
 

@@ -55,6 +55,33 @@ void plan_make(struct plan *p, const struct settings *s, int force, int no_resta
 	}
 }
 
+void plan_rollback(struct plan *p, const struct history_good *g, int no_restart)
+{
+	p->moving = p->due = 0;
+	p->error_code = 0;
+	p->restart = !no_restart;
+	for (size_t i = 0; i < p->n; i++) {
+		struct drift *d = &p->d[i];
+		size_t k = 0;
+		char o[GIT_OID_HEXSZ + 1], why[128];
+		while (k < g->n && strcmp(g->path[k], d->path) != 0)
+			k++;
+		git_oid_cpy(&p->e[i].new, &p->e[i].old);
+		if (d->decision == DRIFT_UNCLEAN || d->decision == DRIFT_DIVERGED)
+			continue;   /* refused (p->refuse), as for any deploy */
+		if (!d->have_local || k == g->n || git_oid_equal(&g->old[k], &p->e[i].old)) {
+			drift_set(d, DRIFT_UP_TO_DATE, 0, "the last good deploy found it where it is");
+			continue;
+		}
+		git_oid_cpy(&p->e[i].new, &g->old[k]);
+		snprintf(why, sizeof why, "--rollback: back to %s, what the last good deploy found",
+		         git_oid_tostr(o, sizeof o, &g->old[k]));
+		drift_set(d, DRIFT_DEPLOY, 0, why);
+		log_info("'%s': %s", d->path, why);
+		p->moving = p->due = 1;
+	}
+}
+
 static void print_checkout(const struct drift *d, const struct journal_entry *e, FILE *out)
 {
 	char o[GIT_OID_HEXSZ + 1], w[GIT_OID_HEXSZ + 1], err[ERR_MAX], name[4096];

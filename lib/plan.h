@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "drift.h"
+#include "history.h"
 #include "journal.h"
 
 struct settings;
@@ -40,6 +41,12 @@ struct plan {
  * dry_run: conditional triggers are not run (a look runs no repository
  * code); their checkouts show as deploy. */
 void plan_make(struct plan *p, const struct settings *s, int force, int no_restart, int dry_run);
+
+/* --rollback: after plan_make, each checkout that the last good deploy
+ * (g) moved goes back to the commit it found (the others stay), whatever
+ * the remotes hold; a remote that cannot be reached does not matter.  The
+ * restart is settled again (no_restart wins). */
+void plan_rollback(struct plan *p, const struct history_good *g, int no_restart);
 
 /* The plan as --dry-run prints it: each checkout, old -> new, changed
  * files, the commands that would run.  File names come from a repository:

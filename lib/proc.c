@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -659,4 +660,44 @@ int proc_shell(int *status, const char *command, const struct proc_opts *o, char
 {
 	const char *argv[] = { "/bin/sh", "-c", command, NULL };
 	return proc_run(status, argv, o, err);
+}
+
+/* The first line of what the memory file fd holds, for a message. */
+static void first_line(char *out, size_t len, int fd)
+{
+	ssize_t n = pread(fd, out, len - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/* The output goes to memory files, not pipes: the child never blocks on a
+ * reader, and proc_run's wait stays the only loop.  Its stderr is kept
+ * for the message: a question the engine cannot answer is said once, by
+ * the caller, with the engine's reason. */
+int proc_capture(char **out, const char *const argv[], const char *cwd, long timeout, char *err)
+{
+	int fd = memfd_create("capture", MFD_CLOEXEC), efd = memfd_create("capture-err", MFD_CLOEXEC);
+	int status, ret = -1;
+	char path[64], why[256];
+	*out = NULL;
+	if (fd < 0 || efd < 0) {
+		err_set(err, "memfd_create: %s", strerror(errno));
+		goto out;
+	}
+	struct proc_opts o = { .cwd = cwd, .null_stdin = 1, .timeout = timeout, .stdout_fd = fd, .stderr_fd = efd };
+	if (proc_run(&status, argv, &o, err) < 0)
+		goto out;
+	if (status != 0) {
+		first_line(why, sizeof why, efd);
+		err_set(err, "'%s %s' exited %d%s%s", argv[0], argv[1] ? argv[1] : "", status, why[0] ? ": " : "", why);
+		goto out;
+	}
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	ret = util_read_file(out, NULL, path, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (efd >= 0)
+		close(efd);
+	return ret;
 }

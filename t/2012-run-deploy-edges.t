@@ -61,12 +61,27 @@ test_expect_success 'a journal with an unknown state, or a malformed line: exit 
 	test -e "$JOURNAL"
 '
 
-test_expect_success 'a journal of the second format (no root nor branch: the previous release) is restored' '
+test_expect_success 'a journal of the third format (no images: the previous release) is restored' '
 	rm -f "$JOURNAL" &&
 	save_heads before &&
 	push_all &&
 	AUTODEPLOY_TEST_KILL_AT=after-checkout-2 rd 137 &&
-	sed -i -e "/^root /d" -e "/^branch /d" -e "s/^autodeploy-journal 3$/autodeploy-journal 2/" "$JOURNAL" &&
+	test_grep "^autodeploy-journal 4$" "$JOURNAL" &&
+	sed -i -e "/^image /d" -e "s/^autodeploy-journal 4$/autodeploy-journal 3/" "$JOURNAL" &&
+	test_grep "^autodeploy-journal 3$" "$JOURNAL" &&
+	fresh_record &&
+	rd 0 &&
+	is "recover-start saw" "$(call_heads start recover-start)" "$(saved before)" &&
+	is "checkouts" "$(heads)" "$(remote_heads)" &&
+	no_journal
+'
+
+test_expect_success 'a journal of the second format (no root nor branch) is restored' '
+	rm -f "$JOURNAL" &&
+	save_heads before &&
+	push_all &&
+	AUTODEPLOY_TEST_KILL_AT=after-checkout-2 rd 137 &&
+	sed -i -e "/^image /d" -e "/^root /d" -e "/^branch /d" -e "s/^autodeploy-journal 4$/autodeploy-journal 2/" "$JOURNAL" &&
 	test_grep "^autodeploy-journal 2$" "$JOURNAL" &&
 	test_grep ! "^root " "$JOURNAL" &&
 	fresh_record &&
@@ -81,7 +96,7 @@ test_expect_success 'a journal of the first format (a run of an older release ki
 	save_heads before &&
 	push_all &&
 	AUTODEPLOY_TEST_KILL_AT=after-checkout-2 rd 137 &&
-	sed -i -e "/^state /d" -e "/^root /d" -e "/^branch /d" -e "s/^autodeploy-journal 3$/autodeploy-journal 1/" \
+	sed -i -e "/^state /d" -e "/^image /d" -e "/^root /d" -e "/^branch /d" -e "s/^autodeploy-journal 4$/autodeploy-journal 1/" \
 	    -e "s/^\([0-9a-f]* [0-9a-f]*\) [01] /\1 /" "$JOURNAL" &&
 	test_grep "^autodeploy-journal 1$" "$JOURNAL" &&
 	fresh_record &&

@@ -90,7 +90,7 @@ test_expect_success 'killed half-way through the checkout: the tree is between t
 	AUTODEPLOY_TEST_KILL_AT=checkout-file-700 rd 137 &&
 	n=$(ls compose/many | wc -l) &&
 	test "$n" -gt 0 && test "$n" -lt 2000 &&
-	test_grep "^autodeploy-journal 3$" "$JOURNAL" &&
+	test_grep "^autodeploy-journal 4$" "$JOURNAL" &&
 	test_grep "^root $TRASH/compose$" "$JOURNAL" &&
 	test_grep "^branch refs/heads/main$" "$JOURNAL" &&
 	test_grep " 1 $TRASH/compose$" "$JOURNAL" &&

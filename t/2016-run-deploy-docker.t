@@ -15,7 +15,7 @@ docker_setup || docker_skip "${DOCKER_REASON:-no Docker engine}: run as root wit
 
 PROJECT=adt$$
 CHECKOUT=$TRASH/$PROJECT
-at_exit "cd '$CHECKOUT' && docker-compose down -t 1"
+at_exit "cd '$CHECKOUT' && docker-compose down -t 1; forget_kept $PROJECT"
 
 # write_stack DIR VERSION HEALTHY [PAGE]: the stack's files for VERSION;
 # the health URL exists only when HEALTHY is yes.  The service `conf`

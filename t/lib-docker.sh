@@ -49,3 +49,12 @@ running_label() {
 	docker ps --filter "label=com.docker.compose.project=$1" \
 		--format '{{.Label "autodeploy.version"}}' | sort
 }
+
+# forget_kept PROJECT: remove what run-deploy kept of the project's images
+# (the autodeploy-keep-PROJECT-* containers, the autodeploy/keep:PROJECT-*
+# tags): the engine outlives the script, and may be shared.
+forget_kept() {
+	docker ps -aq --filter "name=^autodeploy-keep-$1-" | xargs -r docker rm -f >/dev/null
+	docker image ls autodeploy/keep --format '{{.Repository}}:{{.Tag}}' |
+		grep ":$1-" | xargs -r docker image rm >/dev/null
+}
