@@ -69,7 +69,7 @@ int main(void)
 	     "host key of 'git.example.org' (? ?) is marked @revoked in '/kh': refusing it");
 	says("git@git.example.org: Permission denied (publickey).\n",
 	     "ssh key '/k/id' was refused by 'git.example.org': add its public key");
-	says("debug1: Connecting\nssh: connect to host git.example.org port 22: Connection refused\n",
+	says("OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.19 27 Jan 2026\ndebug1: Connecting\nssh: connect to host git.example.org port 22: Connection refused\n",
 	     "cannot reach 'git.example.org' through ssh: ssh: connect to host git.example.org port 22: "
 	     "Connection refused");
 	says("", "ssh failed and said nothing");
