@@ -9,13 +9,15 @@
  *   git_remote_callbacks cb;
  *   auth_callbacks(&cb, &auth);
  *
- * ssh remotes: the key is KEY_DIR/<basename of checkout>_deploy_key, else
- * KEY_DIR/id_rsa_git_ssh_read_only, else ssh-agent (SSH_AUTH_SOCK); a key
- * file readable by group or others is refused, as ssh refuses it; a key
- * the server rejects is not offered again.  The server's host key must be
- * in the known_hosts file (knownhosts.h) unless strict checking is off,
- * which is logged as a warning once per repo_auth (once per checkout and
- * run).  A revoked key is refused even then.
+ * ssh remotes go through the system's OpenSSH client (sshgit.h,
+ * sshconn.h): the key is KEY_DIR/<basename of checkout>_deploy_key, else
+ * KEY_DIR/id_rsa_git_ssh_read_only, else ssh-agent's keys (SSH_AUTH_SOCK);
+ * a key file readable by group or others is refused, as ssh refuses it.
+ * ssh checks the server's host key against the known_hosts file alone
+ * (StrictHostKeyChecking=yes), or accepts a new one when strict checking
+ * is off (accept-new, logged as a warning once per host and run; a
+ * changed or revoked key is refused even then).  ~/.ssh/config (or
+ * AUTODEPLOY_SSH_CONFIG) gives host aliases, ports, users, ProxyJump.
  * https remotes: libgit2 checks the certificate; user:password in the URL
  * is used once, never logged.
  *
@@ -36,13 +38,9 @@ struct settings;
 struct repo_auth {
 	const struct settings *settings;  /* keys, known_hosts; may be NULL (~/.ssh, strict) */
 	const char *checkout;             /* the checkout's path (basename picks the deploy key) */
-	int warned_host_key;              /* set once the non-strict warning was logged */
 
 	/* Filled in by the callbacks, per connection; start zeroed. */
-	int port;                         /* port of the URL being connected to; 0: unknown (22) */
-	int key_tries;                    /* ssh credentials handed out on this connection */
 	int url_tries;                    /* URL user:password handed out on this connection */
-	char key_used[PATH_MAX];          /* key file last offered; "" for ssh-agent */
 };
 
 /* Fill callbacks for a remote connection (credentials, host key check). */

@@ -1,7 +1,8 @@
 /*
- * knownhosts: OpenSSH's known_hosts format, read by autodeploy itself so
- * that ssh remotes are checked against AUTODEPLOY_KNOWN_HOSTS (SPEC.md),
- * not against whatever file libssh2 would pick.
+ * knownhosts: OpenSSH's known_hosts format, read by autodeploy itself.
+ * OpenSSH checks the host keys of ssh remotes (sshconn.h); this reader
+ * names what it refused or accepted: the line of a @revoked entry, the
+ * type and fingerprint of a key accept-new took in (sshmsg.h, sshconn.c).
  *
  *   char name[KH_NAME_MAX];
  *   kh_host_name(name, sizeof name, "git.example.org", 2222);  "[git.example.org]:2222"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "repo.h"
+#include "sshconn.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -22,6 +23,8 @@ void repo_global_init(void)
 
 void repo_global_shutdown(void)
 {
+	/* the shared ssh connections of this run (sshconn.h) end with it */
+	sshconn_shutdown();
 	git_libgit2_shutdown();
 }
 

@@ -29,7 +29,7 @@ enum key_id {
 	K_CODE_OWNERSHIP, K_NOTEBOOK_OWNER, K_NOTEBOOK_MAX_FILES, K_NOTEBOOK_MAX_BYTES, K_NOTEBOOK_MAX_ENTRIES,
 	K_ROTATE_PERIOD, K_ROTATE_WITH, K_ROTATE_KEEP, K_ROTATE_MINSIZE,
 	K_ROTATE_COMPRESS, K_ROTATE_COMPRESS_LEVEL, K_STRATEGY, K_COMMAND_TIMEOUT,
-	K_TRIGGER_USER, K_TRIGGER_REPOS, K_DEPLOY_WINDOW,
+	K_TRIGGER_USER, K_TRIGGER_REPOS, K_DEPLOY_WINDOW, K_SSH_CONFIG,
 	N_KEYS
 };
 
@@ -128,6 +128,9 @@ static const struct key {
 	[K_TRIGGER_USER] = { "AUTODEPLOY_TRIGGER_USER", NULL, NULL, TEXT, "nobody" },
 	[K_TRIGGER_REPOS] = { "AUTODEPLOY_TRIGGER_REPOS", NULL, NULL, LIST, NULL, "all" },
 	[K_DEPLOY_WINDOW] = { OURS(DEPLOY_WINDOW), TEXT },
+	/* ssh -F: the service may run as a user whose ~/.ssh/config is not
+	 * the one the operator keeps for the deploy (e.g. /etc/autodeploy) */
+	[K_SSH_CONFIG] = { OURS(SSH_CONFIG), TEXT, .absolute = 1 },
 };
 #undef OURS
 
@@ -550,6 +553,7 @@ static void load_texts(struct settings *s, const struct cfg *c)
 	s->metrics_file = text(s, K_METRICS_FILE);
 	s->self_update = text(s, K_SELF_UPDATE);
 	s->deploy_window = text(s, K_DEPLOY_WINDOW);
+	s->ssh_config = text(s, K_SSH_CONFIG);
 
 	value_list(&s->extra_repos, &s->n_extra_repos, c, key_name(c, K_EXTRA_REPOS));
 	value_list(&s->notebook_sources, &s->n_notebook_sources, c, key_name(c, K_NOTEBOOK_SOURCES));

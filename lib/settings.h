@@ -31,6 +31,7 @@ struct settings {
 	char deploy_key_dir[PATH_MAX];  /* default: $HOME/.ssh of the running user */
 	char known_hosts[PATH_MAX];     /* default: <that .ssh>/known_hosts */
 	int strict_host_key;            /* default 1 */
+	const char *ssh_config;         /* AUTODEPLOY_SSH_CONFIG (ssh -F); NULL: ssh's own */
 
 	int track_tags;                 /* 0: branch mode; 1: tag:GLOB */
 	const char *tag_glob;           /* the GLOB of tag:GLOB */

@@ -5,7 +5,10 @@
 #   authorize_key KEYFILE           let the private key KEYFILE (its .pub) log in
 #   ssh_url NAME                    ssh://root@127.0.0.1:PORT/$TRASH/NAME.git
 #   host_key_line [NAME]            "NAME ssh-ed25519 AAAA..." for known_hosts
+#   sshd_logins                     public key logins the server accepted so far
 #
+# A second server (a ProxyJump host): set SSHD_DIR to another folder and
+# call start_sshd again; every server started is stopped at exit.
 # Everything (host key, config, authorized_keys, log, pid file) lives in
 # $TRASH/sshd; the server only listens on 127.0.0.1 and accepts only the
 # keys in that authorized_keys file.  Needs root (sshd changes user for
@@ -16,11 +19,15 @@ SSHD_DIR=$TRASH/sshd
 SSHD_PORT=
 SSHD_WHY=
 
+_SSHD_ALL=
+
 _sshd_stop() {
-	if [ -s "$SSHD_DIR/sshd.pid" ]; then
-		kill "$(cat "$SSHD_DIR/sshd.pid")" 2>/dev/null
-		rm -f "$SSHD_DIR/sshd.pid"
-	fi
+	for _p in $_SSHD_ALL "$SSHD_DIR/sshd.pid"; do
+		if [ -s "$_p" ]; then
+			kill "$(cat "$_p")" 2>/dev/null
+			rm -f "$_p"
+		fi
+	done
 }
 
 # A port nobody listens on now (the kernel picks it).
@@ -40,11 +47,10 @@ start_sshd() {
 	# sshd's privilege separation folder
 	[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd
 	trap '_sshd_stop; _t_cleanup' EXIT
-	# PubkeyAcceptedAlgorithms +ssh-rsa: Debian's libssh2 1.10 signs RSA
-	# user keys with SHA-1 only, which OpenSSH 8.8+ refuses by default; the
-	# server here plays one that still accepts them, so that reading RSA
-	# key files is tested too (autodeploy-ssh(7) tells operators to use
-	# ed25519 keys).
+	# A stock OpenSSH 9.2 server: its default PubkeyAcceptedAlgorithms
+	# refuses RSA signatures made with SHA-1 (ssh-rsa), as OpenSSH 8.8+ and
+	# GitHub do; "-ssh-rsa" says so for older servers too.  LogLevel
+	# VERBOSE: each connection is logged, so tests count handshakes.
 	for _try in 1 2 3; do
 		SSHD_PORT=$(_free_port) || { SSHD_WHY="no free port"; return 1; }
 		cat >"$SSHD_DIR/sshd_config" <<-CONF
@@ -60,11 +66,13 @@ start_sshd() {
 		UsePAM no
 		StrictModes no
 		PrintMotd no
-		PubkeyAcceptedAlgorithms +ssh-rsa
+		PubkeyAcceptedAlgorithms -ssh-rsa
+		LogLevel VERBOSE
 		Subsystem sftp internal-sftp
 		CONF
 		rm -f "$SSHD_DIR/sshd.pid"
 		"$_sshd" -f "$SSHD_DIR/sshd_config" -E "$SSHD_DIR/sshd.log" || continue
+		_SSHD_ALL="$_SSHD_ALL $SSHD_DIR/sshd.pid"
 		# daemonized: ready once the pid file is written and the port answers
 		_i=0
 		while [ "$_i" -lt 100 ]; do
@@ -88,3 +96,5 @@ ssh_url() { printf 'ssh://root@127.0.0.1:%s%s/%s.git\n' "$SSHD_PORT" "$TRASH" "$
 host_key_line() {
 	printf '%s %s\n' "${1:-[127.0.0.1]:$SSHD_PORT}" "$(cut -d' ' -f1,2 "$SSHD_DIR/host_ed25519.pub")"
 }
+
+sshd_logins() { grep -c "Accepted publickey for" "$SSHD_DIR/sshd.log" || :; }

@@ -1,11 +1,12 @@
-/* The auth callbacks outside ssh: URL ports, the user name libgit2 asks
- * for, and https credentials taken from the URL (used once, never shown
- * in an error). */
+/* The auth callbacks outside a connection: the transport each URL gets,
+ * the user name libgit2 asks for, and https credentials taken from the
+ * URL (used once, never shown in an error). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <git2.h>
 #include <git2/sys/credential.h>
+#include <git2/sys/transport.h>
 
 #include "auth.h"
 #include "tap.h"
@@ -25,8 +26,30 @@ int main(void)
 
 	git_libgit2_init();
 	auth_callbacks(&cb, &auth);
-	ok(cb.credentials && cb.certificate_check && cb.remote_ready && cb.payload == &auth,
+	ok(cb.credentials && cb.transport && cb.remote_ready && cb.payload == &auth,
 	   "every callback is set, with the repo_auth as payload");
+	ok(!cb.certificate_check, "TLS certificates are libgit2's to check, ssh host keys OpenSSH's");
+
+	git_remote *rem = NULL;
+	git_transport *t = NULL;
+	git_remote_create_detached(&rem, "https://example.org/x.git");
+	rc = cb.transport(&t, rem, &auth);
+	ok(rc == 0 && t, "an https remote gets libgit2's own transport");
+	if (t)
+		t->free(t);
+	git_remote_free(rem);
+
+	/* no key in ~/.ssh of a HOME that does not exist, no agent: refused
+	 * before any ssh runs, naming what was tried */
+	setenv("HOME", "/nonexistent-autodeploy-home", 1);
+	unsetenv("SSH_AUTH_SOCK");
+	t = NULL;
+	git_remote_create_detached(&rem, "git@git.example.org:org/stack.git");
+	rc = cb.transport(&t, rem, &auth);
+	ok(rc < 0 && !t, "an scp-like remote with no key and no agent is refused");
+	ok(strstr(last_error(), "no ssh key for 'git.example.org': tried "
+	          "'/nonexistent-autodeploy-home/.ssh/stack_deploy_key'") != NULL, "naming the keys: %s", last_error());
+	git_remote_free(rem);
 
 
 	rc = cb.credentials(&cred, "ssh://git.example.org/x.git", NULL, GIT_CREDENTIAL_USERNAME, &auth);
