@@ -417,6 +417,8 @@ _Noreturn static void child(const struct proc_opts *o, int null_fd, int report_f
 
 	if (null_fd >= 0 && dup2(null_fd, STDIN_FILENO) < 0)
 		child_fail(report_fd, STAGE_STDIO, errno);
+	if (null_fd < 0 && o && o->stdin_fd > 0 && dup2(o->stdin_fd, STDIN_FILENO) < 0)
+		child_fail(report_fd, STAGE_STDIO, errno);
 	/* In order, so stderr_fd = 1 means "where stdout now goes" (2>&1). */
 	if (o && o->stdout_fd > 0 && dup2(o->stdout_fd, STDOUT_FILENO) < 0)
 		child_fail(report_fd, STAGE_STDIO, errno);
