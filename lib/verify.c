@@ -277,13 +277,14 @@ out:
  * the key that signed, named for a key no principal matched. */
 static void ssh_name_key(struct verify_verdict *v, const struct work *w, const char *when)
 {
+	static const char good[] = "Good \"git\" signature with ";
 	const char *argv[] = { "ssh-keygen", "-Y", "check-novalidate", "-n", "git", "-s", w->sig, when, NULL };
 	char *out = NULL, *errout = NULL, err[ERR_MAX];
 	const char *key;
 	int status;
 
 	if (run(&status, &out, &errout, argv, w, 1, err) == 0 && status == 0 &&
-	    strncmp(out, "Good \"git\" signature with ", 27) == 0 && (key = strstr(out, "key ")) != NULL)
+	    strncmp(out, good, sizeof good - 1) == 0 && (key = strstr(out, "key ")) != NULL)
 		snprintf(v->signer, sizeof v->signer, "%.*s", (int)strcspn(key + 4, "\n"), key + 4);
 	else if (errout && strstr(errout, "namespace"))
 		v->why = VERIFY_WRONG_NAMESPACE;
