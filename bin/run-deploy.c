@@ -771,14 +771,16 @@ static void report(struct app *a, struct run *rn, const struct plan *p, int code
 	char err[ERR_MAX];
 
 	/* unverified commits: the operator hears of it at each run that
-	 * refuses them (a push nobody vouched for may be an attack) */
-	for (size_t i = 0; p->unverified && i < p->n; i++)
+	 * refuses them (a push nobody vouched for may be an attack); a dry
+	 * run tells nobody anything */
+	int unverified = p->unverified && !opt_dry_run;
+	for (size_t i = 0; unverified && i < p->n; i++)
 		if (p->d[i].decision == DRIFT_UNVERIFIED) {
 			stack_setenv(&rn->st, "AUTODEPLOY_UNVERIFIED", "1");
 			stack_setenv(&rn->st, "AUTODEPLOY_UNVERIFIED_REASON", "'%s': %s", p->d[i].path, p->d[i].reason);
 			break;
 		}
-	if (attempted || p->unverified) {
+	if (attempted || unverified) {
 		rn->st.cancel = NULL;
 		stack_setenv(&rn->st, "AUTODEPLOY_RESULT", "%d", code);
 		stack_setenv(&rn->st, "AUTODEPLOY_RESULT_TEXT", "%s", exitcode_meaning(code));
