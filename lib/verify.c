@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "proc.h"
 #include "repo.h"
 #include "util.h"
@@ -78,10 +79,13 @@ void verify_describe(char *buf, size_t size, const struct verify_verdict *v)
 		snprintf(buf, size, "%s %s: %s", v->is_tag ? "tag" : "commit", hex, why_names[v->why]);
 }
 
-/* The private folder of one verify_range call and the files in it. */
+/* The private folder of one verify_range call and the files in it; the
+ * principals ssh-keygen found for the last SSH key seen (ssh_cached). */
 struct work {
 	char dir[PATH_MAX - 32];
 	char sig[PATH_MAX], payload[PATH_MAX], out[PATH_MAX], errf[PATH_MAX];
+	char *key, *principals;
+	size_t key_len;
 };
 
 static int work_open(struct work *w, char *err)
@@ -104,6 +108,8 @@ static int work_open(struct work *w, char *err)
 static void work_close(struct work *w)
 {
 	char err[ERR_MAX];
+	free(w->key);
+	free(w->principals);
 	if (w->dir[0] && util_remove_tree(w->dir, err) < 0)
 		fprintf(stderr, "%s\n", err);
 }
@@ -335,9 +341,73 @@ static int ssh_principals(struct verify_verdict *v, const struct verify_keys *k,
 	return 0;
 }
 
-static int ssh_verify(struct verify_verdict *v, const struct verify_keys *k, const struct work *w,
-                      time_t when, char *err)
+/* The public key an SSH signature names: the second field of its SSHSIG
+ * blob (OpenSSH's PROTOCOL.sshsig: "SSHSIG", uint32 version, string
+ * publickey, ...).  malloc'd, or NULL when the armor holds no such blob. */
+static char *sshsig_key(size_t *key_len, const char *armor, size_t len)
 {
+	static const char end[] = "-----END SSH SIGNATURE-----";
+	const char *p = armor + strlen("-----BEGIN SSH SIGNATURE-----");
+	const char *stop = memmem(armor, len, end, sizeof end - 1);
+	char *body = xmalloc(len + 1), *key = NULL;
+	unsigned char *blob = xmalloc(len + 1);
+	size_t n = 0;
+	long m;
+
+	for (; stop && p < stop; p++)
+		if (*p != '\n' && *p != '\r')
+			body[n++] = *p;
+	m = stop ? crypto_b64_decode(blob, len + 1, body, n) : -1;
+	if (m >= 14 && memcmp(blob, "SSHSIG", 6) == 0) {
+		size_t kl = (size_t)blob[10] << 24 | (size_t)blob[11] << 16 | (size_t)blob[12] << 8 | blob[13];
+		if (kl <= (size_t)m - 14) {
+			key = xmemdupz(blob + 14, kl);
+			*key_len = kl;
+		}
+	}
+	free(body);
+	free(blob);
+	return key;
+}
+
+/*
+ * `all` verifies many commits, mostly by the same few keys: the
+ * principals find-principals gave for a key are tried first for the next
+ * signature by it, which saves one ssh-keygen per commit.  Sound, since
+ * `-Y verify -I PRINCIPAL` checks the key, the namespace and the validity
+ * at the verify time itself: a principal from the cache can only make it
+ * say Good where it is.  Anything but Good goes the whole way (a key
+ * listed twice, for other times, may match another principal now).
+ * Returns 1 with *ret when the cache decided, else 0 (and w->key is s's).
+ */
+static int ssh_cached(struct verify_verdict *v, const struct verify_keys *k, struct work *w,
+                      const struct signed_obj *s, const char *when, int *ret, char *err)
+{
+	size_t len = 0;
+	char *key = sshsig_key(&len, s->sig, s->sig_len), *copy;
+
+	if (key && w->key && w->principals && len == w->key_len && memcmp(key, w->key, len) == 0) {
+		free(key);
+		copy = xstrdup(w->principals);
+		*ret = ssh_principals(v, k, w, when, copy, err);
+		free(copy);
+		if (*ret < 0 || v->why == VERIFY_GOOD)
+			return 1;
+		memset(v->signer, 0, sizeof v->signer);
+		return 0;
+	}
+	free(w->key);
+	free(w->principals);
+	w->key = key;
+	w->key_len = len;
+	w->principals = NULL;
+	return 0;
+}
+
+static int ssh_verify(struct verify_verdict *v, const struct verify_keys *k, struct work *w,
+                      const struct signed_obj *s, char *err)
+{
+	time_t when = s->when;
 	char vt[64] = "", *out = NULL, *errout = NULL;
 	int status, ret = -1;
 	struct tm tm;
@@ -351,6 +421,8 @@ static int ssh_verify(struct verify_verdict *v, const struct verify_keys *k, con
 	 * times carry no zone and ssh-keygen reads them as local */
 	if (when && localtime_r(&when, &tm))
 		strftime(vt, sizeof vt, "-Overify-time=%Y%m%d%H%M%S", &tm);
+	if (ssh_cached(v, k, w, s, vt[0] ? vt : NULL, &ret, err))
+		return ret;
 	const char *find[] = { "ssh-keygen", "-Y", "find-principals", "-f", k->allowed_signers,
 	                       "-s", w->sig, vt[0] ? vt : NULL, NULL };
 	if (run(&status, &out, &errout, find, w, 0, err) < 0)
@@ -366,6 +438,8 @@ static int ssh_verify(struct verify_verdict *v, const struct verify_keys *k, con
 		ret = 0;
 		goto out;
 	}
+	free(w->principals);
+	w->principals = xstrdup(out);
 	ret = ssh_principals(v, k, w, vt[0] ? vt : NULL, out, err);
 out:
 	free(out);
@@ -429,7 +503,7 @@ static int gpg_verify(struct verify_verdict *v, const struct verify_keys *k, con
 
 /* The verdict on one commit or tag object into *v. */
 static int verify_one(struct verify_verdict *v, git_repository *r, const struct verify_keys *k,
-                      const struct work *w, const git_oid *id, int is_tag, char *err)
+                      struct work *w, const git_oid *id, int is_tag, char *err)
 {
 	struct signed_obj s = { 0 };
 	int rc, ret = -1;
@@ -445,7 +519,7 @@ static int verify_one(struct verify_verdict *v, git_repository *r, const struct 
 	if (write_file(w->sig, s.sig, s.sig_len, err) < 0 || write_file(w->payload, s.payload, s.payload_len, err) < 0)
 		goto out;
 	if (strncmp(s.sig, "-----BEGIN SSH SIGNATURE-----", 29) == 0)
-		ret = ssh_verify(v, k, w, s.when, err);
+		ret = ssh_verify(v, k, w, &s, err);
 	else if (strncmp(s.sig, "-----BEGIN PGP ", 15) == 0)
 		ret = gpg_verify(v, k, w, err);
 	else {
@@ -459,7 +533,7 @@ out:
 
 /* Every commit of deployed..target, oldest first, until one is refused. */
 static int verify_walk(struct verify_verdict *v, git_repository *r, const struct verify_keys *k,
-                       const struct work *w, const git_oid *deployed, const git_oid *target, char *err)
+                       struct work *w, const git_oid *deployed, const git_oid *target, char *err)
 {
 	git_revwalk *walk = NULL;
 	git_oid id;
