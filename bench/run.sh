@@ -490,6 +490,12 @@ case5() {
 
 # case7_ms ID: the median wall of a measured ID, in ms.
 case7_ms() { awk '{ printf "%.3f", $1 * 1000 }' "$RES/$1"; }
+# case7_per FIELD ID [BASE]: field 1 (wall) or 2 (CPU) of ID, less BASE's,
+# per signed commit.
+case7_per() {
+	awk -v f="$1" -v n="$SIGNED" -v b="${3:+$RES/$3}" '
+		{ v = $f } END { if (b != "") { getline l < b; split(l, x, " "); v -= x[f] }; printf "%.1f ms", v * 1000 / n }' "$RES/$2"
+}
 
 case7() {
 	echo
@@ -498,8 +504,9 @@ case7() {
 	echo "One checkout $SIGNED commits behind, each signed with an ed25519 key (git commit -S,"
 	echo "gpg.format=ssh), already fetched; check-drift --no-fetch with AUTODEPLOY_VERIFY=no, tip"
 	echo "(the tip alone) and all (every one of the $SIGNED). The cost per verified commit is"
-	echo "(all - no) / $SIGNED: ssh-keygen -Y find-principals and -Y verify, as git runs them. The git row"
-	echo "is git verify-commit on the same commits with the same allowed_signers: the reference."
+	echo "(all - no) / $SIGNED: ssh-keygen -Y find-principals and -Y verify, as git runs them (find-principals"
+	echo "once per key: its principals are tried first on that key's next signatures). The git row is"
+	echo "git verify-commit on the same commits with the same allowed_signers: the reference."
 	_d=$W/v7
 	mkdir -p "$_d"
 	ssh-keygen -q -t ed25519 -N '' -C bench -f "$_d/key"
@@ -535,10 +542,9 @@ case7() {
 		bench_fail "case 7"
 	else
 		echo
-		echo "per verified commit: autodeploy $(awk -v a="$(case7_ms 7-all)" -v b="$(case7_ms 7-no)" -v n="$SIGNED" \
-			'BEGIN { printf "%.1f ms", (a - b) / n }'), git verify-commit $(awk -v a="$(case7_ms 7-git)" -v n="$SIGNED" \
-			'BEGIN { printf "%.1f ms", a / n }'); the tip alone adds $(awk -v a="$(case7_ms 7-tip)" -v b="$(case7_ms 7-no)" \
-			'BEGIN { printf "%.1f ms", a - b }') to a run."
+		echo "per verified commit: autodeploy $(case7_per 1 7-all 7-no), git verify-commit $(case7_per 1 7-git);"
+		echo "CPU per verified commit: autodeploy $(case7_per 2 7-all 7-no), git verify-commit $(case7_per 2 7-git);"
+		echo "the tip alone adds $(awk -v a="$(case7_ms 7-tip)" -v b="$(case7_ms 7-no)" 'BEGIN { printf "%.1f ms", a - b }') to a run."
 	fi
 	rm -rf "$_d"
 }
