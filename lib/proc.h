@@ -59,6 +59,9 @@ struct proc_opts {
 	gid_t gid;
 	int close_fds;            /* every descriptor above 2 is closed at exec, so the
 	                             child holds nothing of ours (keep_fd excepted) */
+	int no_network;           /* run in a network namespace of its own (nothing
+	                             but a loopback that is down), where the kernel
+	                             lets the caller make one (root) */
 	int keep_fd;              /* with close_fds: > 2, stays open at its own number
 	                             (e.g. a script handed over as /proc/self/fd/N) */
 };

@@ -12,8 +12,10 @@
  * exactly as git's gpg-interface.c runs them, and gpgv (gpg's verifier
  * alone: no agent, no trust database, no keyserver code) on the keyring
  * given.  Each runs through an argument vector (proc_run: no shell),
- * with a time limit, a cleared environment, no descriptor of ours, and
- * files in a private 0700 folder; neither opens a socket.  The cost is a
+ * with a time limit, a cleared environment, no descriptor of ours, no
+ * network (a namespace of its own; neither needs one: gpgv has no
+ * keyserver code, ssh-keygen -Y reads files) and files in a private 0700
+ * folder.  The cost is a
  * fork and exec or two per object (bench/verify.sh measures it).
  */
 #include <errno.h>
@@ -135,7 +137,8 @@ static int run(int *status, char **out, char **errout, const char *const *argv,
                const struct work *w, int with_payload, char *err)
 {
 	static const char *const env[] = { "LC_ALL=C", NULL };
-	struct proc_opts o = { .timeout = VERIFY_TIMEOUT, .env = env, .clear_env = 1, .close_fds = 1 };
+	struct proc_opts o = { .timeout = VERIFY_TIMEOUT, .env = env, .clear_env = 1, .close_fds = 1,
+	                       .no_network = 1 };
 	int fo = -1, fe = -1, in = -1, ret = -1;
 
 	*out = *errout = NULL;
