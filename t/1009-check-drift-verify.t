@@ -164,6 +164,22 @@ test_expect_success 'AUTODEPLOY_VERIFY_CHECKOUTS: a checkout set to no deploys w
 	config_add AUTODEPLOY_VERIFY tip
 '
 
+# The trigger runs as nobody (when we are root): it leaves its mark in a
+# folder everyone may write, reached through a scratch folder it may cross.
+test_expect_success 'the conditional trigger of an unverified commit is not run; of a signed one it is' '
+	mkdir -p "$TRASH/outbox" && chmod 1777 "$TRASH/outbox" && chmod 711 "$TRASH" &&
+	mkdir -p "$DEV/autodeploy" &&
+	printf "#!/bin/sh\ntouch %s/outbox/ran\nexit 0\n" "$TRASH" >"$DEV/autodeploy/conditional-trigger" &&
+	chmod 755 "$DEV/autodeploy/conditional-trigger" &&
+	git -C "$DEV" add autodeploy &&
+	git -C "$DEV" commit -q -m "a trigger, unsigned" &&
+	expect bad unsigned HEAD &&
+	test ! -e "$TRASH/outbox/ran" &&
+	sign_as alice "$DEV" commit -q --amend -S --no-edit &&
+	expect good "" HEAD &&
+	test -e "$TRASH/outbox/ran"
+'
+
 if have_gpg; then
 	test_expect_success 'openpgp: a commit signed by a key of the keyring deploys' '
 		c=$(commit_as good "openpgp good") &&
