@@ -2,7 +2,7 @@
 # bench/run.sh — autodeploy against the shell and cron way, side by side.
 # Run through `make bench` (or: AUTODEPLOY_BUILD=$PWD/build sh bench/run.sh).
 # QUICK=1 in the environment: smaller sizes and fewer runs (under a minute).
-# BENCH_CASES="1 2 3 4 5 6" picks cases (6: downtime, real engine, as root); BENCH_SSH=no skips the ssh rows.
+# BENCH_CASES="1 2 3 4 5 6 7" picks cases (6: downtime, real engine, as root; 7: verified commits); BENCH_SSH=no skips the ssh rows.
 # Everything is built in a temporary folder ($W below), removed at the end.
 # The output is Markdown: bench/RESULTS.md is one run of it.
 set -eu
@@ -11,7 +11,7 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 BUILD=${AUTODEPLOY_BUILD:-$ROOT/build}
 QUICK=${QUICK:-}
-CASES=${BENCH_CASES:-1 2 3 4 5 6}
+CASES=${BENCH_CASES:-1 2 3 4 5 6 7}
 BENCH_SSH=${BENCH_SSH:-yes}
 
 for p in bin/check-drift bin/run-deploy bin/rotate-logs bin/deploy-notebooks hooks/post-receive; do
@@ -26,11 +26,11 @@ LOGROTATE=$(command -v logrotate || echo /usr/sbin/logrotate)
 if [ -n "$QUICK" ]; then
 	DT_RUNS=1
 	RUNS=3 BIG_RUNS=2 HIST=200 REPOS="1 10" SSH_REPOS="1" SSH_RUNS=3
-	BIG_MIB=16 MANY_N=10 MANY_MIB=1 NOTEBOOKS=100 HOOK_RUNS=10 ONE_CORE=${BENCH_ONE_CORE:-yes}
+	BIG_MIB=16 MANY_N=10 MANY_MIB=1 NOTEBOOKS=100 HOOK_RUNS=10 ONE_CORE=${BENCH_ONE_CORE:-yes} SIGNED=20
 else
 	DT_RUNS=3
 	RUNS=5 BIG_RUNS=2 HIST=1000 REPOS="1 10 50" SSH_REPOS="1 10" SSH_RUNS=3
-	BIG_MIB=1024 MANY_N=100 MANY_MIB=10 NOTEBOOKS=500 HOOK_RUNS=30 ONE_CORE=${BENCH_ONE_CORE:-no}
+	BIG_MIB=1024 MANY_N=100 MANY_MIB=10 NOTEBOOKS=500 HOOK_RUNS=30 ONE_CORE=${BENCH_ONE_CORE:-no} SIGNED=100
 fi
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/autodeploy-bench.XXXXXX")
@@ -486,6 +486,69 @@ case5() {
 	rm -rf "$W/h5"
 }
 
+# ------------------------------------------- case 7: verified commits
+
+# case7_ms ID: the median wall of a measured ID, in ms.
+case7_ms() { awk '{ printf "%.3f", $1 * 1000 }' "$RES/$1"; }
+# case7_per FIELD ID [BASE]: field 1 (wall) or 2 (CPU) of ID, less BASE's,
+# per signed commit.
+case7_per() {
+	awk -v f="$1" -v n="$SIGNED" -v b="${3:+$RES/$3}" '
+		{ v = $f } END { if (b != "") { getline l < b; split(l, x, " "); v -= x[f] }; printf "%.1f ms", v * 1000 / n }' "$RES/$2"
+}
+
+case7() {
+	echo
+	echo "## 7. Verified commits: time per commit verified (SSH)"
+	echo
+	echo "One checkout $SIGNED commits behind, each signed with an ed25519 key (git commit -S,"
+	echo "gpg.format=ssh), already fetched; check-drift --no-fetch with AUTODEPLOY_VERIFY=no, tip"
+	echo "(the tip alone) and all (every one of the $SIGNED). The cost per verified commit is"
+	echo "(all - no) / $SIGNED: ssh-keygen -Y find-principals and -Y verify, as git runs them (find-principals"
+	echo "once per key: its principals are tried first on that key's next signatures). The git row is"
+	echo "git verify-commit on the same commits with the same allowed_signers: the reference."
+	_d=$W/v7
+	mkdir -p "$_d"
+	ssh-keygen -q -t ed25519 -N '' -C bench -f "$_d/key"
+	echo "bench@example.invalid namespaces=\"git\" $(cat "$_d/key.pub")" >"$_d/allowed"
+	history "$_d/r.git" 1
+	git clone -q "file://$_d/r.git" "$_d/dev"
+	git clone -q "file://$_d/r.git" "$_d/site"
+	_i=0
+	while [ "$_i" -lt "$SIGNED" ]; do
+		git -C "$_d/dev" -c gpg.format=ssh -c user.signingkey="$_d/key" commit -q -S --allow-empty -m "signed $_i"
+		_i=$((_i + 1))
+	done
+	git -C "$_d/dev" push -q origin main
+	git -C "$_d/site" fetch -q origin
+	for _l in no tip all; do
+		env_file "$_d/env.$_l" "$_d/site"
+		{
+			echo "AUTODEPLOY_VERIFY=$_l"
+			echo "AUTODEPLOY_ALLOWED_SIGNERS=$_d/allowed"
+		} >>"$_d/env.$_l"
+	done
+	echo
+	show_cmd "$BUILD/bin/check-drift" --config "$_d/env.all" --no-fetch --quiet
+	table_head
+	for _l in no tip all; do
+		measure "7-$_l" "check-drift, AUTODEPLOY_VERIFY=$_l" --runs "$RUNS" --ok 1 -- \
+			"$BUILD/bin/check-drift" --config "$_d/env.$_l" --no-fetch --quiet
+	done
+	measure 7-git "git verify-commit, the same $SIGNED commits" --runs "$RUNS" -- \
+		git -C "$_d/site" -c gpg.ssh.allowedSignersFile="$_d/allowed" verify-commit \
+		$(git -C "$_d/site" rev-list HEAD..origin/main)
+	if grep -q failed "$RES/7-no" "$RES/7-all" "$RES/7-git"; then
+		bench_fail "case 7"
+	else
+		echo
+		echo "per verified commit: autodeploy $(case7_per 1 7-all 7-no), git verify-commit $(case7_per 1 7-git);"
+		echo "CPU per verified commit: autodeploy $(case7_per 2 7-all 7-no), git verify-commit $(case7_per 2 7-git);"
+		echo "the tip alone adds $(awk -v a="$(case7_ms 7-tip)" -v b="$(case7_ms 7-no)" 'BEGIN { printf "%.1f ms", a - b }') to a run."
+	fi
+	rm -rf "$_d"
+}
+
 # -------------------------------------------------------------------- run
 
 _t0=$(date +%s)
@@ -493,6 +556,7 @@ for c in $CASES; do
 	case $c in
 	1) case1 ;; 2) case2 ;; 3) case3 ;; 4) case4 ;; 5) case5 ;;
 	6) sh "$BENCH_DIR/downtime.sh" "$W" "$BUILD" "$DT_RUNS" ;;
+	7) case7 ;;
 	*) echo "bench: no case $c" >&2; exit 64 ;;
 	esac
 done

@@ -103,6 +103,7 @@ static void report(const struct drift *d, size_t n, int interrupted)
 			log_warn("'%s': %s: %s", d[i].path, dec, d[i].reason);
 			break;
 		case DRIFT_ERROR:
+		case DRIFT_UNVERIFIED:
 			log_error("'%s': %s: %s", d[i].path, dec, d[i].reason);
 			break;
 		default:
@@ -119,7 +120,8 @@ static int decide_exit(const struct drift *d, size_t n, int interrupted)
 	for (size_t i = 0; i < n; i++) {
 		if (drift_is_due(&d[i]))
 			due = 1;
-		if (d[i].decision == DRIFT_ERROR && code == EXIT_OK)
+		/* unverified: refused with 65, as a refused tree is */
+		if ((d[i].decision == DRIFT_ERROR || d[i].decision == DRIFT_UNVERIFIED) && code == EXIT_OK)
 			code = d[i].exit_code;
 	}
 	return due ? EXIT_DUE : code;

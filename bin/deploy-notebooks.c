@@ -24,6 +24,7 @@
 #include "stage.h"
 #include "strbuf.h"
 #include "util.h"
+#include "verify.h"
 
 #define SOURCES_KEY "AUTODEPLOY_NOTEBOOK_SOURCES"
 
@@ -125,8 +126,59 @@ static void on_clash(const char *path, size_t loser, size_t winner, void *ctx)
 	         path, src[winner].label, src[loser].label);
 }
 
-/* Fetch what moved and read every tree into one settled set. */
-static int collect(struct publish_set *set, struct nbsource *src, size_t n, const struct settings *s)
+/* The commit the last run published for spec, from its state text
+ * ("source HEX SPEC" lines): 1 when there is one. */
+static int published_commit(git_oid *out, const char *old_state, const char *spec)
+{
+	for (const char *p = old_state; p && *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		size_t len = strcspn(p, "\n");
+		if (len > 48 && strncmp(p, "source ", 7) == 0 && p[47] == ' ' && strlen(spec) == len - 48 &&
+		    strncmp(p + 48, spec, len - 48) == 0 && git_oid_fromstrn(out, p + 7, GIT_OID_HEXSZ) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * AUTODEPLOY_NOTEBOOK_VERIFY: the source's new commit (with all, every
+ * commit since the one last published; the first publication, or one
+ * whose old commit left the cache, has only the tip to go by) must be
+ * signed by an allowed key, checked before any of its files is read.
+ */
+static int verify_source(const struct nbsource *src, const struct settings *s, const char *old_state)
+{
+	struct verify_keys k = { s->allowed_signers, s->gpg_keyring };
+	struct verify_verdict v;
+	enum verify_level level = s->notebook_verify;
+	char err[ERR_MAX], what[512];
+	git_oid old;
+	int have_old = published_commit(&old, old_state, src->spec), rc;
+	git_odb *odb = NULL;
+
+	if (level == VERIFY_NO || (have_old && git_oid_equal(&old, &src->commit)))
+		return EXIT_OK;
+	if (have_old && (git_repository_odb(&odb, src->cache) < 0 || !git_odb_exists(odb, &old)))
+		have_old = 0;
+	git_odb_free(odb);
+	if (level == VERIFY_ALL && !have_old)
+		level = VERIFY_TIP;
+	rc = verify_range(&v, src->cache, &k, level, have_old ? &old : NULL, &src->commit, NULL, err);
+	if (rc == 0)
+		return EXIT_OK;
+	if (rc < 0) {
+		log_error("'%s': cannot verify its signatures: %s; nothing published", src->label, err);
+	} else {
+		verify_describe(what, sizeof what, &v);
+		log_error("'%s': unverified: %s (AUTODEPLOY_NOTEBOOK_VERIFY=%s): nothing published; it must be "
+		          "signed by a key of AUTODEPLOY_ALLOWED_SIGNERS or AUTODEPLOY_GPG_KEYRING",
+		          src->label, what, verify_level_name(s->notebook_verify));
+	}
+	return EXIT_DATAERR;
+}
+
+/* Fetch what moved, verify it, and read every tree into one settled set. */
+static int collect(struct publish_set *set, struct nbsource *src, size_t n, const struct settings *s,
+                   const char *old_state)
 {
 	struct publish_limits lim = {
 		.max_files = s->notebook_max_files,
@@ -145,6 +197,8 @@ static int collect(struct publish_set *set, struct nbsource *src, size_t n, cons
 			log_error("%s", err);
 			return remote_exit(rc);
 		}
+		if ((rc = verify_source(&src[i], s, old_state)) != EXIT_OK)
+			return rc;
 		lim.into = src[i].into;
 		lim.whole = src[i].whole;
 		rc = publish_collect(set, src[i].cache, &src[i].commit, src[i].subdir, &lim,
@@ -212,7 +266,7 @@ int main(int argc, const char **argv)
 	struct app a;
 	struct nbsource *src = NULL;
 	struct publish_set set = { 0 };
-	char err[ERR_MAX], *state_path = NULL, *state = NULL;
+	char err[ERR_MAX], *state_path = NULL, *state = NULL, *old_state = NULL;
 	int code;
 	size_t nsrc = 0;
 
@@ -252,7 +306,9 @@ int main(int argc, const char **argv)
 		         sp->notebook_dir);
 		goto out;
 	}
-	if ((code = collect(&set, src, nsrc, sp)) != EXIT_OK)
+	if (util_read_file(&old_state, NULL, state_path, err) < 0)
+		old_state = NULL;       /* the first run: nothing published yet */
+	if ((code = collect(&set, src, nsrc, sp, old_state)) != EXIT_OK)
 		goto out;
 
 	if (opt_dry_run)
@@ -264,6 +320,7 @@ out:
 	for (size_t i = 0; i < nsrc; i++)
 		nbsource_free(&src[i]);
 	free(src);
+	free(old_state);
 	free(state);
 	free(state_path);
 	code = app_end(&a, code);

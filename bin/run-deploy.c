@@ -900,7 +900,17 @@ static void report(struct app *a, struct run *rn, const struct plan *p, int code
 {
 	char err[ERR_MAX];
 
-	if (attempted) {
+	/* unverified commits: the operator hears of it at each run that
+	 * refuses them (a push nobody vouched for may be an attack); a dry
+	 * run tells nobody anything */
+	int unverified = p->unverified && !opt_dry_run;
+	for (size_t i = 0; unverified && i < p->n; i++)
+		if (p->d[i].decision == DRIFT_UNVERIFIED) {
+			stack_setenv(&rn->st, "AUTODEPLOY_UNVERIFIED", "1");
+			stack_setenv(&rn->st, "AUTODEPLOY_UNVERIFIED_REASON", "'%s': %s", p->d[i].path, p->d[i].reason);
+			break;
+		}
+	if (attempted || unverified) {
 		rn->st.cancel = NULL;
 		stack_setenv(&rn->st, "AUTODEPLOY_RESULT", "%d", code);
 		stack_setenv(&rn->st, "AUTODEPLOY_RESULT_TEXT", "%s", exitcode_meaning(code));
@@ -908,7 +918,8 @@ static void report(struct app *a, struct run *rn, const struct plan *p, int code
 	}
 	if (a->started && !opt_dry_run && !opt_requeue) {
 		struct outcome oc = { .start = t0, .end = time(NULL), .result = code, .attempted = attempted,
-		                      .drift = p->d, .plan = p->e, .n = p->n, .quarantined = rn->quarantined };
+		                      .drift = p->d, .plan = p->e, .n = p->n, .quarantined = rn->quarantined,
+		                      .unverified = p->unverified };
 		if (outcome_record(&a->s, &oc, err) < 0)
 			log_error("%s", err);
 	}

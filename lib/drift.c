@@ -12,6 +12,7 @@
 #include "settings.h"
 #include "treecheck.h"
 #include "util.h"
+#include "verify.h"
 
 
 static const char *const names[] = {
@@ -24,6 +25,7 @@ static const char *const names[] = {
 	[DRIFT_NO_UPSTREAM] = "no-upstream",
 	[DRIFT_MISSING] = "missing",
 	[DRIFT_ERROR] = "error",
+	[DRIFT_UNVERIFIED] = "unverified",
 	[DRIFT_QUARANTINED] = "quarantined",
 	[DRIFT_FROZEN] = "frozen",
 	[DRIFT_DEFERRED] = "deferred",
@@ -302,6 +304,10 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 		rc = track_remote_branch(d, r, rem, &auth, o->fetch);
 	if (rc < 0)
 		goto out;
+	if (s->track_tags) {
+		git_oid_cpy(&d->tag, &tag_obj);
+		d->have_tag = 1;
+	}
 
 	/* Bring the wanted commit here now, so that every later step (and
 	 * run-deploy's downtime window) works on local objects only. */
@@ -318,6 +324,40 @@ static int find_target(struct drift *d, git_repository *r, const struct drift_op
 out:
 	remote_close(rem);
 	return ret;
+}
+
+/*
+ * SPEC.md "Verified commits": what a deploy would bring must be signed by
+ * an allowed key.  Decided here, so that check-drift shows it, the
+ * conditional trigger of an unverified commit never runs (trigger_apply
+ * looks at deploy decisions only) and run-deploy refuses before anything
+ * stops.  A verifier that cannot run refuses too: nothing unverified
+ * deploys.  Returns 0 to go on, -1 after drift_set().
+ */
+static int verify_target(struct drift *d, git_repository *r, const struct settings *s)
+{
+	enum verify_level level = settings_verify_level(s, d->path);
+	struct verify_keys k = { s->allowed_signers, s->gpg_keyring };
+	struct verify_verdict v;
+	char err[ERR_MAX], what[512], buf[sizeof d->reason], hex[13];
+	int rc;
+
+	if (level == VERIFY_NO)
+		return 0;
+	rc = verify_range(&v, r, &k, level, &d->local, &d->target, d->have_tag ? &d->tag : NULL, err);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		snprintf(buf, sizeof buf, "cannot verify the signatures up to %s: %.900s; nothing deploys unverified",
+		         git_oid_tostr(hex, sizeof hex, &d->target), err);
+	} else {
+		verify_describe(what, sizeof what, &v);
+		snprintf(buf, sizeof buf, "%s (AUTODEPLOY_VERIFY=%s): not deployed; %s must be signed by a key of "
+		         "AUTODEPLOY_ALLOWED_SIGNERS or AUTODEPLOY_GPG_KEYRING", what, verify_level_name(level),
+		         d->have_tag ? "the tag" : level == VERIFY_ALL ? "every new commit" : "the new tip");
+	}
+	drift_set(d, DRIFT_UNVERIFIED, EXIT_DATAERR, buf);
+	return -1;
 }
 
 static void drift_check(struct drift *d, const char *path, const struct drift_opts *o)
@@ -359,6 +399,8 @@ static void drift_check(struct drift *d, const char *path, const struct drift_op
 	}
 	git_oid_tostr(lhex, sizeof lhex, &d->local);
 	git_oid_tostr(rhex, sizeof rhex, &d->target);
+	if (clean && d->behind && !d->ahead && verify_target(d, r, o->settings) < 0)
+		goto out;
 	/* A tree git fsck would refuse, or a submodule (libgit2 checks it out
 	 * as an empty folder): refused here, so that check-drift says so and
 	 * run-deploy stops before anything is stopped or written. */

@@ -30,6 +30,9 @@ enum drift_decision {
 	DRIFT_NO_UPSTREAM,
 	DRIFT_MISSING,
 	DRIFT_ERROR,
+	/* behind, but what it would bring is not signed by an allowed key
+	 * (verify.h): refused like a DRIFT_ERROR of 65 */
+	DRIFT_UNVERIFIED,
 	/* due, but held (hold.h): never set by drift itself */
 	DRIFT_QUARANTINED,
 	DRIFT_FROZEN,
@@ -45,10 +48,13 @@ struct drift {
 	int have_local, have_remote;
 	git_oid local;         /* HEAD commit */
 	git_oid target;        /* what the remote holds for what we follow */
+	int have_tag;
+	git_oid tag;           /* tag mode: the object the tag ref names (an annotated
+	                          tag's own object; the commit for a lightweight tag) */
 	size_t ahead, behind;
 	enum drift_decision decision;
 	int exit_code;         /* for DRIFT_ERROR: 69 (remote), 74 (local I/O) or 65
-	                          (content refused: a submodule) */
+	                          (content refused: a submodule); DRIFT_UNVERIFIED: 65 */
 	char reason[1024];
 };
 

@@ -107,6 +107,9 @@ static int write_metrics(const struct settings *s, const struct outcome *o, char
 	strbuf_addf(&buf, "# HELP autodeploy_quarantined 1 when the commits due are quarantined after a failed deploy.\n"
 	                   "# TYPE autodeploy_quarantined gauge\n"
 	                   "autodeploy_quarantined %d\n", o->quarantined);
+	strbuf_addf(&buf, "# HELP autodeploy_unverified 1 when the commits due are refused: not signed by an allowed key.\n"
+	                   "# TYPE autodeploy_unverified gauge\n"
+	                   "autodeploy_unverified %d\n", o->unverified);
 	if (o->drift && o->n) {
 		strbuf_addf(&buf, "# HELP autodeploy_checkout_behind_commits Commits the checkout was behind its upstream.\n"
 		                   "# TYPE autodeploy_checkout_behind_commits gauge\n");

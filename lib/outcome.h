@@ -8,7 +8,9 @@
  * autodeploy_last_success_timestamp_seconds (kept across runs in
  * STATE_DIR/last-success), autodeploy_last_result,
  * autodeploy_deploy_duration_seconds, autodeploy_checkout_behind_commits{path},
- * autodeploy_quarantined (1 when the commits due are quarantined).
+ * autodeploy_quarantined (1 when the commits due are quarantined),
+ * autodeploy_unverified (1 when the commits due are refused unsigned or
+ * signed by no allowed key).
  */
 #ifndef AUTODEPLOY_OUTCOME_H
 #define AUTODEPLOY_OUTCOME_H
@@ -28,6 +30,7 @@ struct outcome {
 	const struct journal_entry *plan;  /* n entries, may be NULL */
 	size_t n;
 	int quarantined;                   /* the run ends with its target quarantined */
+	int unverified;                    /* the run refused commits no allowed key signed */
 };
 
 int outcome_record(const struct settings *s, const struct outcome *o, char *err);

@@ -40,8 +40,12 @@ void plan_make(struct plan *p, const struct settings *s, int force, int no_resta
 			log_error("'%s': refusing to deploy: %s", d->path, d->reason);
 			p->refuse = 1;
 			break;
+		case DRIFT_UNVERIFIED:
+			p->unverified = 1;
+			/* refused as an error of 65 is */
+			/* fall through */
 		case DRIFT_ERROR:
-			log_error("'%s': %s", d->path, d->reason);
+			log_error("'%s': %s%s", d->path, d->decision == DRIFT_UNVERIFIED ? "unverified: " : "", d->reason);
 			if (!p->error_code)
 				p->error_code = d->exit_code;
 			break;

@@ -33,7 +33,10 @@ struct plan {
 	                                 and for --dry-run alike */
 	int no_restart;               /* --no-restart was given (said by plan_print) */
 	int moving;                   /* some checkout moves */
-	int error_code;               /* the first remote/local error (69, 74), else 0 */
+	int error_code;               /* the first remote/local error (69, 74) or
+	                                 refusal (65), else 0 */
+	int unverified;               /* a checkout's new commits are not signed by an
+	                                 allowed key (verify.h): error_code is 65 */
 };
 
 /* Check every checkout (fetching), log each decision once and fill p.

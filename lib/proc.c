@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ extern char **environ;
 
 #define KILL_GRACE 5.0   /* seconds between SIGTERM and SIGKILL */
 
-enum { STAGE_CHDIR = 1, STAGE_STDIO, STAGE_EXEC, STAGE_USER, STAGE_FDS };
+enum { STAGE_CHDIR = 1, STAGE_STDIO, STAGE_EXEC, STAGE_USER, STAGE_FDS, STAGE_NET };
 
 struct child_report {
 	int stage;
@@ -372,6 +373,12 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
  */
 static void child_confine(const struct proc_opts *o, int report_fd)
 {
+	/* A network namespace of its own holds a loopback that is down: the
+	 * command reaches nothing.  Only root may make one; where even root
+	 * may not (a container without CAP_SYS_ADMIN: EPERM) the caller's
+	 * choice of command is the only guard, as for every other user. */
+	if (o->no_network && geteuid() == 0 && unshare(CLONE_NEWNET) < 0 && errno != EPERM)
+		child_fail(report_fd, STAGE_NET, errno);
 	if (o->close_fds) {
 #ifdef SYS_close_range
 		if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
@@ -417,6 +424,8 @@ _Noreturn static void child(const struct proc_opts *o, int null_fd, int report_f
 	sigaction(SIGPIPE, &sa, NULL);
 
 	if (null_fd >= 0 && dup2(null_fd, STDIN_FILENO) < 0)
+		child_fail(report_fd, STAGE_STDIO, errno);
+	if (null_fd < 0 && o && o->stdin_fd > 0 && dup2(o->stdin_fd, STDIN_FILENO) < 0)
 		child_fail(report_fd, STAGE_STDIO, errno);
 	/* In order, so stderr_fd = 1 means "where stdout now goes" (2>&1). */
 	if (o && o->stdout_fd > 0 && dup2(o->stdout_fd, STDOUT_FILENO) < 0)
@@ -538,6 +547,8 @@ static int exec_failed(int report_fd, pid_t pid, const char *const argv[], const
 	else if (r.stage == STAGE_FDS)
 		err_set(err, "cannot run '%s': cannot keep descriptor %d: %s", argv[0], o->keep_fd,
 		        strerror(r.err));
+	else if (r.stage == STAGE_NET)
+		err_set(err, "cannot run '%s' without network: %s", argv[0], strerror(r.err));
 	else if (r.stage == STAGE_STDIO)
 		err_set(err, "cannot run '%s': cannot set up its input/output: %s",
 		        argv[0], strerror(r.err));

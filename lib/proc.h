@@ -42,6 +42,8 @@ struct proc_opts {
 	int stderr_fd;            /* -1 or 0: inherit; else dup2'ed onto fd 2, after
 	                             stdout_fd, so 1 means "with stdout" (2>&1) */
 	int null_stdin;           /* give the child /dev/null as stdin */
+	int stdin_fd;             /* -1 or 0: inherit (or null_stdin); else dup2'ed onto
+	                             fd 0 (a file the caller opened: verify's payload) */
 	int clear_env;            /* the child gets only `env` (and PATH and HOME from
 	                             ours, unless env sets them), nothing inherited */
 	volatile sig_atomic_t *cancel; /* NULL, or a flag a signal handler sets: when it
@@ -57,6 +59,9 @@ struct proc_opts {
 	gid_t gid;
 	int close_fds;            /* every descriptor above 2 is closed at exec, so the
 	                             child holds nothing of ours (keep_fd excepted) */
+	int no_network;           /* run in a network namespace of its own (nothing
+	                             but a loopback that is down), where the kernel
+	                             lets the caller make one (root) */
 	int keep_fd;              /* with close_fds: > 2, stays open at its own number
 	                             (e.g. a script handed over as /proc/self/fd/N) */
 };

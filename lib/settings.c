@@ -30,6 +30,7 @@ enum key_id {
 	K_ROTATE_PERIOD, K_ROTATE_WITH, K_ROTATE_KEEP, K_ROTATE_MINSIZE,
 	K_ROTATE_COMPRESS, K_ROTATE_COMPRESS_LEVEL, K_STRATEGY, K_COMMAND_TIMEOUT,
 	K_TRIGGER_USER, K_TRIGGER_REPOS, K_DEPLOY_WINDOW, K_SSH_CONFIG,
+	K_VERIFY, K_ALLOWED_SIGNERS, K_GPG_KEYRING, K_VERIFY_CHECKOUTS, K_NOTEBOOK_VERIFY,
 	N_KEYS
 };
 
@@ -131,6 +132,14 @@ static const struct key {
 	/* ssh -F: the service may run as a user whose ~/.ssh/config is not
 	 * the one the operator keeps for the deploy (e.g. /etc/autodeploy) */
 	[K_SSH_CONFIG] = { OURS(SSH_CONFIG), TEXT, .absolute = 1 },
+	/* Ours alone (birdhouse verified nothing).  Per checkout:
+	 * AUTODEPLOY_VERIFY_CHECKOUTS="/srv/config=all /srv/data=no", for a
+	 * repository that other people sign, or none. */
+	[K_VERIFY] = { "AUTODEPLOY_VERIFY", NULL, NULL, CHOICE, "no" },
+	[K_ALLOWED_SIGNERS] = { "AUTODEPLOY_ALLOWED_SIGNERS", NULL, NULL, TEXT, .absolute = 1 },
+	[K_GPG_KEYRING] = { "AUTODEPLOY_GPG_KEYRING", NULL, NULL, TEXT, .absolute = 1 },
+	[K_VERIFY_CHECKOUTS] = { "AUTODEPLOY_VERIFY_CHECKOUTS", NULL, NULL, LIST, .absolute = 1 },
+	[K_NOTEBOOK_VERIFY] = { "AUTODEPLOY_NOTEBOOK_VERIFY", NULL, NULL, CHOICE, "no" },
 };
 #undef OURS
 
@@ -520,6 +529,67 @@ int settings_trigger_runs(const struct settings *s, const char *checkout)
 	return 0;
 }
 
+/* A verify level: no, tip or all. */
+static int get_level(enum verify_level *out, const struct settings *s, const struct cfg *c, enum key_id k,
+                     char *err)
+{
+	const char *v = text(s, k);
+	if (verify_parse_level(out, v) < 0)
+		return cfg_error(c, key_name(c, k), err, "'%.60s' is not a verify level (expected no, tip or all)", v);
+	return 0;
+}
+
+/*
+ * AUTODEPLOY_VERIFY, its per-checkout entries and the notebooks' level,
+ * and the keys they need: a level other than no with neither key file
+ * would refuse every commit, which is a typo rather than a wish.
+ */
+static int load_verify(struct settings *s, const struct cfg *c, char *err)
+{
+	const char *name = key_name(c, K_VERIFY_CHECKOUTS);
+	int any;
+
+	s->allowed_signers = text(s, K_ALLOWED_SIGNERS);
+	s->gpg_keyring = text(s, K_GPG_KEYRING);
+	if (get_level(&s->verify, s, c, K_VERIFY, err) < 0 ||
+	    get_level(&s->notebook_verify, s, c, K_NOTEBOOK_VERIFY, err) < 0)
+		return -1;
+	any = s->verify != VERIFY_NO || s->notebook_verify != VERIFY_NO;
+	value_list(&s->verify_checkouts, &s->n_verify_checkouts, c, name);
+	for (size_t i = 0; i < s->n_verify_checkouts; i++) {
+		char *e = s->verify_checkouts[i], *eq = strrchr(e, '=');
+		enum verify_level l;
+		if (!eq || verify_parse_level(&l, eq + 1) < 0)
+			return cfg_error(c, name, err, "'%.60s' is not PATH=LEVEL (expected e.g. /srv/config=all; "
+			                 "levels no, tip, all)", e);
+		*eq = '\0';
+		int known = is_checkout(s, e);
+		*eq = '=';
+		if (!known)
+			return cfg_error(c, name, err, "'%.*s' is not a checkout (expected paths among "
+			                 "AUTODEPLOY_COMPOSE_DIR and AUTODEPLOY_EXTRA_REPOS)", (int)(eq - e > 60 ? 60 : eq - e), e);
+		any |= l != VERIFY_NO;
+	}
+	if (any && !s->allowed_signers && !s->gpg_keyring)
+		return cfg_error(c, key_name(c, K_VERIFY), err, "verifying needs keys: set AUTODEPLOY_ALLOWED_SIGNERS "
+		                 "(SSH) or AUTODEPLOY_GPG_KEYRING (OpenPGP), or both");
+	return 0;
+}
+
+enum verify_level settings_verify_level(const struct settings *s, const char *checkout)
+{
+	for (size_t i = s->n_verify_checkouts; i-- > 0;) {
+		const char *e = s->verify_checkouts[i], *eq = strrchr(e, '=');
+		char *path = xmemdupz(e, (size_t)(eq - e));
+		enum verify_level l = s->verify;
+		int match = same_path(path, checkout) && verify_parse_level(&l, eq + 1) == 0;
+		free(path);
+		if (match)
+			return l;
+	}
+	return s->verify;
+}
+
 /* AUTODEPLOY_PRESET: empty, or birdhouse (a birdhouse-deploy host's
  * defaults: the table's birdhouse column). */
 static int load_preset(struct settings *s, const struct cfg *c, char *err)
@@ -598,7 +668,8 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    check_window(s, c, err) < 0 ||
 	    check_jobs(s, c, err) < 0 ||
 	    load_trigger_user(s, c, err) < 0 ||
-	    load_trigger_repos(s, c, err) < 0)
+	    load_trigger_repos(s, c, err) < 0 ||
+	    load_verify(s, c, err) < 0)
 		goto fail;
 	warn_conflicts(c);
 	return 0;
@@ -613,8 +684,9 @@ void settings_free(struct settings *s)
 	value_list_free(s->notebook_sources);
 	value_list_free(s->extra_jobs);
 	value_list_free(s->trigger_repos);
-	s->extra_repos = s->notebook_sources = s->extra_jobs = s->trigger_repos = NULL;
-	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = s->n_trigger_repos = 0;
+	value_list_free(s->verify_checkouts);
+	s->extra_repos = s->notebook_sources = s->extra_jobs = s->trigger_repos = s->verify_checkouts = NULL;
+	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = s->n_trigger_repos = s->n_verify_checkouts = 0;
 	for (int i = 0; i < 3; i++) {
 		free(s->compose_commands[i]);
 		s->compose_commands[i] = NULL;

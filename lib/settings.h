@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <limits.h>
 
+#include "verify.h"
+
 struct cfg;
 
 enum rotate_period { PERIOD_DAILY, PERIOD_WEEKLY, PERIOD_MONTHLY };
@@ -85,6 +87,13 @@ struct settings {
 	int trigger_all;                /* AUTODEPLOY_TRIGGER_REPOS=all (birdhouse preset) */
 	char **trigger_repos;           /* NULL-terminated, owned; empty: the compose dir */
 	size_t n_trigger_repos;
+
+	enum verify_level verify;       /* AUTODEPLOY_VERIFY: no */
+	const char *allowed_signers;    /* NULL when unset */
+	const char *gpg_keyring;        /* NULL when unset */
+	char **verify_checkouts;        /* NULL-terminated "PATH=LEVEL", owned, checked */
+	size_t n_verify_checkouts;
+	enum verify_level notebook_verify; /* AUTODEPLOY_NOTEBOOK_VERIFY: no */
 };
 
 /* Fill s from c; on a malformed value returns -1 with "FILE:LINE: KEY: ...". */
@@ -95,6 +104,10 @@ void settings_free(struct settings *s);
  * AUTODEPLOY_TRIGGER_REPOS lists it, says all, or is unset and checkout is
  * the compose dir. */
 int settings_trigger_runs(const struct settings *s, const char *checkout);
+
+/* How much of what checkout (a path as configured) brings must be signed:
+ * its AUTODEPLOY_VERIFY_CHECKOUTS entry, else AUTODEPLOY_VERIFY. */
+enum verify_level settings_verify_level(const struct settings *s, const char *checkout);
 
 /* The name one of our keys goes by in c ("AUTODEPLOY_NOTEBOOK_SOURCES"):
  * birdhouse-deploy's alias (BIRDHOUSE_AUTODEPLOY_NOTEBOOK_SOURCES) when

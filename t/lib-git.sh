@@ -147,7 +147,7 @@ import json, os, sys
 KEYS = {"path", "branch", "upstream", "local_commit", "remote_commit",
         "ahead", "behind", "decision", "reason"}
 DECISIONS = {"deploy", "pull-only", "diverged", "up-to-date", "ahead",
-             "unclean", "no-upstream", "missing", "error"}
+             "unclean", "no-upstream", "missing", "error", "unverified"}
 
 def show(v):
     if v is None:

@@ -374,6 +374,40 @@ static void test_threads(void)
 	is_int(bad, 0, "4 threads running 15 commands each all get their own statuses");
 }
 
+/* no_network: the child sees only a loopback (its own namespace) as
+ * root; stdin_fd: a file the caller opened is its input. */
+static void test_no_network_stdin(void)
+{
+	char err[ERR_MAX], in[600];
+	int status = -1;
+	const char *count[] = { "/bin/sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '", NULL };
+
+	struct proc_opts o = { .stdout_fd = out_fd(), .no_network = 1 };
+	is_int(proc_run(&status, count, &o, err), 0, "no_network runs");
+	close(o.stdout_fd);
+	char *s = slurp(outfile);
+	if (geteuid() == 0)
+		is_str(s, "lo\n", "no_network: the child sees a loopback and nothing else");
+	else
+		ok(s != NULL, "no_network without root: runs with the network it has");
+	free(s);
+
+	snprintf(in, sizeof in, "%s/in", tmpdir);
+	int fd = open(in, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, "payload\n", 8) != 8 || lseek(fd, 0, SEEK_SET) != 0) {
+		ok(0, "stdin_fd: cannot set up: %s", strerror(errno));
+		return;
+	}
+	const char *cat[] = { "cat", NULL };
+	struct proc_opts o2 = { .stdout_fd = out_fd(), .stdin_fd = fd };
+	proc_run(&status, cat, &o2, err);
+	close(o2.stdout_fd);
+	close(fd);
+	s = slurp(outfile);
+	is_str(s, "payload\n", "stdin_fd: the child reads the caller's file");
+	free(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -389,6 +423,7 @@ int main(void)
 	test_text_busy();
 	test_no_shell();
 	test_threads();
+	test_no_network_stdin();
 
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -227,7 +227,7 @@ static const char *const keys[] = {
 	"STATE_DIR", "METRICS_FILE", "ROTATE_KEEP", "ROTATE_PERIOD", "ROTATE_MINSIZE",
 	"ROTATE_COMPRESS", "ROTATE_COMPRESS_LEVEL", "ROTATE_WITH", "EXTRA_JOBS", "SELF_UPDATE",
 	"TRIGGER_USER", "TRIGGER_REPOS",
-	"DEPLOY_WINDOW",
+	"DEPLOY_WINDOW", "VERIFY", "ALLOWED_SIGNERS", "GPG_KEYRING", "VERIFY_CHECKOUTS", "NOTEBOOK_VERIFY",
 };
 
 /* The example must parse as shipped, and also with every commented
@@ -443,6 +443,11 @@ static void trigger_keys(void)
 	refused("AUTODEPLOY_TRIGGER_USER", "4294967295", "'4294967295' is not a uid");
 	refused("AUTODEPLOY_TRIGGER_REPOS", "/srv/nowhere", "'/srv/nowhere' is not a checkout");
 	refused("AUTODEPLOY_TRIGGER_REPOS", "'all all'", "'all' is not alone");
+	refused("AUTODEPLOY_VERIFY", "sometimes", "'sometimes' is not a verify level");
+	refused("AUTODEPLOY_NOTEBOOK_VERIFY", "yes", "'yes' is not a verify level");
+	refused("AUTODEPLOY_VERIFY_CHECKOUTS", "/srv/x", "'/srv/x' is not PATH=LEVEL");
+	refused("AUTODEPLOY_VERIFY_CHECKOUTS", "/srv/x=most", "'/srv/x=most' is not PATH=LEVEL");
+	refused("AUTODEPLOY_VERIFY_CHECKOUTS", "/srv/nowhere=all", "'/srv/nowhere' is not a checkout");
 }
 
 /* The key table is static: birdhouse's names resolve with no settings
@@ -472,10 +477,11 @@ static void aliases(void)
 	}
 	for (size_t i = 0; i < n; i++) {
 		snprintf(ask, sizeof ask, "AUTODEPLOY_%s", names[i]);
-		/* EXTRA_JOBS and the trigger's keys have no alias (birdhouse
+		/* EXTRA_JOBS, the trigger's and the verify keys have no alias (birdhouse
 		 * had no such keys); TRACK: both are set, ours win */
 		if (strcmp(names[i], "EXTRA_JOBS") == 0 || strcmp(names[i], "TRACK") == 0 ||
-		    strncmp(names[i], "TRIGGER_", 8) == 0)
+		    strncmp(names[i], "TRIGGER_", 8) == 0 || strstr(names[i], "VERIFY") ||
+		    strcmp(names[i], "ALLOWED_SIGNERS") == 0 || strcmp(names[i], "GPG_KEYRING") == 0)
 			snprintf(want, sizeof want, "%s", ask);
 		else if (strcmp(names[i], "LOG_DIR") == 0)
 			snprintf(want, sizeof want, "BIRDHOUSE_LOG_DIR");
