@@ -309,7 +309,7 @@ static int recover(struct run *rn, int *keep_on)
 	export_commits(&rn->st, &rn->j);
 	if (rn->j.state == JOURNAL_START_ONLY) {
 		log_warn("the last deploy failed and AUTODEPLOY_ROLLBACK=no kept its commits: starting the stack as it is");
-		if (stack_start(&rn->st, "recover-start") != 0) {
+		if (recreate_start(&rn->rc, &rn->st, "recover-start") != 0) {
 			log_error("the stack does not start on the commits that are there: the journal '%s/%s' "
 			          "is kept until a deploy succeeds; a person must look", rn->s->state_dir, JOURNAL_NAME);
 			*keep_on = 1;

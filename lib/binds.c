@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -113,28 +112,6 @@ out:
 	return ret;
 }
 
-/* Run argv, its stdout into a malloc'd string. */
-static int capture(char **out, const char *const *argv, const char *dir, char *err)
-{
-	int fd = memfd_create("binds", MFD_CLOEXEC), status, ret = -1;
-	char path[64];
-	*out = NULL;
-	if (fd < 0)
-		return err_set(err, "memfd_create: %s", strerror(errno));
-	struct proc_opts o = { .cwd = dir, .null_stdin = 1, .timeout = ASK_TIMEOUT, .stdout_fd = fd };
-	if (proc_run(&status, argv, &o, err) < 0)
-		goto out;
-	if (status != 0) {
-		err_set(err, "'%s %s' exited %d", argv[0], argv[1], status);
-		goto out;
-	}
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	ret = util_read_file(out, NULL, path, err);
-out:
-	close(fd);
-	return ret;
-}
-
 int binds_scan(struct binds *b, const char *cli, const char *dir,
                const char *const *changed, size_t nchanged, char *err)
 {
@@ -148,7 +125,7 @@ int binds_scan(struct binds *b, const char *cli, const char *dir,
 	ask[n++] = "ps";
 	ask[n++] = "-q";
 	ask[n] = NULL;
-	if (capture(&ps, ask, dir, err) < 0)
+	if (proc_capture(&ps, ask, dir, ASK_TIMEOUT, err) < 0)
 		goto out;
 	/* every container, however many the project runs: one left out
 	 * would be a service not recreated */
@@ -165,7 +142,7 @@ int binds_scan(struct binds *b, const char *cli, const char *dir,
 		ret = 0;
 		goto out;
 	}
-	if (capture(&json, argv, dir, err) < 0)
+	if (proc_capture(&json, argv, dir, ASK_TIMEOUT, err) < 0)
 		goto out;
 	ret = binds_parse(b, json, changed, nchanged, err);
 out:

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -659,4 +660,28 @@ int proc_shell(int *status, const char *command, const struct proc_opts *o, char
 {
 	const char *argv[] = { "/bin/sh", "-c", command, NULL };
 	return proc_run(status, argv, o, err);
+}
+
+/* Into a memfd, not a pipe: a large answer (docker inspect of a hundred
+ * containers) never blocks the child on a reader that waits for it. */
+int proc_capture(char **out, const char *const argv[], const char *dir, long timeout, char *err)
+{
+	int fd = memfd_create("capture", MFD_CLOEXEC), status, ret = -1;
+	char path[64];
+
+	*out = NULL;
+	if (fd < 0)
+		return err_set(err, "memfd_create: %s", strerror(errno));
+	struct proc_opts o = { .cwd = dir, .null_stdin = 1, .timeout = timeout, .stdout_fd = fd };
+	if (proc_run(&status, argv, &o, err) < 0)
+		goto out;
+	if (status != 0) {
+		err_set(err, "'%s %s' exited %d", argv[0], argv[1] ? argv[1] : "", status);
+		goto out;
+	}
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	ret = util_read_file(out, NULL, path, err);
+out:
+	close(fd);
+	return ret;
 }

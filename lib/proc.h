@@ -69,4 +69,10 @@ int proc_run(int *status, const char *const argv[], const struct proc_opts *o, c
 /* Run `command` with /bin/sh -c. */
 int proc_shell(int *status, const char *command, const struct proc_opts *o, char *err);
 
+/* Run argv in `dir` with a time limit (seconds) and return its standard
+ * output in *out (malloc'd, NUL-terminated): for asking a tool (docker
+ * inspect) what it knows.  0, or -1 with err set (it could not run, or
+ * it exited non-zero: its stderr stays ours). */
+int proc_capture(char **out, const char *const argv[], const char *dir, long timeout, char *err);
+
 #endif

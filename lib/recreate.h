@@ -36,9 +36,10 @@ int recreate_prepare(struct stack *st, const struct journal *j);
 /* Collect the paths that the moves in j change (logs what it cannot). */
 void recreate_collect(struct recreate *rc, const struct journal *j);
 
-/* The start command, then the services whose bind-mounted files changed,
- * then the health check: 0 when healthy.  With no changed paths (or the
- * restart strategy) this is stack_start. */
+/* The start command, then (recreate) the services whose bind-mounted
+ * files changed, then the engine's health of what the start made
+ * (AUTODEPLOY_ENGINE_HEALTH), then the health command: 0 when healthy.
+ * Every start of every strategy goes through here. */
 int recreate_start(struct recreate *rc, struct stack *st, const char *phase);
 
 void recreate_free(struct recreate *rc);

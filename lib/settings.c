@@ -28,7 +28,7 @@ enum key_id {
 	K_CODE_OWNERSHIP, K_NOTEBOOK_OWNER, K_NOTEBOOK_MAX_FILES, K_NOTEBOOK_MAX_BYTES, K_NOTEBOOK_MAX_ENTRIES,
 	K_ROTATE_PERIOD, K_ROTATE_WITH, K_ROTATE_KEEP, K_ROTATE_MINSIZE,
 	K_ROTATE_COMPRESS, K_ROTATE_COMPRESS_LEVEL, K_STRATEGY, K_COMMAND_TIMEOUT,
-	K_TRIGGER_USER, K_TRIGGER_REPOS, K_DEPLOY_WINDOW,
+	K_TRIGGER_USER, K_TRIGGER_REPOS, K_DEPLOY_WINDOW, K_ENGINE_HEALTH,
 	N_KEYS
 };
 
@@ -122,6 +122,9 @@ static const struct key {
 	[K_TRIGGER_USER] = { "AUTODEPLOY_TRIGGER_USER", NULL, TEXT, "nobody" },
 	[K_TRIGGER_REPOS] = { "AUTODEPLOY_TRIGGER_REPOS", NULL, LIST, NULL, "all" },
 	[K_DEPLOY_WINDOW] = { OURS(DEPLOY_WINDOW), TEXT },
+	/* Ours alone: birdhouse-deploy never asked the engine (SPEC.md
+	 * "Health from the engine") */
+	[K_ENGINE_HEALTH] = { "AUTODEPLOY_ENGINE_HEALTH", NULL, BOOL, .num = 1 },
 };
 #undef OURS
 
@@ -538,6 +541,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    get_long(&s->healthcheck_timeout, c, K_HEALTHCHECK_TIMEOUT, err) < 0 ||
 	    get_long(&s->healthcheck_interval, c, K_HEALTHCHECK_INTERVAL, err) < 0 ||
 	    get_bool(&s->rollback, c, K_ROLLBACK, err) < 0 ||
+	    get_bool(&s->engine_health, c, K_ENGINE_HEALTH, err) < 0 ||
 	    get_long(&s->notify_timeout, c, K_NOTIFY_TIMEOUT, err) < 0 ||
 	    load_code_owner(s, c, err) < 0 ||
 	    load_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c, K_NOTEBOOK_OWNER, err) < 0 ||

@@ -44,6 +44,7 @@ struct settings {
 	const char *healthcheck_command; /* NULL when unset */
 	long healthcheck_timeout;       /* 300 */
 	long healthcheck_interval;      /* 5 */
+	int engine_health;              /* 1: wait for the engine's own health after a start */
 	int rollback;                   /* 1 */
 	const char *pre_deploy_command; /* NULL when unset */
 	const char *notify_command;     /* NULL when unset */

@@ -158,13 +158,6 @@ int stack_command(struct stack *st, const char *phase, const char *command, long
 	return status;
 }
 
-int stack_start(struct stack *st, const char *phase)
-{
-	if (stack_command(st, phase, st->s->start_command, st->s->command_timeout) != 0)
-		return -1;
-	return stack_healthcheck(st, phase);
-}
-
 int stack_healthcheck(struct stack *st, const char *phase)
 {
 	const struct settings *s = st->s;

@@ -8,7 +8,7 @@
  *   stack_init(&st, &settings);
  *   stack_setenv(&st, "AUTODEPLOY_OLD_COMMIT_0", "%s", hex);
  *   if (stack_command(&st, "stop", settings.stop_command, 0) != 0) ...
- *   if (stack_start(&st, "start") != 0) ...     start + health check
+ *   if (stack_healthcheck(&st, "start") != 0) ...  after the start
  *   stack_free(&st);
  */
 #ifndef AUTODEPLOY_STACK_H
@@ -57,13 +57,11 @@ size_t stack_compose_argv(const char **argv, const char *cli);
  * failure once.  An empty or NULL command succeeds. */
 int stack_command(struct stack *st, const char *phase, const char *command, long timeout);
 
-/* Start the stack and run the health check every HEALTHCHECK_INTERVAL
- * seconds until it passes or HEALTHCHECK_TIMEOUT has gone by.  `phase`
- * names the start ("start", "rollback-start", "recover-start"); the health
- * check runs as "<phase minus start>healthcheck".  Returns 0 when healthy. */
-int stack_start(struct stack *st, const char *phase);
-
-/* The health check part of stack_start alone, named after `phase`. */
+/* Run the health command every HEALTHCHECK_INTERVAL seconds until it
+ * passes or HEALTHCHECK_TIMEOUT has gone by.  `phase` names the start
+ * ("start", "rollback-start", "recover-start"); the health check runs as
+ * "<phase minus start>healthcheck".  Returns 0 when healthy.  The start
+ * itself is recreate_start's (recreate.h): every strategy's. */
 int stack_healthcheck(struct stack *st, const char *phase);
 
 #endif
