@@ -49,21 +49,6 @@ static int healthcheck_set(json_object *config)
 	return !first || strcmp(first, "NONE") != 0;
 }
 
-/* HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} */
-static int publishes_ports(json_object *host)
-{
-	json_object *pb = at(host, "PortBindings");
-	if (!pb || !json_object_is_type(pb, json_type_object))
-		return 0;
-	json_object_object_foreach(pb, port, bindings) {
-		(void)port;
-		if (bindings && json_object_is_type(bindings, json_type_array) &&
-		    json_object_array_length(bindings) > 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* The last entry of State.Health.Log: what the healthcheck said last. */
 static const char *last_health_output(json_object *health)
 {
@@ -80,6 +65,7 @@ static void add(struct engine_set *set, json_object *c, const char *id, const ch
 	json_object *code = at(state, "ExitCode");
 	const char *name = str_at(c, "Name"), *oneoff = str_at(at(config, "Labels"), "com.docker.compose.oneoff");
 	const char *error = str_at(state, "Error");
+	const char *hash = str_at(at(config, "Labels"), "com.docker.compose.config-hash");
 
 	ARRAY_GROW(set->c, set->n, set->cap);
 	struct engine_ctr *e = &set->c[set->n++];
@@ -92,10 +78,10 @@ static void add(struct engine_set *set, json_object *c, const char *id, const ch
 	e->health = dup_or_null(str_at(health, "Status"));
 	e->health_log = dup_or_null(last_health_output(health));
 	e->error = error && *error ? xstrdup(error) : NULL;
+	e->config_hash = xstrdup(hash ? hash : "");
 	e->exit_code = code ? json_object_get_int(code) : 0;
 	e->oneoff = oneoff && strcmp(oneoff, "True") == 0;
 	e->has_healthcheck = healthcheck_set(config);
-	e->host_ports = publishes_ports(at(c, "HostConfig"));
 }
 
 int engine_parse(struct engine_set *set, const char *json, char *err)
@@ -180,6 +166,7 @@ void engine_free(struct engine_set *set)
 		free(e->health);
 		free(e->health_log);
 		free(e->error);
+		free(e->config_hash);
 	}
 	free(set->c);
 	memset(set, 0, sizeof *set);
@@ -228,7 +215,7 @@ struct watch {
 /* The containers of `after` that are new, or (re)started, since `before`:
  * those the start is answerable for.  One-off `compose run` containers
  * are not part of the stack. */
-static size_t started_by(struct watch **out, const struct engine_set *before, const struct engine_set *after)
+static size_t started_by(const char ***out, const struct engine_set *before, const struct engine_set *after)
 {
 	size_t n = 0;
 	*out = xcalloc(after->n ? after->n : 1, sizeof **out);
@@ -238,7 +225,7 @@ static size_t started_by(struct watch **out, const struct engine_set *before, co
 			continue;
 		if (b && strcmp(b->status, "running") == 0 && strcmp(b->started_at, a->started_at) == 0)
 			continue;
-		(*out)[n++].id = a->id;
+		(*out)[n++] = a->id;
 	}
 	return n;
 }
@@ -329,30 +316,15 @@ static int look(struct watch *w, size_t n, struct engine_set *now, const struct 
 	return ready;
 }
 
-int engine_wait(const struct engine_set *before, const struct engine_wait_opts *o)
+int engine_wait_ids(const char *const *ids, size_t n, const struct engine_wait_opts *o)
 {
-	struct engine_set after = { 0 }, now = { 0 };
-	struct watch *w = NULL;
-	char err[ERR_MAX];
-	size_t n = 0;
-	int ret = 0;
-
-	if (before->skipped == 1)
-		log_info("%s: the engine's health is not checked: %s", o->phase, before->why);
-	else if (before->skipped)
-		log_warn("%s: the engine's health is not checked: %s", o->phase, before->why);
-	if (before->skipped)
-		return 0;
-	if (engine_list(&after, o->cli, o->dir, err) < 0) {
-		log_error("%s: cannot ask the engine which containers run: %s", o->phase, err);
-		ret = -1;
-		goto out;
-	}
-	if ((n = started_by(&w, before, &after)) == 0) {
-		log_info("%s: the start made or restarted no container: no engine health to wait for", o->phase);
-		goto out;
-	}
+	struct engine_set now = { 0 };
+	struct watch *w = xcalloc(n ? n : 1, sizeof *w);
 	double deadline = util_monotonic() + (double)o->timeout;
+	int ret;
+
+	for (size_t i = 0; i < n; i++)
+		w[i].id = ids[i];
 	while ((ret = look(w, n, &now, o)) == 0) {
 		struct timespec ts = { POLL_MS / 1000, (POLL_MS % 1000) * 1000000L };
 		if (util_monotonic() >= deadline) {
@@ -370,11 +342,36 @@ int engine_wait(const struct engine_set *before, const struct engine_wait_opts *
 		log_info("%s: the engine reports %zu started container(s) running and healthy", o->phase, n);
 		ret = 0;
 	}
-out:
 	for (size_t i = 0; i < n; i++)
 		free(w[i].started_at);
 	free(w);
 	engine_free(&now);
+	return ret;
+}
+
+int engine_wait(const struct engine_set *before, const struct engine_wait_opts *o)
+{
+	struct engine_set after = { 0 };
+	const char **ids = NULL;
+	char err[ERR_MAX];
+	size_t n = 0;
+	int ret = 0;
+
+	if (before->skipped == 1)
+		log_info("%s: the engine's health is not checked: %s", o->phase, before->why);
+	else if (before->skipped)
+		log_warn("%s: the engine's health is not checked: %s", o->phase, before->why);
+	if (before->skipped)
+		return 0;
+	if (engine_list(&after, o->cli, o->dir, err) < 0) {
+		log_error("%s: cannot ask the engine which containers run: %s", o->phase, err);
+		return -1;
+	}
+	if ((n = started_by(&ids, before, &after)) == 0)
+		log_info("%s: the start made or restarted no container: no engine health to wait for", o->phase);
+	else
+		ret = engine_wait_ids(ids, n, o);
+	free(ids);
 	engine_free(&after);
 	return ret;
 }

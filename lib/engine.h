@@ -33,7 +33,7 @@ struct engine_ctr {
 	int exit_code;       /* State.ExitCode */
 	int oneoff;          /* made by `compose run`: not part of the stack */
 	int has_healthcheck; /* Config.Healthcheck.Test is set and not NONE */
-	int host_ports;      /* HostConfig.PortBindings publishes a port on the host */
+	char *config_hash;   /* com.docker.compose.config-hash ("" when none) */
 };
 
 struct engine_set {
@@ -84,5 +84,8 @@ struct engine_wait_opts {
  * by the timeout, logged once naming its service and its last health
  * output. */
 int engine_wait(const struct engine_set *before, const struct engine_wait_opts *o);
+
+/* The same wait for the given containers alone (blue/green's new one). */
+int engine_wait_ids(const char *const *ids, size_t n, const struct engine_wait_opts *o);
 
 #endif

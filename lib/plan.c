@@ -104,12 +104,16 @@ void plan_print(const struct plan *p, const struct settings *s, FILE *out)
 	if (!p->restart) {
 		fprintf(out, "no restart%s\n", p->no_restart ? " (--no-restart)" : "");
 	} else {
-		fprintf(out, "strategy: %s\n", s->strategy == STRATEGY_RESTART ? "restart" : "recreate");
-		if (s->strategy == STRATEGY_RECREATE)
+		fprintf(out, "strategy: %s\n", s->strategy == STRATEGY_RESTART ? "restart" :
+		        s->strategy == STRATEGY_BLUEGREEN ? "bluegreen" : "recreate");
+		if (s->strategy != STRATEGY_RESTART)
 			print_command(out, s->prepare_command, " (in a staged checkout of the new commits)");
 		else
 			print_command(out, s->stop_command, "");
 		print_command(out, s->start_command, "");
+		if (s->engine_health)
+			fprintf(out, "then: wait up to %ld s until the containers the start makes run, healthy "
+			        "(AUTODEPLOY_ENGINE_HEALTH)\n", s->healthcheck_timeout);
 		snprintf(every, sizeof every, " (every %ld s, up to %ld s)", s->healthcheck_interval,
 		         s->healthcheck_timeout);
 		print_command(out, s->healthcheck_command, every);

@@ -23,7 +23,7 @@
  * file may refer to ../other-repo).  A work tree that holds several
  * configured folders is staged once; each folder maps to the same folder
  * inside its staged copy. */
-int recreate_prepare(struct stack *st, const struct journal *j)
+int recreate_prepare(struct recreate *rc, struct stack *st, const struct journal *j)
 {
 	char err[ERR_MAX], key[64];
 	char *stagetop = xasprintf("%s/stage", st->s->state_dir), *compose = NULL;
@@ -79,6 +79,12 @@ int recreate_prepare(struct stack *st, const struct journal *j)
 	st->cwd = compose;
 	ret = stack_command(st, "prepare", st->s->prepare_command, st->s->command_timeout) == 0 ? 0 : -1;
 	st->cwd = st->s->compose_dir;
+	/* the new commits' compose file, read before anything stops */
+	if (ret == 0 && st->s->strategy == STRATEGY_BLUEGREEN &&
+	    bluegreen_check(&rc->bg, st->s, rc->cli, compose, err) < 0) {
+		log_error("%s", err);
+		ret = RECREATE_REFUSED;
+	}
 out:
 	if (util_remove_tree(stagetop, err) < 0)
 		log_warn("%s", err);
@@ -192,7 +198,7 @@ int recreate_start(struct recreate *rc, struct stack *st, const char *phase)
 	char err[ERR_MAX];
 	int ret = -1, scanned = 0;
 
-	if (st->s->strategy == STRATEGY_RECREATE && rc->nchanged > 0) {
+	if (st->s->strategy != STRATEGY_RESTART && rc->nchanged > 0) {
 		if (binds_scan(&before, rc->cli, st->s->compose_dir, (const char *const *)rc->changed,
 		               rc->nchanged, err) == 0)
 			scanned = 1;
@@ -202,7 +208,9 @@ int recreate_start(struct recreate *rc, struct stack *st, const char *phase)
 	}
 	if (st->s->engine_health)
 		engine_snapshot(&was, rc->cli ? rc->cli : "docker compose", st->s->compose_dir);
-	if (stack_command(st, phase, st->s->start_command, st->s->command_timeout) == 0 &&
+	if ((st->s->strategy != STRATEGY_BLUEGREEN || strcmp(phase, "start") != 0 ||
+	     bluegreen_start(&rc->bg, st, rc->cli, phase) == 0) &&
+	    stack_command(st, phase, st->s->start_command, st->s->command_timeout) == 0 &&
 	    (!scanned || recreate_bound(rc, st, &before, phase) == 0) &&
 	    engine_healthy(rc, st, &was, phase) == 0)
 		ret = stack_healthcheck(st, phase);
@@ -219,4 +227,5 @@ void recreate_free(struct recreate *rc)
 	free(rc->changed);
 	rc->changed = NULL;
 	rc->nchanged = 0;
+	bluegreen_free(&rc->bg);
 }

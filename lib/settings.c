@@ -29,6 +29,7 @@ enum key_id {
 	K_ROTATE_PERIOD, K_ROTATE_WITH, K_ROTATE_KEEP, K_ROTATE_MINSIZE,
 	K_ROTATE_COMPRESS, K_ROTATE_COMPRESS_LEVEL, K_STRATEGY, K_COMMAND_TIMEOUT,
 	K_TRIGGER_USER, K_TRIGGER_REPOS, K_DEPLOY_WINDOW, K_ENGINE_HEALTH,
+	K_BLUEGREEN_SERVICES, K_BLUEGREEN_PROXY, K_BLUEGREEN_DRAIN, K_BLUEGREEN_SWITCH_COMMAND,
 	N_KEYS
 };
 
@@ -122,9 +123,14 @@ static const struct key {
 	[K_TRIGGER_USER] = { "AUTODEPLOY_TRIGGER_USER", NULL, TEXT, "nobody" },
 	[K_TRIGGER_REPOS] = { "AUTODEPLOY_TRIGGER_REPOS", NULL, LIST, NULL, "all" },
 	[K_DEPLOY_WINDOW] = { OURS(DEPLOY_WINDOW), TEXT },
-	/* Ours alone: birdhouse-deploy never asked the engine (SPEC.md
-	 * "Health from the engine") */
-	[K_ENGINE_HEALTH] = { "AUTODEPLOY_ENGINE_HEALTH", NULL, BOOL, .num = 1 },
+	[K_ENGINE_HEALTH] = { OURS(ENGINE_HEALTH), BOOL, .num = 1 },
+	/* AUTODEPLOY_STRATEGY=bluegreen (SPEC.md "blue/green"): the services
+	 * replaced beside their running container, the proxy service that is
+	 * reloaded to switch, how long the old container keeps its requests */
+	[K_BLUEGREEN_SERVICES] = { OURS(BLUEGREEN_SERVICES), LIST },
+	[K_BLUEGREEN_PROXY] = { OURS(BLUEGREEN_PROXY), TEXT },
+	[K_BLUEGREEN_DRAIN] = { OURS(BLUEGREEN_DRAIN), SECONDS, .num = 5 },
+	[K_BLUEGREEN_SWITCH_COMMAND] = { OURS(BLUEGREEN_SWITCH_COMMAND), TEXT },
 };
 #undef OURS
 
@@ -310,9 +316,11 @@ static int load_strategy(struct settings *s, const struct cfg *c, char *err)
 		s->strategy = STRATEGY_RECREATE;
 	else if (strcmp(v, "restart") == 0)
 		s->strategy = STRATEGY_RESTART;
+	else if (strcmp(v, "bluegreen") == 0)
+		s->strategy = STRATEGY_BLUEGREEN;
 	else
 		return cfg_error(c, key_name(c, K_STRATEGY), err, "'%.60s' is not a strategy "
-		                 "(expected recreate or restart)", v);
+		                 "(expected recreate, restart or bluegreen)", v);
 	return 0;
 }
 
@@ -509,10 +517,13 @@ static void load_texts(struct settings *s, const struct cfg *c)
 	s->metrics_file = text(s, K_METRICS_FILE);
 	s->self_update = text(s, K_SELF_UPDATE);
 	s->deploy_window = text(s, K_DEPLOY_WINDOW);
+	s->bluegreen_proxy = text(s, K_BLUEGREEN_PROXY);
+	s->bluegreen_switch_command = text(s, K_BLUEGREEN_SWITCH_COMMAND);
 
 	value_list(&s->extra_repos, &s->n_extra_repos, c, key_name(c, K_EXTRA_REPOS));
 	value_list(&s->notebook_sources, &s->n_notebook_sources, c, key_name(c, K_NOTEBOOK_SOURCES));
 	value_list(&s->extra_jobs, &s->n_extra_jobs, c, key_name(c, K_EXTRA_JOBS));
+	value_list(&s->bluegreen_services, &s->n_bluegreen_services, c, key_name(c, K_BLUEGREEN_SERVICES));
 }
 
 /* A window that is not cron syntax would defer every deploy, or none:
@@ -551,6 +562,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    load_rotate(s, c, err) < 0 ||
 	    load_strategy(s, c, err) < 0 ||
 	    get_long(&s->command_timeout, c, K_COMMAND_TIMEOUT, err) < 0 ||
+	    get_long(&s->bluegreen_drain, c, K_BLUEGREEN_DRAIN, err) < 0 ||
 	    check_window(s, c, err) < 0 ||
 	    check_jobs(s, c, err) < 0 ||
 	    load_trigger_user(s, c, err) < 0 ||
@@ -569,8 +581,10 @@ void settings_free(struct settings *s)
 	value_list_free(s->notebook_sources);
 	value_list_free(s->extra_jobs);
 	value_list_free(s->trigger_repos);
-	s->extra_repos = s->notebook_sources = s->extra_jobs = s->trigger_repos = NULL;
+	value_list_free(s->bluegreen_services);
+	s->extra_repos = s->notebook_sources = s->extra_jobs = s->trigger_repos = s->bluegreen_services = NULL;
 	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = s->n_trigger_repos = 0;
+	s->n_bluegreen_services = 0;
 	for (int i = 0; i < 3; i++) {
 		free(s->compose_commands[i]);
 		s->compose_commands[i] = NULL;

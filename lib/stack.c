@@ -192,3 +192,12 @@ int stack_healthcheck(struct stack *st, const char *phase)
 			return -1;
 	}
 }
+
+void stack_test_kill(const char *point)
+{
+	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
+	if (at && strcmp(at, point) == 0) {
+		log_warn("AUTODEPLOY_TEST_KILL_AT=%s: killing myself", point);
+		raise(SIGKILL);
+	}
+}

@@ -52,6 +52,11 @@ const char *stack_detect_compose(void);
  * compose" is two): fills argv[0..], returns how many. */
 size_t stack_compose_argv(const char **argv, const char *cli);
 
+/* Test-only fault injection (run-deploy(1)): when AUTODEPLOY_TEST_KILL_AT
+ * names `point`, say so and die by SIGKILL, so that the tests can show
+ * the next run repairs what a kill there leaves. */
+void stack_test_kill(const char *point);
+
 /* Run `command` for `phase` (given as AUTODEPLOY_PHASE), with a time limit
  * in seconds (0: none).  Returns the exit status (0: success), logging a
  * failure once.  An empty or NULL command succeeds. */
