@@ -188,7 +188,7 @@ static void refusals(void)
 	refused("AUTODEPLOY_ROLLBACK", "sometimes", "is not a boolean");
 	refused("AUTODEPLOY_ENGINE_HEALTH", "mostly", "'mostly' is not a boolean");
 	refused("AUTODEPLOY_STRATEGY", "canary", "(expected recreate, restart or bluegreen)");
-	refused("AUTODEPLOY_BLUEGREEN_DRAIN", "a while", "is not a duration");
+	refused("AUTODEPLOY_BLUEGREEN_DRAIN", "awhile", "'awhile' is not a duration");
 	refused("AUTODEPLOY_CODE_OWNERSHIP", "root:root", "'root:root' is not an owner");
 	refused("AUTODEPLOY_NOTEBOOK_OWNER", "1000:", "'1000:' is not an owner");
 	refused("AUTODEPLOY_NOTEBOOK_MAX_FILES", "0", "'0' is out of range");
