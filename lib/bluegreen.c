@@ -211,14 +211,13 @@ static int run(const char *const *argv, const struct stack *st, const char *phas
 }
 
 /* Switch traffic: the operator's command, else `nginx -s reload` in each
- * running container of the proxy service (a graceful reload: nginx looks
- * the service name up again, and its old workers finish their requests). */
-static int switch_traffic(struct stack *st, const char *cli, const char *service, const char *phase)
+ * running container of the proxy service, `proxies` (a graceful reload:
+ * nginx looks the service name up again, and its old workers finish their
+ * requests). */
+static int switch_traffic(struct stack *st, const struct engine_set *proxies, const char *service, const char *phase)
 {
 	const struct settings *s = st->s;
-	struct engine_set set = { 0 };
 	const char **ids = NULL;
-	char err[ERR_MAX];
 	int ret = 0;
 
 	if (s->bluegreen_switch_command) {
@@ -227,11 +226,7 @@ static int switch_traffic(struct stack *st, const char *cli, const char *service
 	}
 	if (!s->bluegreen_proxy)
 		return 0;
-	if (engine_list(&set, cli, s->compose_dir, err) < 0) {
-		log_error("%s: cannot find the proxy '%s': %s", phase, s->bluegreen_proxy, err);
-		return -1;
-	}
-	size_t n = running_of(&ids, &set, s->bluegreen_proxy);
+	size_t n = running_of(&ids, proxies, s->bluegreen_proxy);
 	if (n == 0) {
 		log_error("%s: the proxy service '%s' runs no container: nothing to switch", phase, s->bluegreen_proxy);
 		ret = -1;
@@ -242,7 +237,6 @@ static int switch_traffic(struct stack *st, const char *cli, const char *service
 		ret = run(argv, st, phase);
 	}
 	free(ids);
-	engine_free(&set);
 	return ret;
 }
 
@@ -269,21 +263,33 @@ static void give_up(const struct stack *st, const char *service, const char *con
 		log_error("bluegreen: '%s': the new container was removed; the old one was never stopped", service);
 }
 
-/* The new ones serve: switch, drain, stop and remove the old, switch. */
-static int hand_over(struct stack *st, const char *cli, const char *service, const char *const *old, size_t nold,
-                     const char *phase)
+/*
+ * The new ones serve: switch (the proxy now sends to both), drain, stop
+ * the old, switch again at once, then remove the old.  The old one leaves
+ * the network as it stops: the proxy forgets it right after, without
+ * first asking compose again (a second), since a request sent to its
+ * vanished address waits for the proxy's connect timeout.
+ */
+static int hand_over(struct stack *st, const struct engine_set *set, const char *service, const char *const *old,
+                     size_t nold, const char *phase)
 {
-	if (switch_traffic(st, cli, service, phase) < 0 || drain(st, phase) < 0)
+	if (switch_traffic(st, set, service, phase) < 0 || drain(st, phase) < 0)
 		return -1;
 	stack_test_kill("bluegreen-drained");
 	for (size_t k = 0; k < nold; k++) {
-		log_info("%s: stopping and removing the old container %.12s of '%s'", phase, old[k], service);
-		if (docker_on("stop", NULL, old[k], st->s->command_timeout) < 0 ||
-		    docker_on("rm", NULL, old[k], ASK_TIMEOUT) < 0)
+		log_info("%s: stopping the old container %.12s of '%s'", phase, old[k], service);
+		if (docker_on("stop", NULL, old[k], st->s->command_timeout) < 0)
+			return -1;
+	}
+	if (switch_traffic(st, set, service, phase) < 0)
+		return -1;
+	for (size_t k = 0; k < nold; k++) {
+		log_info("%s: removing the old container %.12s of '%s'", phase, old[k], service);
+		if (docker_on("rm", NULL, old[k], ASK_TIMEOUT) < 0)
 			return -1;
 	}
 	stack_test_kill("bluegreen-removed");
-	return switch_traffic(st, cli, service, phase);
+	return 0;
 }
 
 /* The new containers alone: each with a healthcheck of its own (what
@@ -338,7 +344,7 @@ static int replace(struct stack *st, const char *cli, const char *service, const
 		record(s, service, old[0], fresh[0]);
 	ret = up_rc == 0 && nfresh > 0 ? ready(st, cli, service, &after, fresh, nfresh, phase) : -1;
 	if (ret == 0)
-		ret = hand_over(st, cli, service, old, nold, phase);
+		ret = hand_over(st, &after, service, old, nold, phase);
 	if (ret < 0)
 		give_up(st, service, fresh, nfresh);
 	else
