@@ -92,6 +92,20 @@ static void print_command(FILE *out, const char *command, const char *note)
 		fprintf(out, "would run: %s%s\n", command, note);
 }
 
+/* bluegreen: the services replaced beside their old container when
+ * their config changed (those that cannot run twice are named at run
+ * time, once the new compose file is read), and how traffic switches. */
+static void print_bluegreen(FILE *out, const struct settings *s)
+{
+	fprintf(out, "bluegreen, when changed:");
+	for (size_t i = 0; i < s->n_bluegreen_services; i++)
+		fprintf(out, " %s", s->bluegreen_services[i]);
+	fprintf(out, "%s; switch: %s%s; drain %ld s\n", s->n_bluegreen_services ? "" : " (none)",
+	        s->bluegreen_switch_command ? s->bluegreen_switch_command :
+	        s->bluegreen_proxy ? "nginx -s reload in " : "none",
+	        !s->bluegreen_switch_command && s->bluegreen_proxy ? s->bluegreen_proxy : "", s->bluegreen_drain);
+}
+
 /* The commands in the order a run starts them (before_stop, deploy,
  * report), with the restart already settled by plan_make: what is
  * listed is what runs when every step succeeds. */
@@ -108,6 +122,8 @@ void plan_print(const struct plan *p, const struct settings *s, FILE *out)
 		        s->strategy == STRATEGY_BLUEGREEN ? "bluegreen" : "recreate");
 		if (s->strategy != STRATEGY_RESTART)
 			print_command(out, s->prepare_command, " (in a staged checkout of the new commits)");
+		if (s->strategy == STRATEGY_BLUEGREEN)
+			print_bluegreen(out, s);
 		else
 			print_command(out, s->stop_command, "");
 		print_command(out, s->start_command, "");
