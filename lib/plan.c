@@ -122,10 +122,10 @@ void plan_print(const struct plan *p, const struct settings *s, FILE *out)
 		        s->strategy == STRATEGY_BLUEGREEN ? "bluegreen" : "recreate");
 		if (s->strategy != STRATEGY_RESTART)
 			print_command(out, s->prepare_command, " (in a staged checkout of the new commits)");
-		if (s->strategy == STRATEGY_BLUEGREEN)
-			print_bluegreen(out, s);
 		else
 			print_command(out, s->stop_command, "");
+		if (s->strategy == STRATEGY_BLUEGREEN)
+			print_bluegreen(out, s);
 		print_command(out, s->start_command, "");
 		if (s->engine_health)
 			fprintf(out, "then: wait up to %ld s until the containers the start makes run, healthy "
