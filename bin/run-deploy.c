@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "bluegreen.h"
 #include "cfg.h"
 #include "cli.h"
 #include "checkout.h"
@@ -80,17 +81,6 @@ static void catch_stop_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
-}
-
-/* Test-only fault injection (documented in run-deploy(1)): die hard at a
- * named point so the tests can show the next run repairs the damage. */
-static void maybe_die(const char *point)
-{
-	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
-	if (at && strcmp(at, point) == 0) {
-		log_warn("AUTODEPLOY_TEST_KILL_AT=%s: killing myself", point);
-		raise(SIGKILL);
-	}
 }
 
 static void hex(char out[GIT_OID_HEXSZ + 1], const git_oid *id)
@@ -165,7 +155,7 @@ static int move_forward(struct run *rn)
 		if (save_journal(rn) < 0)
 			return -1;
 		snprintf(point, sizeof point, "touched-%zu", i);
-		maybe_die(point);
+		stack_test_kill(point);
 		rc = repo_open(&r, e->path, err) < 0 ? -1 : checkout_move(r, &e->new, CHECKOUT_SAFE, &rn->own, err);
 		git_repository_free(r);
 		if (rc < 0) {
@@ -181,7 +171,7 @@ static int move_forward(struct run *rn)
 		hex(h, &e->new);
 		log_info("'%s': now at %s", e->path, h);
 		snprintf(point, sizeof point, "after-checkout-%zu", i);
-		maybe_die(point);
+		stack_test_kill(point);
 	}
 	return 0;
 }
@@ -300,7 +290,7 @@ static int bring_back(const struct images *im, const char *phase)
 static int recover_start(struct run *rn)
 {
 	int ret;
-	if (rn->s->strategy == STRATEGY_RECREATE)
+	if (rn->s->strategy != STRATEGY_RESTART)
 		recreate_collect(&rn->rc, &rn->j);
 	ret = recreate_start(&rn->rc, &rn->st, "recover-start");
 	recreate_free(&rn->rc);
@@ -329,7 +319,7 @@ static int recover(struct run *rn, int *keep_on)
 	export_commits(&rn->st, &rn->j);
 	if (rn->j.state == JOURNAL_START_ONLY) {
 		log_warn("the last deploy failed and AUTODEPLOY_ROLLBACK=no kept its commits: starting the stack as it is");
-		if (stack_start(&rn->st, "recover-start") != 0) {
+		if (recreate_start(&rn->rc, &rn->st, "recover-start") != 0) {
 			log_error("the stack does not start on the commits that are there: the journal '%s/%s' "
 			          "is kept until a deploy succeeds; a person must look", rn->s->state_dir, JOURNAL_NAME);
 			*keep_on = 1;
@@ -337,8 +327,8 @@ static int recover(struct run *rn, int *keep_on)
 		}
 	} else {
 		log_warn("recovering an interrupted deploy: restoring the old commits of %zu checkout(s)", rn->j.n);
-		if (restore_touched(rn, 1) < 0 || bring_back(&rn->j.images, "recover") < 0 ||
-		    recover_start(rn) != 0) {
+		if (bluegreen_undo(rn->s, rn->rc.cli) < 0 || restore_touched(rn, 1) < 0 ||
+		    bring_back(&rn->j.images, "recover") < 0 || recover_start(rn) != 0) {
 			log_error("recovery failed: the journal '%s/%s' is kept and the next run tries again; "
 			          "a person should look", rn->s->state_dir, JOURNAL_NAME);
 			goto out;
@@ -376,7 +366,7 @@ static int deploy(struct run *rn, int restart)
 		log_error("stop failed: starting the stack again on the old commits");
 		goto rollback;
 	}
-	maybe_die("after-stop");
+	stack_test_kill("after-stop");
 	if (move_forward(rn) < 0)
 		goto rollback;
 	started = 1;
@@ -385,7 +375,7 @@ static int deploy(struct run *rn, int restart)
 		goto rollback;
 	if (stopping())
 		goto rollback;
-	maybe_die("after-start");
+	stack_test_kill("after-start");
 	if (journal_remove(s->state_dir, err) < 0) {
 		log_error("%s", err);
 		return EXIT_IOERR;
@@ -407,7 +397,8 @@ rollback:
 	log_warn("rolling back to the old commits");
 	if (restart && s->strategy == STRATEGY_RESTART && started)
 		stack_command(&rn->st, "rollback-stop", s->stop_command, s->command_timeout);
-	if (restore_touched(rn, 0) < 0 || (restart && bring_back(&rn->j.images, "rollback") < 0)) {
+	if (bluegreen_undo(s, rn->rc.cli) < 0 || restore_touched(rn, 0) < 0 ||
+	    (restart && bring_back(&rn->j.images, "rollback") < 0)) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
@@ -877,7 +868,7 @@ static int before_stop(struct run *rn, int restart, int *attempted)
 	rn->st.cancel = &stop_signal;
 	if (restart)
 		record_images(rn);
-	if (restart && s->strategy == STRATEGY_RECREATE)
+	if (restart && s->strategy != STRATEGY_RESTART)
 		recreate_collect(&rn->rc, &rn->j);
 	export_commits(&rn->st, &rn->j);
 	if (stopping() ||
@@ -886,10 +877,17 @@ static int before_stop(struct run *rn, int restart, int *attempted)
 		log_error("the pre-deploy command failed: nothing was stopped or moved");
 		return EXIT_ROLLED_BACK;
 	}
-	if (restart && s->strategy == STRATEGY_RECREATE && (stopping() || recreate_prepare(&rn->st, &rn->j) < 0)) {
-		say_interrupted();
-		log_error("preparing the new commits failed: nothing was stopped or moved");
-		return EXIT_ROLLED_BACK;
+	if (restart && s->strategy != STRATEGY_RESTART) {
+		int rc = stopping() ? -1 : recreate_prepare(&rn->rc, &rn->st, &rn->j);
+		if (rc == RECREATE_REFUSED) {
+			log_error("nothing was stopped or moved: fix the setting named above, then run again");
+			return EXIT_CONFIG;
+		}
+		if (rc < 0) {
+			say_interrupted();
+			log_error("preparing the new commits failed: nothing was stopped or moved");
+			return EXIT_ROLLED_BACK;
+		}
 	}
 	return EXIT_OK;
 }

@@ -123,6 +123,20 @@ static void print_command(FILE *out, const char *command, const char *note)
 		fprintf(out, "would run: %s%s\n", command, note);
 }
 
+/* bluegreen: the services replaced beside their old container when
+ * their config changed (those that cannot run twice are named at run
+ * time, once the new compose file is read), and how traffic switches. */
+static void print_bluegreen(FILE *out, const struct settings *s)
+{
+	fprintf(out, "bluegreen, when changed:");
+	for (size_t i = 0; i < s->n_bluegreen_services; i++)
+		fprintf(out, " %s", s->bluegreen_services[i]);
+	fprintf(out, "%s; switch: %s%s; drain %ld s\n", s->n_bluegreen_services ? "" : " (none)",
+	        s->bluegreen_switch_command ? s->bluegreen_switch_command :
+	        s->bluegreen_proxy ? "nginx -s reload in " : "none",
+	        !s->bluegreen_switch_command && s->bluegreen_proxy ? s->bluegreen_proxy : "", s->bluegreen_drain);
+}
+
 /* The commands in the order a run starts them (before_stop, deploy,
  * report), with the restart already settled by plan_make: what is
  * listed is what runs when every step succeeds. */
@@ -135,12 +149,18 @@ void plan_print(const struct plan *p, const struct settings *s, FILE *out)
 	if (!p->restart) {
 		fprintf(out, "no restart%s\n", p->no_restart ? " (--no-restart)" : "");
 	} else {
-		fprintf(out, "strategy: %s\n", s->strategy == STRATEGY_RESTART ? "restart" : "recreate");
-		if (s->strategy == STRATEGY_RECREATE)
+		fprintf(out, "strategy: %s\n", s->strategy == STRATEGY_RESTART ? "restart" :
+		        s->strategy == STRATEGY_BLUEGREEN ? "bluegreen" : "recreate");
+		if (s->strategy != STRATEGY_RESTART)
 			print_command(out, s->prepare_command, " (in a staged checkout of the new commits)");
 		else
 			print_command(out, s->stop_command, "");
+		if (s->strategy == STRATEGY_BLUEGREEN)
+			print_bluegreen(out, s);
 		print_command(out, s->start_command, "");
+		if (s->engine_health)
+			fprintf(out, "then: wait up to %ld s until the containers the start makes run, healthy "
+			        "(AUTODEPLOY_ENGINE_HEALTH)\n", s->healthcheck_timeout);
 		snprintf(every, sizeof every, " (every %ld s, up to %ld s)", s->healthcheck_interval,
 		         s->healthcheck_timeout);
 		print_command(out, s->healthcheck_command, every);

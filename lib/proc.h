@@ -71,10 +71,11 @@ struct proc_opts {
  * started (err says why; exec failure gives status 127). */
 int proc_run(int *status, const char *const argv[], const struct proc_opts *o, char *err);
 
-/* Run argv in cwd (NULL: ours), stdin /dev/null, stderr ours, within
- * timeout seconds, and hand back its stdout (malloc'd, NUL-terminated).
- * 0, or -1 with err set when it cannot start or does not exit 0: the
- * docker CLI asked a question (binds, images). */
+/* Run argv in cwd (NULL: ours), stdin /dev/null, within timeout seconds,
+ * and hand back its stdout (malloc'd, NUL-terminated).  0, or -1 with err
+ * set when it cannot start or does not exit 0 (err then holds the first
+ * line of its stderr): the docker CLI asked a question (binds, images,
+ * engine health, blue/green). */
 int proc_capture(char **out, const char *const argv[], const char *cwd, long timeout, char *err);
 
 /* Run `command` with /bin/sh -c. */

@@ -5,6 +5,7 @@
 
 #include "binds.h"
 #include "checkout.h"
+#include "engine.h"
 #include "log.h"
 #include "proc.h"
 #include "recreate.h"
@@ -22,7 +23,7 @@
  * file may refer to ../other-repo).  A work tree that holds several
  * configured folders is staged once; each folder maps to the same folder
  * inside its staged copy. */
-int recreate_prepare(struct stack *st, const struct journal *j)
+int recreate_prepare(struct recreate *rc, struct stack *st, const struct journal *j)
 {
 	char err[ERR_MAX], key[64];
 	char *stagetop = xasprintf("%s/stage", st->s->state_dir), *compose = NULL;
@@ -78,6 +79,12 @@ int recreate_prepare(struct stack *st, const struct journal *j)
 	st->cwd = compose;
 	ret = stack_command(st, "prepare", st->s->prepare_command, st->s->command_timeout) == 0 ? 0 : -1;
 	st->cwd = st->s->compose_dir;
+	/* the new commits' compose file, read before anything stops */
+	if (ret == 0 && st->s->strategy == STRATEGY_BLUEGREEN &&
+	    bluegreen_check(&rc->bg, st->s, rc->cli, compose, err) < 0) {
+		log_error("%s", err);
+		ret = RECREATE_REFUSED;
+	}
 out:
 	if (util_remove_tree(stagetop, err) < 0)
 		log_warn("%s", err);
@@ -165,26 +172,51 @@ static int recreate_bound(struct recreate *rc, struct stack *st, const struct bi
 	return ret;
 }
 
-/* Start (and health-check) the stack; recreate also recreates what
- * bind-mounts changed files. */
+/*
+ * SPEC.md "Health from the engine": a start command that exits 0 has only
+ * asked for containers.  What runs before it is noted, so that afterwards
+ * the containers it made or started again are known, and waited for
+ * before the operator's health command runs.
+ */
+static int engine_healthy(const struct recreate *rc, struct stack *st, const struct engine_set *before,
+                          const char *phase)
+{
+	struct engine_wait_opts o = { .cli = rc->cli, .dir = st->s->compose_dir, .phase = phase,
+	                              .timeout = st->s->healthcheck_timeout, .cancel = st->cancel };
+	if (!st->s->engine_health)
+		return 0;
+	return engine_wait(before, &o);
+}
+
+/* Start (and health-check) the stack: recreate also recreates what
+ * bind-mounts changed files; every strategy waits for the engine's
+ * health, then runs the health command. */
 int recreate_start(struct recreate *rc, struct stack *st, const char *phase)
 {
 	struct binds before;
+	struct engine_set was = { 0 };
 	char err[ERR_MAX];
 	int ret = -1, scanned = 0;
 
-	if (st->s->strategy != STRATEGY_RECREATE || rc->nchanged == 0)
-		return stack_start(st, phase);
-	if (binds_scan(&before, rc->cli, st->s->compose_dir, (const char *const *)rc->changed, rc->nchanged, err) == 0)
-		scanned = 1;
-	else
-		log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
-		         "changed are not recreated", phase, err);
-	if (stack_command(st, phase, st->s->start_command, st->s->command_timeout) == 0 &&
-	    (!scanned || recreate_bound(rc, st, &before, phase) == 0))
+	if (st->s->strategy != STRATEGY_RESTART && rc->nchanged > 0) {
+		if (binds_scan(&before, rc->cli, st->s->compose_dir, (const char *const *)rc->changed,
+		               rc->nchanged, err) == 0)
+			scanned = 1;
+		else
+			log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
+			         "changed are not recreated", phase, err);
+	}
+	if (st->s->engine_health)
+		engine_snapshot(&was, rc->cli ? rc->cli : "docker compose", st->s->compose_dir);
+	if ((st->s->strategy != STRATEGY_BLUEGREEN || strcmp(phase, "start") != 0 ||
+	     bluegreen_start(&rc->bg, st, rc->cli, phase) == 0) &&
+	    stack_command(st, phase, st->s->start_command, st->s->command_timeout) == 0 &&
+	    (!scanned || recreate_bound(rc, st, &before, phase) == 0) &&
+	    engine_healthy(rc, st, &was, phase) == 0)
 		ret = stack_healthcheck(st, phase);
 	if (scanned)
 		binds_free(&before);
+	engine_free(&was);
 	return ret;
 }
 
@@ -195,4 +227,5 @@ void recreate_free(struct recreate *rc)
 	free(rc->changed);
 	rc->changed = NULL;
 	rc->nchanged = 0;
+	bluegreen_free(&rc->bg);
 }

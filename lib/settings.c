@@ -31,6 +31,7 @@ enum key_id {
 	K_ROTATE_COMPRESS, K_ROTATE_COMPRESS_LEVEL, K_STRATEGY, K_COMMAND_TIMEOUT,
 	K_TRIGGER_USER, K_TRIGGER_REPOS, K_DEPLOY_WINDOW, K_SSH_CONFIG,
 	K_VERIFY, K_ALLOWED_SIGNERS, K_GPG_KEYRING, K_VERIFY_CHECKOUTS, K_NOTEBOOK_VERIFY,
+	K_ENGINE_HEALTH, K_BLUEGREEN_SERVICES, K_BLUEGREEN_PROXY, K_BLUEGREEN_DRAIN, K_BLUEGREEN_SWITCH_COMMAND,
 	N_KEYS
 };
 
@@ -140,6 +141,14 @@ static const struct key {
 	[K_GPG_KEYRING] = { "AUTODEPLOY_GPG_KEYRING", NULL, NULL, TEXT, .absolute = 1 },
 	[K_VERIFY_CHECKOUTS] = { "AUTODEPLOY_VERIFY_CHECKOUTS", NULL, NULL, LIST, .absolute = 1 },
 	[K_NOTEBOOK_VERIFY] = { "AUTODEPLOY_NOTEBOOK_VERIFY", NULL, NULL, CHOICE, "no" },
+	[K_ENGINE_HEALTH] = { OURS(ENGINE_HEALTH), BOOL, .num = 1 },
+	/* AUTODEPLOY_STRATEGY=bluegreen (SPEC.md "blue/green"): the services
+	 * replaced beside their running container, the proxy service that is
+	 * reloaded to switch, how long the old container keeps its requests */
+	[K_BLUEGREEN_SERVICES] = { OURS(BLUEGREEN_SERVICES), LIST },
+	[K_BLUEGREEN_PROXY] = { OURS(BLUEGREEN_PROXY), TEXT },
+	[K_BLUEGREEN_DRAIN] = { OURS(BLUEGREEN_DRAIN), SECONDS, .num = 5 },
+	[K_BLUEGREEN_SWITCH_COMMAND] = { OURS(BLUEGREEN_SWITCH_COMMAND), TEXT },
 };
 #undef OURS
 
@@ -344,9 +353,11 @@ static int load_strategy(struct settings *s, const struct cfg *c, char *err)
 		s->strategy = STRATEGY_RECREATE;
 	else if (strcmp(v, "restart") == 0)
 		s->strategy = STRATEGY_RESTART;
+	else if (strcmp(v, "bluegreen") == 0)
+		s->strategy = STRATEGY_BLUEGREEN;
 	else
 		return cfg_error(c, key_name(c, K_STRATEGY), err, "'%.60s' is not a strategy "
-		                 "(expected recreate or restart)", v);
+		                 "(expected recreate, restart or bluegreen)", v);
 	return 0;
 }
 
@@ -624,10 +635,13 @@ static void load_texts(struct settings *s, const struct cfg *c)
 	s->self_update = text(s, K_SELF_UPDATE);
 	s->deploy_window = text(s, K_DEPLOY_WINDOW);
 	s->ssh_config = text(s, K_SSH_CONFIG);
+	s->bluegreen_proxy = text(s, K_BLUEGREEN_PROXY);
+	s->bluegreen_switch_command = text(s, K_BLUEGREEN_SWITCH_COMMAND);
 
 	value_list(&s->extra_repos, &s->n_extra_repos, c, key_name(c, K_EXTRA_REPOS));
 	value_list(&s->notebook_sources, &s->n_notebook_sources, c, key_name(c, K_NOTEBOOK_SOURCES));
 	value_list(&s->extra_jobs, &s->n_extra_jobs, c, key_name(c, K_EXTRA_JOBS));
+	value_list(&s->bluegreen_services, &s->n_bluegreen_services, c, key_name(c, K_BLUEGREEN_SERVICES));
 }
 
 /* A window that is not cron syntax would defer every deploy, or none:
@@ -656,6 +670,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    get_long(&s->healthcheck_timeout, c, K_HEALTHCHECK_TIMEOUT, err) < 0 ||
 	    get_long(&s->healthcheck_interval, c, K_HEALTHCHECK_INTERVAL, err) < 0 ||
 	    get_bool(&s->rollback, c, K_ROLLBACK, err) < 0 ||
+	    get_bool(&s->engine_health, c, K_ENGINE_HEALTH, err) < 0 ||
 	    get_long(&s->notify_timeout, c, K_NOTIFY_TIMEOUT, err) < 0 ||
 	    load_code_owner(s, c, err) < 0 ||
 	    load_owner(&s->notebook_uid, &s->notebook_gid, &s->notebook_owner_set, c, K_NOTEBOOK_OWNER, err) < 0 ||
@@ -665,6 +680,7 @@ int settings_load(struct settings *s, const struct cfg *c, char *err)
 	    load_rotate(s, c, err) < 0 ||
 	    load_strategy(s, c, err) < 0 ||
 	    get_long(&s->command_timeout, c, K_COMMAND_TIMEOUT, err) < 0 ||
+	    get_long(&s->bluegreen_drain, c, K_BLUEGREEN_DRAIN, err) < 0 ||
 	    check_window(s, c, err) < 0 ||
 	    check_jobs(s, c, err) < 0 ||
 	    load_trigger_user(s, c, err) < 0 ||
@@ -685,8 +701,11 @@ void settings_free(struct settings *s)
 	value_list_free(s->extra_jobs);
 	value_list_free(s->trigger_repos);
 	value_list_free(s->verify_checkouts);
-	s->extra_repos = s->notebook_sources = s->extra_jobs = s->trigger_repos = s->verify_checkouts = NULL;
-	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = s->n_trigger_repos = s->n_verify_checkouts = 0;
+	value_list_free(s->bluegreen_services);
+	s->extra_repos = s->notebook_sources = s->extra_jobs = s->trigger_repos = NULL;
+	s->verify_checkouts = s->bluegreen_services = NULL;
+	s->n_extra_repos = s->n_notebook_sources = s->n_extra_jobs = s->n_trigger_repos = 0;
+	s->n_verify_checkouts = s->n_bluegreen_services = 0;
 	for (int i = 0; i < 3; i++) {
 		free(s->compose_commands[i]);
 		s->compose_commands[i] = NULL;

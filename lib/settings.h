@@ -42,11 +42,18 @@ struct settings {
 	const char *start_command;      /* default "docker compose up -d" */
 	const char *prepare_command;    /* default "docker compose pull" */
 	char *compose_commands[3];      /* owned, after settings_compose_cli */
-	enum strategy { STRATEGY_RECREATE, STRATEGY_RESTART } strategy; /* recreate */
+	enum strategy { STRATEGY_RECREATE, STRATEGY_RESTART, STRATEGY_BLUEGREEN } strategy; /* recreate;
+	                                   bluegreen is recreate plus its services */
 	long command_timeout;           /* 900: pre-deploy, prepare, stop, start */
 	const char *healthcheck_command; /* NULL when unset */
 	long healthcheck_timeout;       /* 300 */
 	long healthcheck_interval;      /* 5 */
+	int engine_health;              /* 1: wait for the engine's own health after a start */
+	char **bluegreen_services;      /* NULL-terminated, owned */
+	size_t n_bluegreen_services;
+	const char *bluegreen_proxy;    /* the proxy service; NULL when unset */
+	long bluegreen_drain;           /* 5 */
+	const char *bluegreen_switch_command; /* NULL: nginx -s reload in the proxy */
 	int rollback;                   /* 1 */
 	const char *pre_deploy_command; /* NULL when unset */
 	const char *notify_command;     /* NULL when unset */

@@ -158,13 +158,6 @@ int stack_command(struct stack *st, const char *phase, const char *command, long
 	return status;
 }
 
-int stack_start(struct stack *st, const char *phase)
-{
-	if (stack_command(st, phase, st->s->start_command, st->s->command_timeout) != 0)
-		return -1;
-	return stack_healthcheck(st, phase);
-}
-
 int stack_healthcheck(struct stack *st, const char *phase)
 {
 	const struct settings *s = st->s;
@@ -197,5 +190,14 @@ int stack_healthcheck(struct stack *st, const char *phase)
 		sleep((unsigned)s->healthcheck_interval);
 		if (st->cancel && *st->cancel)
 			return -1;
+	}
+}
+
+void stack_test_kill(const char *point)
+{
+	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
+	if (at && strcmp(at, point) == 0) {
+		log_warn("AUTODEPLOY_TEST_KILL_AT=%s: killing myself", point);
+		raise(SIGKILL);
 	}
 }

@@ -8,7 +8,7 @@
  *   stack_init(&st, &settings);
  *   stack_setenv(&st, "AUTODEPLOY_OLD_COMMIT_0", "%s", hex);
  *   if (stack_command(&st, "stop", settings.stop_command, 0) != 0) ...
- *   if (stack_start(&st, "start") != 0) ...     start + health check
+ *   if (stack_healthcheck(&st, "start") != 0) ...  after the start
  *   stack_free(&st);
  */
 #ifndef AUTODEPLOY_STACK_H
@@ -52,18 +52,21 @@ const char *stack_detect_compose(void);
  * compose" is two): fills argv[0..], returns how many. */
 size_t stack_compose_argv(const char **argv, const char *cli);
 
+/* Test-only fault injection (run-deploy(1)): when AUTODEPLOY_TEST_KILL_AT
+ * names `point`, say so and die by SIGKILL, so that the tests can show
+ * the next run repairs what a kill there leaves. */
+void stack_test_kill(const char *point);
+
 /* Run `command` for `phase` (given as AUTODEPLOY_PHASE), with a time limit
  * in seconds (0: none).  Returns the exit status (0: success), logging a
  * failure once.  An empty or NULL command succeeds. */
 int stack_command(struct stack *st, const char *phase, const char *command, long timeout);
 
-/* Start the stack and run the health check every HEALTHCHECK_INTERVAL
- * seconds until it passes or HEALTHCHECK_TIMEOUT has gone by.  `phase`
- * names the start ("start", "rollback-start", "recover-start"); the health
- * check runs as "<phase minus start>healthcheck".  Returns 0 when healthy. */
-int stack_start(struct stack *st, const char *phase);
-
-/* The health check part of stack_start alone, named after `phase`. */
+/* Run the health command every HEALTHCHECK_INTERVAL seconds until it
+ * passes or HEALTHCHECK_TIMEOUT has gone by.  `phase` names the start
+ * ("start", "rollback-start", "recover-start"); the health check runs as
+ * "<phase minus start>healthcheck".  Returns 0 when healthy.  The start
+ * itself is recreate_start's (recreate.h): every strategy's. */
 int stack_healthcheck(struct stack *st, const char *phase);
 
 #endif

@@ -2,7 +2,8 @@
 # Every parser of outside input has a libFuzzer target in fuzz/: env.local
 # (cfg_fuzz), known_hosts (known_hosts_fuzz), the post-receive hook's stdin
 # (hookin_fuzz), cron frequencies (cron_fuzz), notebook sources and git
-# tree entries (tree_fuzz), docker inspect output (binds_fuzz, images_fuzz) and remote
+# tree entries (tree_fuzz), docker inspect output (binds_fuzz, images_fuzz,
+# engine_fuzz), compose config output (bluegreen_fuzz) and remote
 # URLs (url_fuzz).  Here each replays its corpus in fuzz/corpus/NAME once
 # (-runs=0: every input, nothing new, the same verdict on every run), with
 # ASan and UBSan; a crash, a leak, a hang, or a target's own check (e.g. a

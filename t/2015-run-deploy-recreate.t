@@ -136,7 +136,7 @@ test_expect_success 'recreate: every service that bind-mounts a changed file is 
 test_expect_success 'a strategy that does not exist is a config error naming file and line (78)' '
 	config_add AUTODEPLOY_STRATEGY rolling &&
 	test_must_fail 78 run-deploy --config "$CONFIG" >out 2>err &&
-	test_grep "env.local:[0-9]*: AUTODEPLOY_STRATEGY: .rolling. is not a strategy (expected recreate or restart)" err &&
+	test_grep "env.local:[0-9]*: AUTODEPLOY_STRATEGY: .rolling. is not a strategy (expected recreate, restart or bluegreen)" err &&
 	config_add AUTODEPLOY_STRATEGY recreate
 '
 

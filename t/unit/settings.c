@@ -49,6 +49,9 @@ static void defaults(void)
 	is_int(s.notify_timeout, 60, "notify timeout: 60");
 	is_int(s.healthcheck_interval, 5, "health check interval: 5");
 	is_int(s.rollback, 1, "rollback: yes");
+	is_int(s.engine_health, 1, "engine health: yes");
+	is_int(s.bluegreen_drain, 5, "bluegreen drain: 5");
+	ok(s.n_bluegreen_services == 0 && !s.bluegreen_proxy, "bluegreen: no services, no proxy");
 	ok(s.pre_deploy_command == NULL && s.notify_command == NULL, "pre-deploy and notify: none");
 	is_int(s.code_owner_set, 0, "code ownership: unset");
 	is_str(s.platform_frequency, "7 5 * * *", "platform frequency");
@@ -183,6 +186,9 @@ static void refusals(void)
 	refused("AUTODEPLOY_HEALTHCHECK_INTERVAL", "0", "'0' is too short");
 	refused("AUTODEPLOY_HEALTHCHECK_INTERVAL", "-1", "is not a duration");
 	refused("AUTODEPLOY_ROLLBACK", "sometimes", "is not a boolean");
+	refused("AUTODEPLOY_ENGINE_HEALTH", "mostly", "'mostly' is not a boolean");
+	refused("AUTODEPLOY_STRATEGY", "canary", "(expected recreate, restart or bluegreen)");
+	refused("AUTODEPLOY_BLUEGREEN_DRAIN", "awhile", "'awhile' is not a duration");
 	refused("AUTODEPLOY_CODE_OWNERSHIP", "root:root", "'root:root' is not an owner");
 	refused("AUTODEPLOY_NOTEBOOK_OWNER", "1000:", "'1000:' is not an owner");
 	refused("AUTODEPLOY_NOTEBOOK_MAX_FILES", "0", "'0' is out of range");
@@ -228,6 +234,8 @@ static const char *const keys[] = {
 	"ROTATE_COMPRESS", "ROTATE_COMPRESS_LEVEL", "ROTATE_WITH", "EXTRA_JOBS", "SELF_UPDATE",
 	"TRIGGER_USER", "TRIGGER_REPOS",
 	"DEPLOY_WINDOW", "VERIFY", "ALLOWED_SIGNERS", "GPG_KEYRING", "VERIFY_CHECKOUTS", "NOTEBOOK_VERIFY",
+	"ENGINE_HEALTH", "BLUEGREEN_SERVICES", "BLUEGREEN_PROXY", "BLUEGREEN_DRAIN",
+	"BLUEGREEN_SWITCH_COMMAND",
 };
 
 /* The example must parse as shipped, and also with every commented
@@ -288,7 +296,8 @@ static void example(const char *path)
 	   s.strict_host_key == d.strict_host_key && s.track_tags == d.track_tags &&
 	   !strcmp(s.stop_command, d.stop_command) && !strcmp(s.start_command, d.start_command) &&
 	   s.healthcheck_timeout == d.healthcheck_timeout && s.healthcheck_interval == d.healthcheck_interval &&
-	   s.rollback == d.rollback && !strcmp(s.platform_frequency, d.platform_frequency) &&
+	   s.rollback == d.rollback && s.engine_health == d.engine_health &&
+	   s.bluegreen_drain == d.bluegreen_drain && !strcmp(s.platform_frequency, d.platform_frequency) &&
 	   !strcmp(s.notebook_frequency, d.notebook_frequency) &&
 	   s.notebook_max_files == d.notebook_max_files && s.notebook_max_bytes == d.notebook_max_bytes &&
 	   !strcmp(s.log_dir, d.log_dir) && !strcmp(s.state_dir, d.state_dir) &&

@@ -1,0 +1,186 @@
+#!/bin/bash
+# AUTODEPLOY_STRATEGY=bluegreen (SPEC.md "blue/green") against a real
+# Docker engine and Debian's docker-compose (t/dockerd), in birdhouse's
+# shape: an nginx proxy (Debian's nginx-light, in an image made offline)
+# with a static proxy_pass to the service name on the compose network,
+# and a `web` service with a compose healthcheck.  A client probes through
+# the proxy while releases deploy: none of its requests may fail.  The
+# proxy gives up connecting after 1 s (proxy_connect_timeout) and tries
+# the other container, as run-deploy(1) recommends: a request sent to the
+# old container's address in the instant it leaves the network would
+# otherwise wait for nginx's default 60 s.
+. "$(dirname "$0")/lib.sh"
+. "$T_DIR/lib-git.sh"
+. "$T_DIR/lib-deploy.sh"
+. "$T_DIR/lib-docker.sh"
+
+docker_setup || docker_skip "${DOCKER_REASON:-no Docker engine}: run as root with docker.io, docker-compose and busybox-static installed"
+"$SRC_DIR/t/dockerd" nginx-image || docker_skip "no nginx image: apt-get install nginx-light"
+
+PROJECT=adb$$
+CHECKOUT=$TRASH/$PROJECT
+at_exit "cd '$CHECKOUT' && docker-compose down -t 1"
+
+# write_stack DIR VERSION HEALTHY: web serves VERSION at / and, when
+# HEALTHY is yes, "ok" at /health, which its healthcheck fetches.
+write_stack() {
+	if [ "$3" = yes ]; then _h="echo ok >/tmp/www/health && "; else _h=; fi &&
+	cat >"$1/docker-compose.yml" <<-EOF &&
+	version: "2.4"
+	services:
+	  web:
+	    image: $IMAGE
+	    init: true
+	    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo $2 >/tmp/www/index.html && ${_h}exec httpd -f -p 80 -h /tmp/www"]
+	    healthcheck:
+	      test: ["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
+	      interval: 1s
+	      timeout: 2s
+	      retries: 2
+	    labels:
+	      autodeploy.version: "$2"
+	  proxy:
+	    image: autodeploy-nginx:1
+	    command: ["/usr/sbin/nginx", "-g", "daemon off;"]
+	    depends_on: [web]
+	    volumes:
+	      - ./proxy.conf:/etc/nginx/nginx.conf:ro
+	    ports:
+	      - "127.0.0.1:$PORT:80"
+	    labels:
+	      autodeploy.version: "proxy"
+	EOF
+	cat >"$1/proxy.conf" <<-EOF
+	worker_processes 1;
+	pid /tmp/nginx.pid;
+	error_log stderr;
+	events { worker_connections 256; }
+	http {
+	    access_log off;
+	    client_body_temp_path /tmp/body;
+	    proxy_temp_path /tmp/proxy;
+	    fastcgi_temp_path /tmp/fastcgi;
+	    uwsgi_temp_path /tmp/uwsgi;
+	    scgi_temp_path /tmp/scgi;
+	    server {
+	        listen 80;
+	        location / {
+	            proxy_pass http://web:80;
+	            proxy_connect_timeout 1s;
+	        }
+	    }
+	}
+	EOF
+}
+
+release() {
+	_dev=$(dev_clone stack) &&
+	write_stack "$_dev" "$1" "$2" &&
+	dev_publish stack "release $1" >/dev/null
+}
+
+# (busybox 1.35's wget crashes with -T: timeout(1) bounds each request)
+served() { timeout 5 busybox wget -q -O - "http://127.0.0.1:$PORT/" 2>/dev/null || echo down; }
+web_containers() {
+	docker ps -a -q --filter "label=com.docker.compose.project=$PROJECT" \
+		--filter "label=com.docker.compose.service=web" | wc -l
+}
+
+# probe_start / probe_stop: a client through the proxy every 20 ms; each
+# answer ("v2") or "fail" is one line of ./probe.
+probe_start() {
+	rm -f probe probe.stop &&
+	(
+		while [ ! -e probe.stop ]; do
+			timeout 5 busybox wget -q -O - "http://127.0.0.1:$PORT/" 2>/dev/null || echo fail
+			sleep 0.02
+		done
+	) >probe &
+	_probe=$! &&
+	at_exit "touch '$TRASH/probe.stop'"
+}
+probe_stop() {
+	touch probe.stop &&
+	wait $_probe &&
+	echo "probe: $(wc -l <probe) requests, $(grep -c fail probe) failed" >&2
+}
+
+test_expect_success 'setup: a remote holding v1, its checkout running under compose behind the proxy' '
+	git init -q --bare stack.git &&
+	git clone -q "$(remote_url stack)" dev-stack 2>/dev/null &&
+	write_stack dev-stack v1 yes &&
+	dev_publish stack "release v1" >/dev/null &&
+	git clone -q "$(remote_url stack)" "$CHECKOUT" &&
+	{ (cd "$CHECKOUT" && docker-compose up -d) >up.log 2>&1 || { cat up.log; false; }; } &&
+	for i in $(seq 1 100); do [ "$(served)" = v1 ] && break; sleep 0.1; done &&
+	is "served" "$(served)" v1 &&
+	write_config "$CHECKOUT" &&
+	config_add AUTODEPLOY_PREPARE_COMMAND "docker-compose config -q" &&
+	config_add AUTODEPLOY_HEALTHCHECK_TIMEOUT 30 &&
+	config_add AUTODEPLOY_STRATEGY bluegreen &&
+	config_add AUTODEPLOY_BLUEGREEN_SERVICES web &&
+	config_add AUTODEPLOY_BLUEGREEN_PROXY proxy &&
+	config_add AUTODEPLOY_BLUEGREEN_DRAIN 1
+'
+
+test_expect_success 'three changed releases in a row: 0 failed requests through the proxy, one web container' '
+	probe_start &&
+	for v in v2 v3 v4; do
+		release $v yes &&
+		rd 0 &&
+		test_grep "bluegreen: .web. replaced with no outage" err &&
+		test_grep "switching: reloading the proxy .proxy." err &&
+		is "served" "$(served)" $v &&
+		is "web containers" "$(web_containers)" 1 || { probe_stop; return 1; }
+	done &&
+	probe_stop &&
+	test_grep v4 probe &&
+	is "failed requests" "$(grep -c fail probe)" 0
+'
+
+test_expect_success 'a later plain up -d changes nothing: compose sees its own state' '
+	before=$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" | sort) &&
+	(cd "$CHECKOUT" && docker-compose up -d) >up.log 2>&1 &&
+	test_grep ! "Recreating\|Creating\|Starting\|Stopping\|Removing" up.log &&
+	is "containers" "$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" | sort)" "$before" &&
+	is "web containers" "$(web_containers)" 1
+'
+
+test_expect_success 'a release whose new container never turns healthy: exit 2, removed, the old one serves, 0 failed' '
+	good=$(git -C "$CHECKOUT" rev-parse HEAD) &&
+	probe_start &&
+	release v5 no &&
+	rd 2 &&
+	probe_stop &&
+	test_grep "start: service .web. (container .*) is not healthy\|start: service .web. (container .*) is unhealthy" err &&
+	test_grep "the new container was removed; the old one was never stopped" err &&
+	test_grep ! "stopping the old container" err &&
+	is "served" "$(served)" v4 &&
+	is "web containers" "$(web_containers)" 1 &&
+	is "checkout" "$(git -C "$CHECKOUT" rev-parse HEAD)" "$good" &&
+	is "failed requests" "$(grep -c fail probe)" 0
+'
+
+test_expect_success 'a listed service without a compose healthcheck is refused before anything stops (78)' '
+	config_add AUTODEPLOY_BLUEGREEN_SERVICES "web proxy" &&
+	release v6 yes &&
+	rd 78 &&
+	test_grep "AUTODEPLOY_BLUEGREEN_SERVICES: .proxy. has no compose healthcheck" err &&
+	is "served" "$(served)" v4 &&
+	config_add AUTODEPLOY_BLUEGREEN_SERVICES web
+'
+
+for point in bluegreen-scaled bluegreen-drained bluegreen-removed; do
+	test_expect_success "killed at $point: the next run recovers to one web container, then deploys" '
+		release "v-$point" yes &&
+		AUTODEPLOY_TEST_KILL_AT=$point rd 137 &&
+		test -e "$STATE_DIR/bluegreen.journal" &&
+		rd 0 &&
+		test_grep "recovered: the stack runs again" err &&
+		test ! -e "$STATE_DIR/bluegreen.journal" &&
+		is "served" "$(served)" "v-$point" &&
+		is "web containers" "$(web_containers)" 1
+	'
+done
+
+test_done
