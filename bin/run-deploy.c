@@ -77,14 +77,15 @@ static void catch_stop_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Test-only fault injection (documented in run-deploy(1)): die hard at a
- * named point so the tests can show the next run repairs the damage. */
+/* Test-only fault injection (documented in run-deploy(1)): die (or take
+ * a SIGTERM) at a named point so the tests can show the next run repairs
+ * the damage. */
 static void maybe_die(const char *point)
 {
 	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
 	if (at && strcmp(at, point) == 0) {
 		log_warn("AUTODEPLOY_TEST_KILL_AT=%s: killing myself", point);
-		raise(SIGKILL);
+		util_test_kill();
 	}
 }
 
@@ -317,7 +318,10 @@ static int recover(struct run *rn, int *keep_on)
 		}
 	} else {
 		log_warn("recovering an interrupted deploy: restoring the old commits of %zu checkout(s)", rn->j.n);
-		if (restore_touched(rn, 1) < 0 || recover_start(rn) != 0) {
+		int rc = restore_touched(rn, 1);
+		if (rc == 0)
+			maybe_die("recover-after-restore");
+		if (rc < 0 || recover_start(rn) != 0) {
 			log_error("recovery failed: the journal '%s/%s' is kept and the next run tries again; "
 			          "a person should look", rn->s->state_dir, JOURNAL_NAME);
 			goto out;
@@ -351,6 +355,7 @@ static int deploy(struct run *rn, int restart)
 		log_error("nothing was stopped");
 		return EXIT_IOERR;
 	}
+	maybe_die("after-journal");
 	if (stop_first && (stopping() || stack_command(&rn->st, "stop", s->stop_command, s->command_timeout) != 0)) {
 		log_error("stop failed: starting the stack again on the old commits");
 		goto rollback;
@@ -389,6 +394,7 @@ rollback:
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
+	maybe_die("rollback-after-restore");
 	if ((stop_first || started) && restart && recreate_start(&rn->rc, &rn->st, "rollback-start") != 0) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
