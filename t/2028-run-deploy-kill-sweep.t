@@ -20,7 +20,7 @@
 . "$T_DIR/lib-sweep.sh"
 
 SWEEP_SIG=KILL
-if [ "${AUTODEPLOY_SWEEP:-}" = full ]; then BIG_STEP=11 SMALL_STEP=1; else BIG_STEP=${SWEEP_BIG_STEP:-40} SMALL_STEP=2; fi
+if [ "${AUTODEPLOY_SWEEP:-}" = full ]; then BIG_STEP=11; else BIG_STEP=${SWEEP_BIG_STEP:-50}; fi
 
 test_expect_success 'setup: three remotes with a small pair of trees each, the stack one a 3,000-file pair too; checkouts deployed' '
 	sweep_setup &&
@@ -42,7 +42,7 @@ for SWEEP_STRATEGY in restart recreate; do
 		sweep_point small $p
 	done
 	# the move of the compose checkout writes 37 files
-	for n in $(seq 1 $SMALL_STEP 37); do
+	for n in $(seq 1 37); do
 		sweep_point small checkout-file-$n
 	done
 	# pre-deploy, stop or prepare, start, healthcheck, notify
@@ -50,15 +50,24 @@ for SWEEP_STRATEGY in restart recreate; do
 		sweep_point small call-$n-pre
 		sweep_point small call-$n-post
 	done
-	# a start that fails once: the rollback is killed
-	for p in rollback-after-restore restore-file-1 restore-file-10 restore-file-30 \
+	# a start that fails once: the rollback is killed (its restore writes
+	# about 25 files; then rollback-stop and rollback-start, or
+	# rollback-start and its health check)
+	for p in rollback-after-restore restore-file-1 restore-file-10 restore-file-20 \
 	         call-4-pre call-4-post call-5-pre call-5-post; do
 		sweep_point small fail-start+$p
 	done
-	# killed, then killed again in the run that recovers
-	for first in after-checkout-1 checkout-file-20 call-3-post; do
-		for second in recover-after-restore restore-file-1 restore-file-15 \
-		              call-1-pre call-1-post call-2-pre call-2-post call-3-post; do
+	# a stop that fails once: the start of the old commits is killed
+	if [ $SWEEP_STRATEGY = restart ]; then
+		for p in call-3-pre call-3-post call-4-pre call-4-post; do
+			sweep_point small fail-stop+$p
+		done
+	fi
+	# killed, then killed again in the run that recovers (its restore,
+	# its recover-start and health check, then the deploy it goes on to)
+	for first in after-checkout-1 checkout-file-20 checkout-file-30 call-3-post after-start; do
+		for second in recover-after-restore restore-file-1 restore-file-10 \
+		              call-1-pre call-1-post call-2-pre call-2-post call-3-pre call-3-post call-4-post; do
 			sweep_point small $first $second
 		done
 	done
@@ -71,5 +80,5 @@ for SWEEP_STRATEGY in restart recreate; do
 	done
 done
 
-sweep_count 300
+sweep_count 350
 test_done

@@ -1,6 +1,7 @@
 #!/bin/bash
-# The kill-point sweep of t/2028 with SIGTERM (what systemd sends first,
-# and SIGHUP, SIGINT and SIGPIPE are handled as it is): at every
+# The kill-point sweep of t/2028 with SIGTERM (what systemd sends first;
+# SIGHUP, SIGINT and SIGPIPE are handled as it is, and SIGHUP is swept
+# too at the step boundaries and commands): at every
 # journaled step boundary, inside the checkout writes, and at every call
 # of every stack command, before and after its work, for both
 # strategies.  A SIGTERM takes the rollback path (exit 2, nothing
@@ -32,21 +33,27 @@ for SWEEP_STRATEGY in restart recreate; do
 	'
 	stop=
 	[ $SWEEP_STRATEGY = restart ] && stop=after-stop
-	for p in after-journal $stop touched-0 touched-1 touched-2 \
-	         after-checkout-0 after-checkout-1 after-checkout-2 after-start; do
-		sweep_point small $p
+	# SIGHUP (an operator's ssh session dropped) must be a SIGTERM too
+	for SWEEP_SIG in TERM HUP; do
+		for p in after-journal $stop touched-0 touched-1 touched-2 \
+		         after-checkout-0 after-checkout-1 after-checkout-2 after-start; do
+			sweep_point small $p
+		done
+		# pre-deploy, stop or prepare, start, healthcheck, notify
+		for n in 1 2 3 4 5; do
+			sweep_point small call-$n-pre
+			sweep_point small call-$n-post
+		done
 	done
-	for n in $(seq 1 2 37); do
+	SWEEP_SIG=TERM
+	# the move of the compose checkout writes 37 files
+	for n in $(seq 1 37); do
 		sweep_point small checkout-file-$n
-	done
-	for n in 1 2 3 4 5; do
-		sweep_point small call-$n-pre
-		sweep_point small call-$n-post
 	done
 	for n in $(seq 1 $BIG_STEP 2868); do
 		sweep_point big checkout-file-$n
 	done
 done
 
-sweep_count 90
+sweep_count 150
 test_done

@@ -1,7 +1,8 @@
 # t/lib-sweep.sh — the kill-point sweep (issue 21, item 4), shared by
 # t/2028 (SIGKILL) and t/2036 (SIGTERM), sourced after t/lib.sh,
 # t/lib-git.sh and t/lib-deploy.sh:
-#   SWEEP_SIG=KILL        the signal run-deploy gets at every point
+#   SWEEP_SIG=KILL        the signal run-deploy gets (at each point as it
+#                         is when the point is defined)
 #   sweep_setup           remotes stack/ex1/ex2 with a small pair of trees
 #                         each (and a 3,000-file pair for stack), checkouts
 #                         compose/extra1/extra2, the stand-in
@@ -81,13 +82,16 @@ make_pair() {
 
 # flip NAME SIZE: a new commit on NAME's main whose tree is the other tree
 # of the pair SIZE (tree A when main holds neither), made without a work
-# tree.
+# tree.  Main's tree is kept in $SW/NAME.tree: two git calls a flip, not
+# five (a sweep flips a thousand times).
 flip() {
-	_g=$TRASH/$1.git &&
-	_now=$(git -C "$_g" rev-parse main^{tree}) &&
-	if [ "$_now" = "$(cat "$SW/$1-$2-A")" ]; then _t=$(cat "$SW/$1-$2-B"); else _t=$(cat "$SW/$1-$2-A"); fi &&
+	_g=$TRASH/$1.git _now= _a= &&
+	read -r _a <"$SW/$1-$2-A" &&
+	{ read -r _now <"$SW/$1.tree" || :; } &&
+	if [ "$_now" = "$_a" ]; then read -r _t <"$SW/$1-$2-B"; else _t=$_a; fi &&
 	_c=$(git -C "$_g" commit-tree "$_t" -p main -m "flip $2") &&
-	git -C "$_g" update-ref refs/heads/main "$_c"
+	git -C "$_g" update-ref refs/heads/main "$_c" &&
+	echo "$_t" >"$SW/$1.tree"
 }
 
 # The stand-in for every stack command: light (the sweep calls it a
@@ -120,7 +124,8 @@ write_sweep_standin() {
 			read -r _pid _comm _state p _rest <"/proc/\$p/stat"
 		done
 		echo "\$role \${AUTODEPLOY_PHASE:-} \$mode" >"$SW/signalled"
-		kill -$SWEEP_SIG \$top
+		read -r sig <"$SW/signal"
+		kill -\$sig \$top
 	}
 	# a SIGKILL's supervisor kills this call within the second: its work
 	# is never done; a SIGTERM is passed on to it only where run-deploy
@@ -226,7 +231,7 @@ sweep_point() {
 		sweep_kill "$P_A" &&
 		if [ -n "$P_B" ]; then sweep_kill "$P_B"; fi &&
 		sweep_run 0 &&
-		ends_clean &&
+		no_journal &&
 		: >"$SW/err" &&
 		sweep_run 0 &&
 		test_grep "nothing is due" "$SW/err" &&
@@ -236,6 +241,7 @@ sweep_point() {
 
 # sweep_kill POINT: the killed run of a point.
 sweep_kill() {
+	echo "$SWEEP_SIG" >"$SW/signal" &&
 	: >"$SW/err" &&
 	rm -f "$SW/signalled" &&
 	_p=$1 &&
