@@ -25,8 +25,9 @@ if [ "${AUTODEPLOY_SWEEP:-}" = full ]; then BIG_STEP=11; else BIG_STEP=${SWEEP_B
 test_expect_success 'setup: three remotes with a small pair of trees each, the stack one a 3,000-file pair too; checkouts deployed' '
 	sweep_setup &&
 	sweep_strategy restart &&
-	echo running >"$STACK_STATE" &&
 	PATH=$TRASH/fake:$PATH run-deploy --config "$CONFIG" >out 2>err &&
+	test_grep "nothing is due" err &&
+	echo "running $(heads)" >"$STACK_STATE" &&
 	ends_clean
 '
 PATH=$TRASH/fake:$PATH

@@ -21,8 +21,9 @@ if [ "${AUTODEPLOY_SWEEP:-}" = full ]; then BIG_STEP=100; else BIG_STEP=${SWEEP_
 test_expect_success 'setup: three remotes with a small pair of trees each, the stack one a 3,000-file pair too; checkouts deployed' '
 	sweep_setup &&
 	sweep_strategy restart &&
-	echo running >"$STACK_STATE" &&
 	PATH=$TRASH/fake:$PATH run-deploy --config "$CONFIG" >out 2>err &&
+	test_grep "nothing is due" err &&
+	echo "running $(heads)" >"$STACK_STATE" &&
 	ends_clean
 '
 PATH=$TRASH/fake:$PATH
