@@ -1,5 +1,5 @@
 # t/lib-sweep.sh — the kill-point sweep (issue 21, item 4), shared by
-# t/2028 (SIGKILL) and t/2036 (SIGTERM), sourced after t/lib.sh,
+# t/2028 (SIGKILL) and t/2036 (SIGTERM, SIGHUP), sourced after t/lib.sh,
 # t/lib-git.sh and t/lib-deploy.sh:
 #   SWEEP_SIG=KILL        the signal run-deploy gets (at each point as it
 #                         is when the point is defined)
@@ -7,7 +7,7 @@
 #                         each (and a 3,000-file pair for stack), checkouts
 #                         compose/extra1/extra2, the stand-in
 #   sweep_strategy S      $CONFIG for strategy S, every command the stand-in
-#   sweep_point KIND WHAT [WHAT2]   one kill point, one test (below)
+#   sweep_point SIZE POINT [POINT2]   one kill point, one test (below)
 #   sweep_count MIN       the "# N kill points" line, and a test that N >= MIN
 #
 # The points are deterministic: a named step boundary
