@@ -42,8 +42,8 @@ for SWEEP_STRATEGY in restart recreate; do
 	         after-checkout-0 after-checkout-1 after-checkout-2 after-start; do
 		sweep_point small $p
 	done
-	# the move of the compose checkout writes 37 files
-	for n in $(seq 1 37); do
+	# the move of the compose checkout writes 36 files
+	for n in $(seq 1 36); do
 		sweep_point small checkout-file-$n
 	done
 	# pre-deploy, stop or prepare, start, healthcheck, notify

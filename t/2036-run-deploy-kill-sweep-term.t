@@ -47,8 +47,8 @@ for SWEEP_STRATEGY in restart recreate; do
 		done
 	done
 	SWEEP_SIG=TERM
-	# the move of the compose checkout writes 37 files
-	for n in $(seq 1 37); do
+	# the move of the compose checkout writes 36 files
+	for n in $(seq 1 36); do
 		sweep_point small checkout-file-$n
 	done
 	for n in $(seq 1 $BIG_STEP 2868); do
