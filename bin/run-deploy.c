@@ -327,8 +327,10 @@ static int recover(struct run *rn, int *keep_on)
 		}
 	} else {
 		log_warn("recovering an interrupted deploy: restoring the old commits of %zu checkout(s)", rn->j.n);
-		if (bluegreen_undo(rn->s, rn->rc.cli) < 0 || restore_touched(rn, 1) < 0 ||
-		    bring_back(&rn->j.images, "recover") < 0 || recover_start(rn) != 0) {
+		int rc = bluegreen_undo(rn->s, rn->rc.cli) < 0 ? -1 : restore_touched(rn, 1);
+		if (rc == 0)
+			stack_test_kill("recover-after-restore");
+		if (rc < 0 || bring_back(&rn->j.images, "recover") < 0 || recover_start(rn) != 0) {
 			log_error("recovery failed: the journal '%s/%s' is kept and the next run tries again; "
 			          "a person should look", rn->s->state_dir, JOURNAL_NAME);
 			goto out;
@@ -362,6 +364,7 @@ static int deploy(struct run *rn, int restart)
 		log_error("nothing was stopped");
 		return EXIT_IOERR;
 	}
+	stack_test_kill("after-journal");
 	if (stop_first && (stopping() || stack_command(&rn->st, "stop", s->stop_command, s->command_timeout) != 0)) {
 		log_error("stop failed: starting the stack again on the old commits");
 		goto rollback;
@@ -402,6 +405,7 @@ rollback:
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;
 	}
+	stack_test_kill("rollback-after-restore");
 	if ((stop_first || started) && restart && recreate_start(&rn->rc, &rn->st, "rollback-start") != 0) {
 		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
 		return EXIT_BROKEN;

@@ -2,7 +2,6 @@
 #include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,7 @@
 struct co_ctx {
 	const char *workdir;            /* with its trailing '/' */
 	const struct util_owner *own;
-	long kill_after;                /* test only: SIGKILL after this many files */
+	long kill_after;                /* test only: die after this many files */
 	int failed;                     /* errno of the first chown that failed */
 	char failed_path[512];
 	char conflict[512];             /* the first local file that would be overwritten */
@@ -38,14 +37,18 @@ static int note_conflict(git_checkout_notify_t why, const char *path, const git_
 }
 
 /* Called by libgit2 for every file it writes: only the test-only kill
- * point lives here (ownership is given to the whole tree afterwards). */
+ * point lives here (ownership is given to the whole tree afterwards).
+ * Once only: a SIGTERM lets the checkout run on to its end, as it would
+ * for a real one (the run then sees the signal and rolls back). */
 static void progress(const char *path, size_t done, size_t total, void *payload)
 {
 	struct co_ctx *c = payload;
 	(void)path;
 	(void)total;
-	if (c->kill_after > 0 && done >= (size_t)c->kill_after)
-		raise(SIGKILL);
+	if (c->kill_after > 0 && done >= (size_t)c->kill_after) {
+		c->kill_after = 0;
+		util_test_kill();
+	}
 }
 
 /*
@@ -252,9 +255,8 @@ int checkout_move(git_repository *r, const git_oid *target, enum checkout_how ho
 	}
 	/* Test-only fault injection (run-deploy(1)): die half-way through a
 	 * move, after N files, as a kill in the downtime window would. */
-	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
-	if (how == CHECKOUT_SAFE && at && strncmp(at, "checkout-file-", 14) == 0)
-		c.kill_after = strtol(at + 14, NULL, 10);
+	if (how == CHECKOUT_SAFE)
+		c.kill_after = util_test_kill_count("checkout-file-");
 	/* libgit2's SAFE still overwrites ignored files: a local file that the
 	 * new commit starts tracking would be lost without DONT_OVERWRITE_IGNORED */
 	co_options(&co, &c, GIT_CHECKOUT_SAFE | GIT_CHECKOUT_DONT_OVERWRITE_IGNORED |
@@ -478,6 +480,8 @@ int checkout_restore(git_repository *r, const char *branch, const git_oid *old, 
 	/* Then the old tree, against itself as baseline: FORCE rewrites every
 	 * file that differs from it and recreates every missing one, however
 	 * far the move went. */
+	/* Test-only: a restore killed half-way, after N files (run-deploy(1)) */
+	c.kill_after = util_test_kill_count("restore-file-");
 	co_options(&co, &c, GIT_CHECKOUT_FORCE | GIT_CHECKOUT_RECREATE_MISSING);
 	co.baseline = a;
 	if (git_checkout_tree(r, (const git_object *)a, &co) < 0) {

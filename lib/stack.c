@@ -198,6 +198,6 @@ void stack_test_kill(const char *point)
 	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
 	if (at && strcmp(at, point) == 0) {
 		log_warn("AUTODEPLOY_TEST_KILL_AT=%s: killing myself", point);
-		raise(SIGKILL);
+		util_test_kill();
 	}
 }

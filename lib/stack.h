@@ -53,8 +53,9 @@ const char *stack_detect_compose(void);
 size_t stack_compose_argv(const char **argv, const char *cli);
 
 /* Test-only fault injection (run-deploy(1)): when AUTODEPLOY_TEST_KILL_AT
- * names `point`, say so and die by SIGKILL, so that the tests can show
- * the next run repairs what a kill there leaves. */
+ * names `point`, say so and die by SIGKILL (or take the signal
+ * AUTODEPLOY_TEST_KILL_SIGNAL names: util_test_kill), so that the tests
+ * can show the next run repairs what a kill there leaves. */
 void stack_test_kill(const char *point);
 
 /* Run `command` for `phase` (given as AUTODEPLOY_PHASE), with a time limit

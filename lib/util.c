@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -392,4 +393,26 @@ double util_monotonic(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+long util_test_kill_count(const char *prefix)
+{
+	const char *at = getenv("AUTODEPLOY_TEST_KILL_AT");
+	size_t n = strlen(prefix);
+	if (!at || strncmp(at, prefix, n) != 0)
+		return 0;
+	return strtol(at + n, NULL, 10);
+}
+
+void util_test_kill(void)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "TERM", SIGTERM }, { "HUP", SIGHUP }, { "INT", SIGINT }, { "PIPE", SIGPIPE },
+	};
+	const char *name = getenv("AUTODEPLOY_TEST_KILL_SIGNAL");
+	int sig = SIGKILL;
+	for (size_t i = 0; name && i < sizeof sigs / sizeof sigs[0]; i++)
+		if (strcmp(name, sigs[i].name) == 0)
+			sig = sigs[i].sig;
+	raise(sig);
 }

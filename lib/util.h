@@ -105,6 +105,18 @@ void util_iso_time(char *buf, size_t len, time_t t);
  * may jump (NTP, an operator) while we wait. */
 double util_monotonic(void);
 
+/*
+ * Test-only fault injection (run-deploy(1), AUTODEPLOY_TEST_KILL_AT): the
+ * count N when AUTODEPLOY_TEST_KILL_AT is `prefix` followed by N (a kill
+ * point inside a loop, "checkout-file-" and N files), 0 when it is not.
+ */
+long util_test_kill_count(const char *prefix);
+
+/* Die as the tests ask: by SIGKILL, or by the signal that
+ * AUTODEPLOY_TEST_KILL_SIGNAL names (TERM, HUP, INT, PIPE: a handled
+ * signal, so the caller then goes on as a signalled run would). */
+void util_test_kill(void);
+
 #include "banned.h"
 
 #endif

@@ -13,6 +13,21 @@
 
 set -u
 T_DIR=$(cd "$(dirname "$0")" && pwd)
+
+# A sweep (t/2028, t/2040, t/2035) runs every point under `make check`.
+# Under the sanitizers (make check-asan, AUTODEPLOY_SANITIZED set) it runs
+# every SWEEP_EVERY-th point (default 8): the sanitizers judge code paths,
+# which the sample still walks, and the whole sweep has run unsanitized.
+# sweep_sampled says whether the next point runs; floors divide by it.
+if [ -z "${SWEEP_EVERY:-}" ]; then
+	SWEEP_EVERY=1
+	[ -z "${AUTODEPLOY_SANITIZED:-}" ] || SWEEP_EVERY=8
+fi
+SWEEP_SEEN=0
+sweep_sampled() {
+	SWEEP_SEEN=$((SWEEP_SEEN + 1))
+	[ $(((SWEEP_SEEN - 1) % SWEEP_EVERY)) -eq 0 ]
+}
 SRC_DIR=$(cd "$T_DIR/.." && pwd)
 : "${AUTODEPLOY_BUILD:=$SRC_DIR/build}"
 BUILD_DIR=$AUTODEPLOY_BUILD
