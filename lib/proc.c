@@ -257,6 +257,12 @@ static void kill_tree(void)
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
+	/* Reap them all (every orphan below is ours: we are the subreaper).
+	 * A killed process we leave as a zombie is handed to init when we
+	 * exit, and an init that does not reap (a container's) keeps it
+	 * forever: to kill(pid, 0) it would look alive. */
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
 }
 
 /* What the supervisor was asked: 1 (SIGTERM: the command is being ended,
@@ -268,8 +274,9 @@ static void on_supervisor_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		supervisor_asked = 2;
-	else if (!supervisor_asked)
+	else if (sig == SIGTERM && !supervisor_asked)
 		supervisor_asked = 1;
+	/* SIGCHLD: only wakes sigsuspend */
 }
 
 /*
@@ -288,12 +295,21 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_supervisor_signal;   /* no SA_RESTART: waitpid wakes up */
+	sa.sa_handler = on_supervisor_signal;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sigset_t none;
+	sigaction(SIGCHLD, &sa, NULL);
+	/* Blocked but while sigsuspend waits: a request that came between
+	 * the look at supervisor_asked and a blocking wait would otherwise
+	 * be seen only when the command ended on its own (never, for a hung
+	 * one). */
+	sigset_t none, ours;
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&ours);
+	sigaddset(&ours, SIGUSR1);
+	sigaddset(&ours, SIGTERM);
+	sigaddset(&ours, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &ours, NULL);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* the parent may have died before prctl took effect */
 	if (prctl(PR_SET_PDEATHSIG, SIGUSR1) < 0 || getppid() != parent)
@@ -309,6 +325,8 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGUSR1, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGCHLD, &sa, NULL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		return;   /* the command */
 	}
 	/* The supervisor is a fork that never execs: it would hold every
@@ -340,10 +358,13 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
 			passed_on = 1;
 			signal_tree(SIGTERM, 1);
 		}
-		if (waitpid(c, &ws, 0) == c)
+		pid_t w = waitpid(c, &ws, WNOHANG);
+		if (w == c)
 			break;
-		if (errno != EINTR)
+		if (w < 0 && errno != EINTR)
 			_exit(127);
+		if (w == 0)
+			sigsuspend(&none);
 	}
 	if (supervisor_asked)
 		kill_tree();
@@ -355,6 +376,7 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
 		setrlimit(RLIMIT_CORE, &no_core);   /* the command dumped its own */
 		sa.sa_handler = SIG_DFL;
 		sigaction(sig, &sa, NULL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		kill(getpid(), sig);
 	}
 	_exit(127);

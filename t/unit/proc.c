@@ -72,29 +72,8 @@ static pid_t read_pid(const char *path)
 	return p;
 }
 
-/* Reap g, an orphan that comes to us (the subreaper) once the process
- * between (the command, under proc's supervisor) has died too: that may
- * take a moment after proc_run returned.  1 when g died by a signal, with
- * the signal in *sig. */
-static int reap_orphan(pid_t g, int *sig)
-{
-	int st;
-	for (int i = 0; i < 500; i++) {
-		pid_t r = waitpid(g, &st, WNOHANG);
-		if (r == g) {
-			*sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-			return WIFSIGNALED(st);
-		}
-		if (r < 0 && errno != ECHILD)
-			return 0;
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	return 0;
-}
-
-/* Is g gone (dead and reaped, by us or by proc's supervisor, which is a
- * subreaper itself and reaps what it kills)?  Waits up to 5 s. */
+/* Is g gone (dead and reaped, by proc's supervisor, which is a subreaper
+ * and reaps all it kills before it exits, or by us)?  Waits up to 5 s. */
 static int gone(pid_t g)
 {
 	for (int i = 0; i < 500; i++) {
@@ -119,8 +98,7 @@ static void test_timeout(void)
 	snprintf(cmd, sizeof cmd, "sleep 8 & echo $! > '%s'; wait", pidfile);
 	is_int(sh(cmd, &o), PROC_TIMEOUT, "a command over its timeout gives 124");
 	pid_t g = read_pid(pidfile);
-	int sig = 0;
-	ok(g > 0 && reap_orphan(g, &sig), "its grandchild (sleep) was killed too, not left running");
+	ok(g > 0 && gone(g), "its grandchild (sleep) was killed too, not left running");
 
 	/* a grandchild that ignores SIGTERM goes with SIGKILL once the
 	 * command itself has died */
