@@ -22,7 +22,7 @@ test_expect_success 'setup: three remotes with a small pair of trees each, the s
 	sweep_setup &&
 	sweep_strategy restart &&
 	PATH=$TRASH/fake:$PATH run-deploy --config "$CONFIG" >out 2>err &&
-	test_grep "nothing is due" err &&
+	test_grep "nothing to deploy" err &&
 	echo "running $(heads)" >"$STACK_STATE" &&
 	ends_clean
 '

@@ -87,7 +87,7 @@ make_pair() {
 flip() {
 	_g=$TRASH/$1.git _now= _a= &&
 	read -r _a <"$SW/$1-$2-A" &&
-	{ read -r _now <"$SW/$1.tree" || :; } &&
+	if [ -e "$SW/$1.tree" ]; then read -r _now <"$SW/$1.tree"; fi &&
 	if [ "$_now" = "$_a" ]; then read -r _t <"$SW/$1-$2-B"; else _t=$_a; fi &&
 	_c=$(git -C "$_g" commit-tree "$_t" -p main -m "flip $2") &&
 	git -C "$_g" update-ref refs/heads/main "$_c" &&
