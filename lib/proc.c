@@ -279,6 +279,22 @@ static void on_supervisor_signal(int sig)
 	/* SIGCHLD: only wakes sigsuspend */
 }
 
+/* Every descriptor, whatever its close-on-exec flag (the supervisor). */
+static void close_every_fd(void)
+{
+	long closed = -1;
+#ifdef SYS_close_range
+	closed = syscall(SYS_close_range, 0U, ~0U, 0U);
+#endif
+	if (closed < 0) {
+		struct rlimit nofile;
+		long top = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 65536 ?
+		           (long)nofile.rlim_cur : 65536;
+		for (long fd = 0; fd < top; fd++)
+			close((int)fd);
+	}
+}
+
 /*
  * The first child is a supervisor, not the command: it leads the group,
  * forks the command into it and waits.  PR_SET_PDEATHSIG reaches only a
@@ -336,17 +352,7 @@ static void supervise(int report_fd, int null_fd, pid_t parent)
 	 * (STATE_DIR/lock, an flock) must go with the caller: a supervisor
 	 * still killing the tree of a killed run would make the next run
 	 * find the lock held (75).  It needs none of them. */
-	long closed = -1;
-#ifdef SYS_close_range
-	closed = syscall(SYS_close_range, 0U, ~0U, 0U);
-#endif
-	if (closed < 0) {
-		struct rlimit nofile;
-		long top = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 65536 ?
-		           (long)nofile.rlim_cur : 65536;
-		for (long fd = 0; fd < top; fd++)
-			close((int)fd);
-	}
+	close_every_fd();
 	(void)null_fd;   /* closed with the rest */
 	int ws, passed_on = 0;
 	for (;;) {
