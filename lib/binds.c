@@ -12,8 +12,6 @@
 #include "strbuf.h"
 #include "util.h"
 
-#define ASK_TIMEOUT 120
-
 static void add(struct binds *b, const char *service, const char *id, const char *path)
 {
 	/* three parallel arrays, one capacity */
@@ -125,7 +123,7 @@ int binds_scan(struct binds *b, const char *cli, const char *dir,
 	ask[n++] = "ps";
 	ask[n++] = "-q";
 	ask[n] = NULL;
-	if (proc_capture(&ps, ask, dir, ASK_TIMEOUT, err) < 0)
+	if (proc_capture(&ps, ask, dir, STACK_ASK_TIMEOUT, err) < 0)
 		goto out;
 	/* every container, however many the project runs: one left out
 	 * would be a service not recreated */
@@ -142,7 +140,7 @@ int binds_scan(struct binds *b, const char *cli, const char *dir,
 		ret = 0;
 		goto out;
 	}
-	if (proc_capture(&json, argv, dir, ASK_TIMEOUT, err) < 0)
+	if (proc_capture(&json, argv, dir, STACK_ASK_TIMEOUT, err) < 0)
 		goto out;
 	ret = binds_parse(b, json, changed, nchanged, err);
 out:

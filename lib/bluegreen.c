@@ -15,8 +15,6 @@
 #include "strbuf.h"
 #include "util.h"
 
-#define ASK_TIMEOUT 120
-
 /* A YAML key at the start of `line` (quotes taken off) equals `want`. */
 static int key_is(const char *line, const char *want)
 {
@@ -63,7 +61,7 @@ static int compose_config(char **out, const char *cli, const char *dir, const ch
 	if (opt)
 		argv[n++] = opt;
 	argv[n] = NULL;
-	int ret = proc_capture(out, argv, dir, ASK_TIMEOUT, err);
+	int ret = proc_capture(out, argv, dir, STACK_ASK_TIMEOUT, err);
 	free(opt);
 	return ret;
 }
@@ -258,7 +256,7 @@ static int drain(const struct stack *st, const char *phase)
 static void give_up(const struct stack *st, const char *service, const char *const *fresh, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		docker_on("rm", "-f", fresh[i], ASK_TIMEOUT);
+		docker_on("rm", "-f", fresh[i], STACK_ASK_TIMEOUT);
 	if (record(st->s, NULL, NULL, NULL) == 0)
 		log_error("bluegreen: '%s': the new container was removed; the old one was never stopped", service);
 }
@@ -285,7 +283,7 @@ static int hand_over(struct stack *st, const struct engine_set *set, const char 
 		return -1;
 	for (size_t k = 0; k < nold; k++) {
 		log_info("%s: removing the old container %.12s of '%s'", phase, old[k], service);
-		if (docker_on("rm", NULL, old[k], ASK_TIMEOUT) < 0)
+		if (docker_on("rm", NULL, old[k], STACK_ASK_TIMEOUT) < 0)
 			return -1;
 	}
 	stack_test_kill("bluegreen-removed");
@@ -395,7 +393,7 @@ int bluegreen_undo(const struct settings *s, const char *cli)
 			continue;
 		log_warn("bluegreen: removing the container %.12s of '%s' that the interrupted switch made "
 		         "(the old one is %.12s)", c->id, service, old);
-		ret |= docker_on("rm", "-f", c->id, ASK_TIMEOUT);
+		ret |= docker_on("rm", "-f", c->id, STACK_ASK_TIMEOUT);
 	}
 	if (ret == 0)
 		ret = record(s, NULL, NULL, NULL);

@@ -14,7 +14,6 @@
 #include "strbuf.h"
 #include "util.h"
 
-#define ASK_TIMEOUT 120
 /* How often the engine is asked while a start settles: docker inspect is
  * cheap, and a container without a healthcheck must be seen running twice
  * this far apart (one that exits at once may still be "running" when
@@ -115,7 +114,7 @@ int engine_inspect(struct engine_set *set, const char *const *ids, size_t n, cha
 	argv[0] = "docker";
 	argv[1] = "inspect";
 	memcpy(argv + 2, ids, n * sizeof *ids);
-	if (n > 0 && (ret = proc_capture(&json, argv, NULL, ASK_TIMEOUT, err)) == 0)
+	if (n > 0 && (ret = proc_capture(&json, argv, NULL, STACK_ASK_TIMEOUT, err)) == 0)
 		ret = engine_parse(set, json, err);
 	free(json);
 	free(argv);
@@ -133,7 +132,7 @@ int engine_list(struct engine_set *set, const char *cli, const char *dir, char *
 	ask[n++] = "-a";
 	ask[n++] = "-q";
 	ask[n] = NULL;
-	if (proc_capture(&ps, ask, dir, ASK_TIMEOUT, err) < 0)
+	if (proc_capture(&ps, ask, dir, STACK_ASK_TIMEOUT, err) < 0)
 		goto out;
 	for (char *id = strtok_r(ps, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
 		ARRAY_GROW(ids, nids, cap);

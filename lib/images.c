@@ -12,9 +12,9 @@
 #include "log.h"
 #include "proc.h"
 #include "strbuf.h"
+#include "stack.h"
 #include "util.h"
 
-#define ASK_TIMEOUT 120
 #define KEEP_REPO "autodeploy/keep:"
 
 void images_add(struct images *im, const char *id, const char *container, const char *project,
@@ -102,7 +102,7 @@ int images_scan(struct images *im, const char *compose_dir, char *err)
 		return err_set(err, "cannot resolve '%s': %s", compose_dir, strerror(errno));
 	filter = xasprintf("label=com.docker.compose.project.working_dir=%s", real);
 	const char *ask[] = { "docker", "ps", "-q", "--no-trunc", "--filter", filter, NULL };
-	if (proc_capture(&ps, ask, compose_dir, ASK_TIMEOUT, err) < 0)
+	if (proc_capture(&ps, ask, compose_dir, STACK_ASK_TIMEOUT, err) < 0)
 		goto out;
 	ARRAY_GROW(argv, n + 2, cap);
 	argv[n++] = "docker";
@@ -113,7 +113,7 @@ int images_scan(struct images *im, const char *compose_dir, char *err)
 	}
 	argv[n] = NULL;
 	ret = 0;
-	if (n > 2 && (proc_capture(&json, argv, compose_dir, ASK_TIMEOUT, err) < 0 ||
+	if (n > 2 && (proc_capture(&json, argv, compose_dir, STACK_ASK_TIMEOUT, err) < 0 ||
 	              images_parse(im, json, err) < 0))
 		ret = -1;
 out:
@@ -145,7 +145,7 @@ char *images_keep_tag(const struct image_rec *r)
 static int docker(const char *const *argv, int quiet, char *err)
 {
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), status, ret = 0;
-	struct proc_opts o = { .null_stdin = 1, .timeout = ASK_TIMEOUT, .stdout_fd = devnull,
+	struct proc_opts o = { .null_stdin = 1, .timeout = STACK_ASK_TIMEOUT, .stdout_fd = devnull,
 	                       .stderr_fd = quiet ? devnull : 0 };
 	if (proc_run(&status, argv, &o, err) < 0)
 		ret = -1;

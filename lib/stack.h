@@ -52,6 +52,10 @@ const char *stack_detect_compose(void);
  * compose" is two): fills argv[0..], returns how many. */
 size_t stack_compose_argv(const char **argv, const char *cli);
 
+/* Seconds a question to the engine (compose ps, docker inspect, tag)
+ * may take: binds, images, engine health and blue/green ask it alike. */
+#define STACK_ASK_TIMEOUT 120
+
 /* Test-only fault injection (run-deploy(1)): when AUTODEPLOY_TEST_KILL_AT
  * names `point`, say so and die by SIGKILL (or take the signal
  * AUTODEPLOY_TEST_KILL_SIGNAL names: util_test_kill), so that the tests

@@ -22,15 +22,7 @@
 SWEEP_SIG=KILL
 if [ "${AUTODEPLOY_SWEEP:-}" = full ]; then BIG_STEP=11; else BIG_STEP=${SWEEP_BIG_STEP:-50}; fi
 
-test_expect_success 'setup: three remotes with a small pair of trees each, the stack one a 3,000-file pair too; checkouts deployed' '
-	sweep_setup &&
-	sweep_strategy restart &&
-	PATH=$TRASH/fake:$PATH run-deploy --config "$CONFIG" >out 2>err &&
-	test_grep "nothing to deploy" err &&
-	echo "running $(heads)" >"$STACK_STATE" &&
-	ends_clean
-'
-PATH=$TRASH/fake:$PATH
+sweep_setup_test
 
 for SWEEP_STRATEGY in restart recreate; do
 	test_expect_success "setup: strategy $SWEEP_STRATEGY" '

@@ -160,6 +160,21 @@ sweep_setup() {
 	write_sweep_standin
 }
 
+# sweep_setup_test: the first test of a sweep script (sweep_setup, the
+# checkouts deployed, the stack running on them); then every stack
+# command's docker is the failing fake.
+sweep_setup_test() {
+	test_expect_success 'setup: three remotes with a small pair of trees each, the stack one a 3,000-file pair too; checkouts deployed' '
+		sweep_setup &&
+		sweep_strategy restart &&
+		PATH=$TRASH/fake:$PATH run-deploy --config "$CONFIG" >out 2>err &&
+		test_grep "nothing to deploy" err &&
+		echo "running $(heads)" >"$STACK_STATE" &&
+		ends_clean
+	'
+	PATH=$TRASH/fake:$PATH
+}
+
 # sweep_strategy STRATEGY: $CONFIG with every command through the stand-in.
 sweep_strategy() {
 	write_config "$TRASH/compose" "$TRASH/extra1 $TRASH/extra2" &&
