@@ -113,39 +113,18 @@ out:
 int binds_scan(struct binds *b, const char *cli, const char *dir,
                const char *const *changed, size_t nchanged, char *err)
 {
-	const char *ask[5], **argv = NULL;
-	char *ps = NULL, *json = NULL, *save = NULL;
-	size_t n = 0, cap = 0;
-	int ret = -1;
+	const char *ask[5];
+	char *json = NULL;
+	size_t n = stack_compose_argv(ask, cli);
+	int ret;
 
 	memset(b, 0, sizeof *b);
-	n = stack_compose_argv(ask, cli);
 	ask[n++] = "ps";
 	ask[n++] = "-q";
 	ask[n] = NULL;
-	if (proc_capture(&ps, ask, dir, STACK_ASK_TIMEOUT, err) < 0)
-		goto out;
-	/* every container, however many the project runs: one left out
-	 * would be a service not recreated */
-	n = 0;
-	ARRAY_GROW(argv, n + 2, cap);
-	argv[n++] = "docker";
-	argv[n++] = "inspect";
-	for (char *id = strtok_r(ps, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
-		ARRAY_GROW(argv, n + 1, cap);
-		argv[n++] = id;
-	}
-	argv[n] = NULL;
-	if (n == 2) {   /* nothing runs */
-		ret = 0;
-		goto out;
-	}
-	if (proc_capture(&json, argv, dir, STACK_ASK_TIMEOUT, err) < 0)
-		goto out;
-	ret = binds_parse(b, json, changed, nchanged, err);
-out:
-	free(argv);
+	ret = stack_inspect(&json, ask, dir, err);
+	if (ret == 0 && json)   /* else nothing runs */
+		ret = binds_parse(b, json, changed, nchanged, err);
 	free(json);
-	free(ps);
 	return ret;
 }

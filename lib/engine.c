@@ -123,25 +123,19 @@ int engine_inspect(struct engine_set *set, const char *const *ids, size_t n, cha
 
 int engine_list(struct engine_set *set, const char *cli, const char *dir, char *err)
 {
-	const char *ask[6], **ids = NULL;
-	char *ps = NULL, *save = NULL;
-	size_t n = stack_compose_argv(ask, cli), nids = 0, cap = 0;
-	int ret = -1;
+	const char *ask[6];
+	char *json = NULL;
+	size_t n = stack_compose_argv(ask, cli);
+	int ret;
 
 	ask[n++] = "ps";
 	ask[n++] = "-a";
 	ask[n++] = "-q";
 	ask[n] = NULL;
-	if (proc_capture(&ps, ask, dir, STACK_ASK_TIMEOUT, err) < 0)
-		goto out;
-	for (char *id = strtok_r(ps, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
-		ARRAY_GROW(ids, nids, cap);
-		ids[nids++] = id;
-	}
-	ret = engine_inspect(set, ids, nids, err);
-out:
-	free(ids);
-	free(ps);
+	ret = stack_inspect(&json, ask, dir, err);
+	if (ret == 0 && json)
+		ret = engine_parse(set, json, err);
+	free(json);
 	return ret;
 }
 

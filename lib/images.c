@@ -93,33 +93,17 @@ out:
 
 int images_scan(struct images *im, const char *compose_dir, char *err)
 {
-	char *real = realpath(compose_dir, NULL), *filter = NULL, *ps = NULL, *json = NULL, *save = NULL;
-	const char **argv = NULL;
-	size_t n = 0, cap = 0;
-	int ret = -1;
+	char *real = realpath(compose_dir, NULL), *filter = NULL, *json = NULL;
+	int ret;
 
 	if (!real)
 		return err_set(err, "cannot resolve '%s': %s", compose_dir, strerror(errno));
 	filter = xasprintf("label=com.docker.compose.project.working_dir=%s", real);
 	const char *ask[] = { "docker", "ps", "-q", "--no-trunc", "--filter", filter, NULL };
-	if (proc_capture(&ps, ask, compose_dir, STACK_ASK_TIMEOUT, err) < 0)
-		goto out;
-	ARRAY_GROW(argv, n + 2, cap);
-	argv[n++] = "docker";
-	argv[n++] = "inspect";
-	for (char *id = strtok_r(ps, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
-		ARRAY_GROW(argv, n + 1, cap);
-		argv[n++] = id;
-	}
-	argv[n] = NULL;
-	ret = 0;
-	if (n > 2 && (proc_capture(&json, argv, compose_dir, STACK_ASK_TIMEOUT, err) < 0 ||
-	              images_parse(im, json, err) < 0))
-		ret = -1;
-out:
-	free(argv);
+	ret = stack_inspect(&json, ask, compose_dir, err);
+	if (ret == 0 && json)
+		ret = images_parse(im, json, err);
 	free(json);
-	free(ps);
 	free(filter);
 	free(real);
 	return ret;

@@ -125,6 +125,33 @@ size_t stack_compose_argv(const char **argv, const char *cli)
 	return 1;
 }
 
+int stack_inspect(char **json, const char *const *ask, const char *dir, char *err)
+{
+	const char **argv = NULL;
+	char *ps = NULL, *save = NULL;
+	size_t n = 0, cap = 0;
+	int ret = -1;
+
+	*json = NULL;
+	if (proc_capture(&ps, ask, dir, STACK_ASK_TIMEOUT, err) < 0)
+		goto out;
+	/* every container in one inspect, however many the project runs:
+	 * one left out would be a service not recreated, an image not kept */
+	ARRAY_GROW(argv, n + 2, cap);
+	argv[n++] = "docker";
+	argv[n++] = "inspect";
+	for (char *id = strtok_r(ps, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
+		ARRAY_GROW(argv, n + 1, cap);
+		argv[n++] = id;
+	}
+	argv[n] = NULL;
+	ret = n == 2 ? 0 : proc_capture(json, argv, dir, STACK_ASK_TIMEOUT, err);
+out:
+	free(argv);
+	free(ps);
+	return ret;
+}
+
 int stack_command(struct stack *st, const char *phase, const char *command, long timeout)
 {
 	char err[ERR_MAX];

@@ -56,6 +56,12 @@ size_t stack_compose_argv(const char **argv, const char *cli);
  * may take: binds, images, engine health and blue/green ask it alike. */
 #define STACK_ASK_TIMEOUT 120
 
+/* The engine's JSON (`docker inspect`) for the containers that `ask`
+ * lists, one ID a line as `ps -q` prints them, run in dir: binds, images
+ * and engine health ask the same two questions.  *json is NULL when the
+ * list is empty.  0, or -1 with err set. */
+int stack_inspect(char **json, const char *const *ask, const char *dir, char *err);
+
 /* Test-only fault injection (run-deploy(1)): when AUTODEPLOY_TEST_KILL_AT
  * names `point`, say so and die by SIGKILL (or take the signal
  * AUTODEPLOY_TEST_KILL_SIGNAL names: util_test_kill), so that the tests
