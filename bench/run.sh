@@ -179,6 +179,11 @@ start_sshd() { # prints nothing; fails saying why in $W/sshd/why
 	ssh-keygen -q -t ed25519 -N '' -C bench-host -f "$_d/host" || return 1
 	ssh-keygen -q -t ed25519 -N '' -C bench-user -f "$_d/user" || return 1
 	cp "$_d/user.pub" "$_d/authorized_keys"
+	# sshd runs each session's command through root's login shell, which
+	# reads ~/.bashrc: on a development machine that may be seconds of
+	# pyenv/cargo setup per session, paid by both sides alike and by no
+	# git host; an empty HOME keeps the rows about the clients
+	mkdir -p "$_d/home"
 	mkdir -p "$_d/keys" && cp "$_d/user" "$_d/keys/id_rsa_git_ssh_read_only" && chmod 600 "$_d/keys/"*
 	[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd
 	SSHD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -194,6 +199,7 @@ start_sshd() { # prints nothing; fails saying why in $W/sshd/why
 	UsePAM no
 	StrictModes no
 	MaxStartups 100
+	SetEnv HOME=$_d/home
 	CONF
 	/usr/sbin/sshd -f "$_d/config" -E "$_d/log" || { echo "sshd did not start" >"$_d/why"; return 1; }
 	_k=0

@@ -1,6 +1,7 @@
 /* sshconn: ssh through OpenSSH, one master per destination.  See sshconn.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -9,7 +10,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,7 +95,6 @@ struct master {
 	char id[17];              /* hex of the destination's hash: the socket's name */
 	enum master_state state;
 	char err[ERR_MAX];        /* M_FAILED: why, said to every session */
-	struct argv exit_argv;    /* ssh -O exit, for sshconn_shutdown */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -240,36 +244,67 @@ static int spawn(pid_t *pid, char **argv, int in, int out, int errfd, char *err)
 	return 0;
 }
 
+/* A descriptor that turns readable when pid exits (-1 where the kernel
+ * has none: then we nap), so that a reap costs no polling delay. */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);   /* always close-on-exec */
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
+/* Sleep until pidfd (or other, when >= 0) turns readable, at most
+ * `left` seconds; without a pidfd, a nap that grows up to 20 ms. */
+static void wait_for(int pidfd, int other, double left, long *nap_us)
+{
+	int ms = left > 60.0 ? 60000 : (int)(left * 1000) + 1;
+	struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = other, .events = POLLIN } };
+
+	if (pidfd >= 0) {
+		poll(p, other >= 0 ? 2 : 1, ms);
+		return;
+	}
+	if (other >= 0 && poll(&p[1], 1, 0) > 0)
+		return;
+	struct timespec ts = { 0, *nap_us * 1000 };
+	nanosleep(&ts, NULL);
+	if (*nap_us < 20000)
+		*nap_us *= 2;
+}
+
 /* Reap pid, waiting at most `grace` seconds; then its group is killed.
  * Returns the exit status, 128+N for signal N, -1 when it was killed. */
 static int reap_within(pid_t pid, double grace)
 {
 	double deadline = util_monotonic() + grace;
 	long nap_us = 1000;
-	int ws;
+	int ws, status, pidfd = open_pidfd(pid);
 
 	for (;;) {
 		pid_t r = waitpid(pid, &ws, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-		if (r < 0 && errno != EINTR)
-			return -1;
+		if (r == pid) {
+			status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+			break;
+		}
+		if (r < 0 && errno != EINTR) {
+			status = -1;
+			break;
+		}
 		if (util_monotonic() >= deadline) {
 			kill(-pid, SIGKILL);
 			while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 				;
-			return -1;
+			status = -1;
+			break;
 		}
-		struct timespec ts = { 0, nap_us * 1000 };
-		nanosleep(&ts, NULL);
-		if (nap_us < 50000)
-			nap_us *= 2;
+		wait_for(pidfd, -1, deadline - util_monotonic(), &nap_us);
 	}
-}
-
-static int open_null(int flags)
-{
-	return open("/dev/null", flags | O_CLOEXEC);
+	if (pidfd >= 0)
+		close(pidfd);
+	return status;
 }
 
 /* All of a memfd's text, NUL-terminated, malloc'd. */
@@ -334,72 +369,110 @@ static void warn_accepted(const char *id, const struct sshconn_target *t, const 
 	free(kh);
 }
 
-/* Connect the master of destination id: `ssh -N -f` returns once it is
- * authenticated and serving the control socket, or fails with what it
- * said (-v: the server's key fingerprint, for a refused host key). */
-static int start_master(struct master *m, const struct sshconn_target *t, char *err)
+/* 1 once the master's control socket is in place (ssh links it under
+ * its final name when it listens, after authentication), else 0. */
+static int socket_up(const char *id)
 {
-	struct argv a = { 0 };
-	struct sshmsg_ctx ctx = { .host = t->host, .key = t->key, .known_hosts = t->known_hosts };
-	int in = open_null(O_RDONLY), out = open_null(O_WRONLY), ret = -1, status;
-	int errfd = memfd_create("ssh-stderr", MFD_CLOEXEC);
-	char *text = NULL;
-	pid_t pid;
+	char path[128];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", private_dir, id);
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
 
-	if (in < 0 || out < 0 || errfd < 0) {
-		err_set(err, "cannot start ssh: %s", strerror(errno));
-		goto out;
+/* 1 when the session has written to its stdout (the connection is up even
+ * without a socket: ssh could not make one and went on without it). */
+static int session_spoke(const struct sshconn_session *s)
+{
+	int n = 0;
+	return ioctl(s->out, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* The starting session s of master m: wait until its socket serves (1),
+ * ssh ended (0, its stderr says why) or the start ran out of time (-1).
+ * inotify on our folder and a pidfd on ssh: no polling delay. */
+static int wait_master(const struct master *m, const struct sshconn_session *s)
+{
+	double deadline = util_monotonic() + SSHCONN_START_TIMEOUT;
+	int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), pidfd = open_pidfd(s->pid), ret;
+	long nap_us = 1000;
+	char buf[4096];
+
+	if (in >= 0 && inotify_add_watch(in, private_dir, IN_CREATE | IN_MOVED_TO) < 0) {
+		close(in);
+		in = -1;
 	}
-	if (common_argv(&a, t, m->id, err) < 0)
-		goto out;
-	av_opt(&a, "ControlMaster=%s", "yes");
-	av_opt(&a, "ControlPersist=%s", CONTROL_PERSIST);
-	av_add(&a, xstrdup("-v"));
-	av_add(&a, xstrdup("-N"));
-	av_add(&a, xstrdup("-f"));
-	add_destination(&a, t);
-	if (spawn(&pid, a.v, in, out, errfd, err) < 0)
-		goto out;
-	status = reap_within(pid, SSHCONN_START_TIMEOUT);
-	text = read_back(errfd);
-	if (status < 0) {
-		err_set(err, "cannot reach '%s' through ssh: no connection within %d s", t->host,
-		        SSHCONN_START_TIMEOUT);
-		goto out;
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		if (socket_up(m->id) || session_spoke(s)) {
+			ret = 1;
+			break;
+		}
+		if (waitid(P_PID, (id_t)s->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == s->pid) {
+			ret = 0;
+			break;
+		}
+		double left = deadline - util_monotonic();
+		if (left <= 0) {
+			ret = -1;
+			break;
+		}
+		/* without inotify, the socket is looked for after each nap */
+		wait_for(in >= 0 ? pidfd : -1, in, in >= 0 ? left : 0.02, &nap_us);
+		while (in >= 0 && read(in, buf, sizeof buf) > 0)
+			;
 	}
-	if (status != 0) {
-		sshmsg_explain(err, text, &ctx);
-		goto out;
-	}
-	if (!t->strict)
-		warn_accepted(m->id, t, text);
-	/* the same options find the same socket when the run ends */
-	if (common_argv(&m->exit_argv, t, m->id, err) < 0)
-		goto out;
-	av_add(&m->exit_argv, xstrdup("-O"));
-	av_add(&m->exit_argv, xstrdup("exit"));
-	add_destination(&m->exit_argv, t);
-	ret = 0;
-out:
-	av_free(&a);
-	free(text);
 	if (in >= 0)
 		close(in);
-	if (out >= 0)
-		close(out);
-	if (errfd >= 0)
-		close(errfd);
+	if (pidfd >= 0)
+		close(pidfd);
 	return ret;
 }
 
-/* The master of t, started by the first thread that needs it while the
- * others wait: one handshake per destination, even when checkouts are
- * checked in parallel.  id gets the destination's socket name. */
-static int get_master(char id[17], const struct sshconn_target *t, char *err)
+/* The first session to a destination is its master too: one ssh, one
+ * handshake, no `ssh -f` to wait for before the first fetch.  Wait until
+ * it serves its socket (the other sessions then ride on it) or failed:
+ * then say why as autodeploy-ssh(7) does (-v: the server's key
+ * fingerprint, for a refused host key) and end the session. */
+static int master_up(struct master *m, struct sshconn_session *s, const struct sshconn_target *t,
+                     char *err)
+{
+	struct sshmsg_ctx ctx = { .host = t->host, .key = t->key, .known_hosts = t->known_hosts };
+	int up = wait_master(m, s);
+	char *text;
+
+	if (up == 1) {
+		if (!t->strict) {
+			text = read_back(s->errfd);
+			warn_accepted(m->id, t, text);
+			free(text);
+		}
+		return 0;
+	}
+	if (up < 0) {
+		sshconn_close(s, NULL);
+		return err_set(err, "cannot reach '%s' through ssh: no connection within %d s", t->host,
+		               SSHCONN_START_TIMEOUT);
+	}
+	reap_within(s->pid, CLOSE_GRACE);
+	s->pid = -1;
+	text = read_back(s->errfd);
+	sshmsg_explain(err, text, &ctx);
+	free(text);
+	sshconn_close(s, NULL);
+	return -1;
+}
+
+/* The master of t.  The first thread that needs it gets *starter (its
+ * session will be the master) while the others wait for the outcome: one
+ * handshake per destination, even when checkouts are checked in
+ * parallel.  id gets the destination's socket name. */
+static int get_master(char id[17], struct master **starter, const struct sshconn_target *t, char *err)
 {
 	struct master *m;
 	int ret = 0;
 
+	*starter = NULL;
 	target_id(id, t);
 	pthread_mutex_lock(&mu);
 	if (ensure_dir(err) < 0) {
@@ -414,11 +487,9 @@ static int get_master(char id[17], const struct sshconn_target *t, char *err)
 		m->state = M_STARTING;
 		m->next = masters;
 		masters = m;
+		*starter = m;
 		pthread_mutex_unlock(&mu);
-		int rc = start_master(m, t, m->err);
-		pthread_mutex_lock(&mu);
-		m->state = rc < 0 ? M_FAILED : M_UP;
-		pthread_cond_broadcast(&changed);
+		return 0;
 	}
 	while (m->state == M_STARTING)
 		pthread_cond_wait(&changed, &mu);
@@ -428,6 +499,17 @@ static int get_master(char id[17], const struct sshconn_target *t, char *err)
 	return ret;
 }
 
+/* The outcome of the start of m, to the threads that wait for it. */
+static void master_settle(struct master *m, int ok, const char *err)
+{
+	pthread_mutex_lock(&mu);
+	m->state = ok ? M_UP : M_FAILED;
+	if (!ok)
+		snprintf(m->err, sizeof m->err, "%s", err);
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&mu);
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -435,20 +517,27 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-int sshconn_open(struct sshconn_session *s, const struct sshconn_target *t, const char *command,
-                 char *err)
+/* `ssh [options] -T destination command` on fresh pipes into s. */
+static int session_start(struct sshconn_session *s, const struct sshconn_target *t, const char *id,
+                         int master, const char *command, char *err)
 {
 	struct argv a = { 0 };
-	char id[17];
 	int sv[2] = { -1, -1 }, pv[2] = { -1, -1 }, ret = -1;
 
-	s->pid = -1;
-	s->in = s->out = s->errfd = -1;
-	if (get_master(id, t, err) < 0 || common_argv(&a, t, id, err) < 0)
+	if (common_argv(&a, t, id, err) < 0)
 		goto out;
-	/* should the master be gone (ControlPersist ran out), ssh connects
-	 * on its own with the same options: slower, never less checked */
-	av_opt(&a, "ControlMaster=%s", "no");
+	if (master) {
+		/* ControlPersist: once authenticated, ssh forks the master off
+		 * and runs this session through it as any other */
+		av_opt(&a, "ControlMaster=%s", "yes");
+		av_opt(&a, "ControlPersist=%s", CONTROL_PERSIST);
+		av_add(&a, xstrdup("-v"));
+	} else {
+		/* should the master be gone (ControlPersist ran out), ssh
+		 * connects on its own with the same options: slower, never
+		 * less checked */
+		av_opt(&a, "ControlMaster=%s", "no");
+	}
 	av_add(&a, xstrdup("-T"));
 	add_destination(&a, t);
 	av_add(&a, xstrdup(command));
@@ -473,6 +562,26 @@ out:
 	close_fd(&pv[1]);
 	if (ret < 0)
 		close_fd(&s->errfd);
+	return ret;
+}
+
+int sshconn_open(struct sshconn_session *s, const struct sshconn_target *t, const char *command,
+                 char *err)
+{
+	struct master *starter;
+	char id[17];
+	int ret;
+
+	s->pid = -1;
+	s->in = s->out = s->errfd = -1;
+	if (get_master(id, &starter, t, err) < 0)
+		return -1;
+	ret = session_start(s, t, id, starter != NULL, command, err);
+	if (starter) {
+		if (ret == 0 && (ret = master_up(starter, s, t, err)) < 0)
+			s->pid = -1;
+		master_settle(starter, ret == 0, err);
+	}
 	return ret;
 }
 
@@ -515,23 +624,51 @@ int sshconn_close(struct sshconn_session *s, char *why)
 	return status;
 }
 
+/* Ask the master behind socket `path` to exit, as `ssh -O exit` does but
+ * without starting an ssh: the control protocol's hello, then a terminate
+ * request (OpenSSH's PROTOCOL.mux), and its answer read back. */
+static void mux_terminate(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { 5, 0 };
+	unsigned char hello[12] = { 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 4 };       /* MUX_MSG_HELLO, 4 */
+	unsigned char term[12] = { 0, 0, 0, 8, 0x10, 0, 0, 5, 0, 0, 0, 1 };      /* MUX_C_TERMINATE, id 1 */
+	unsigned char buf[256];
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		close(fd);
+		return;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    send(fd, hello, sizeof hello, MSG_NOSIGNAL) == (ssize_t)sizeof hello &&
+	    recv(fd, buf, sizeof buf, 0) > 0 && send(fd, term, sizeof term, MSG_NOSIGNAL) == (ssize_t)sizeof term) {
+		/* its answer (MUX_S_OK: length, type, our id) says it agreed,
+		 * as `ssh -O exit` waits for it; its exit follows */
+		size_t got = 0;
+		ssize_t k;
+		while (got < 12 && (k = recv(fd, buf, sizeof buf, 0)) > 0)
+			got += (size_t)k;
+	}
+	close(fd);
+}
+
 void sshconn_shutdown(void)
 {
-	char err[ERR_MAX];
+	char err[ERR_MAX], path[128];
 
 	pthread_mutex_lock(&mu);
 	while (masters) {
 		struct master *m = masters;
-		int in = open_null(O_RDONLY), out = open_null(O_WRONLY);
-		pid_t pid;
 		masters = m->next;
-		if (m->state == M_UP && in >= 0 && out >= 0 && spawn(&pid, m->exit_argv.v, in, out, out, err) == 0)
-			reap_within(pid, 5.0);
-		if (in >= 0)
-			close(in);
-		if (out >= 0)
-			close(out);
-		av_free(&m->exit_argv);
+		snprintf(path, sizeof path, "%s/%s", private_dir, m->id);
+		if (m->state == M_UP)
+			mux_terminate(path);
 		free(m);
 	}
 	if (private_dir[0] && util_remove_tree(private_dir, err) < 0)

@@ -21,14 +21,17 @@
  * (AUTODEPLOY_SSH_CONFIG, else ssh's own ~/.ssh/config), as for git.
  *
  * The first session to a destination (user, host, port, key, config,
- * known_hosts, strictness) starts a master (ControlMaster) whose socket
- * lives in a private 0700 folder of this process; later sessions to it,
- * from any thread, ride on that one connection: ten repositories on one
- * host cost one handshake.  A destination that failed is not tried again
+ * known_hosts, strictness) is its master too (ControlMaster=yes with
+ * ControlPersist: the one ssh forks the master off once authenticated and
+ * carries that session through it), its socket in a private 0700 folder of
+ * this process; later sessions to it, from any thread, wait until the
+ * socket serves and ride on that one connection: ten repositories on one
+ * host cost one handshake and ten ssh.  A destination that failed is not tried again
  * in the same run: the same error is returned at once.  The master lives
  * ControlPersist seconds after its last session, so a killed run leaves
- * nothing behind for long; sshconn_shutdown ends every master (ssh -O exit)
- * and removes the folder.  Errors (host key refused, key refused, host
+ * nothing behind for long; sshconn_shutdown ends every master (the
+ * control protocol's terminate, what ssh -O exit sends) and removes the
+ * folder.  Errors (host key refused, key refused, host
  * unreachable) are worded as autodeploy-ssh(7) and the old libssh2 path
  * worded them.
  */

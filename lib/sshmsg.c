@@ -14,10 +14,11 @@ void sshmsg_plain(char *out, size_t len, const char *text)
 	out[0] = '\0';
 	for (const char *p = text; *p;) {
 		size_t n = strcspn(p, "\r\n");
-		/* -v also prints ssh's version first */
+		/* -v also prints ssh's version first, and who it logged in as */
 		int skip = n == 0 || strncmp(p, "debug", 5) == 0 || strncmp(p, "@@@", 3) == 0 ||
 		           strncmp(p, "OpenSSH_", 8) == 0 ||
 		           strncmp(p, "Warning: Permanently added", 26) == 0 ||
+		           strncmp(p, "Authenticated to ", 17) == 0 ||
 		           strncmp(p, "Transferred: ", 13) == 0 || strncmp(p, "Bytes per second", 16) == 0;
 		if (!skip && o + 3 < len) {
 			int w = snprintf(out + o, len - o, "%s%.*s", o ? "; " : "", (int)n, p);

@@ -121,6 +121,34 @@ test_expect_success 'ten repositories on one host: one handshake, closed at the 
 	test "$(grep -c "Disconnected from user root" "$SSHD_DIR/sshd.log")" = "$(sshd_logins)"
 '
 
+# An ssh in front of the real one that writes down every command line it
+# is given: what a run starts, counted.
+mkdir -p "$TRASH/sshlog" &&
+cat >"$TRASH/sshlog/ssh" <<EOF || exit 1
+#!/bin/sh
+printf '%s\\n' "\$*" >>"$TRASH/ssh.calls"
+exec $(command -v ssh) "\$@"
+EOF
+chmod +x "$TRASH/sshlog/ssh"
+
+test_expect_success 'ten repositories on one host: one ssh each, the first one the master' '
+	keys rsa &&
+	config "$EXTRA" &&
+	mark_logins &&
+	rm -f "$TRASH/ssh.calls" &&
+	{ PATH="$TRASH/sshlog:$PATH" run_drift 1 || return 1; } &&
+	test "$(logins_since_mark)" = 1 &&
+	test "$(wc -l <"$TRASH/ssh.calls")" = $N &&
+	test "$(grep -c "ControlMaster=yes" "$TRASH/ssh.calls")" = 1 &&
+	test "$(grep -c "git-upload-pack" "$TRASH/ssh.calls")" = $N &&
+	! grep -e " -O " -e " -N " "$TRASH/ssh.calls" &&
+	for i in $(seq 1 50); do
+		test "$(grep -c "Disconnected from user root" "$SSHD_DIR/sshd.log")" = "$(sshd_logins)" && break
+		sleep 0.1
+	done &&
+	test "$(grep -c "Disconnected from user root" "$SSHD_DIR/sshd.log")" = "$(sshd_logins)"
+'
+
 test_expect_success 'a host that refuses the key is tried once per run, every checkout told why' '
 	keys rsa &&
 	config "$EXTRA" &&
