@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "birdhouse.h"
 #include "cfg.h"
 #include "cli.h"
 #include "log.h"
@@ -269,6 +270,7 @@ int main(int argc, const char **argv)
 	char err[ERR_MAX], *state_path = NULL, *state = NULL, *old_state = NULL;
 	int code;
 	size_t nsrc = 0;
+	time_t t0 = time(NULL);
 
 	app_init(&a);
 	if (cli_parse(argc, argv, options, "[--force] [--dry-run] [--wait SECONDS]", &code) < 0)
@@ -276,6 +278,7 @@ int main(int argc, const char **argv)
 	repo_global_init();
 	if ((code = app_begin(&a, "notebookdeploy.log")) != EXIT_OK)
 		goto out;
+	birdhouse_marker("notebookdeploy", "START_TIME", t0);
 	const struct settings *sp = &a.s;
 	code = EXIT_CONFIG;
 
@@ -323,6 +326,10 @@ out:
 	free(old_state);
 	free(state);
 	free(state_path);
+	if (a.started) {
+		birdhouse_marker("notebookdeploy", "finished START_TIME", t0);
+		birdhouse_marker("notebookdeploy", "finished   END_TIME", time(NULL));
+	}
 	code = app_end(&a, code);
 	repo_global_shutdown();
 	return code;

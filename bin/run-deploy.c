@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "birdhouse.h"
 #include "bluegreen.h"
 #include "cfg.h"
 #include "cli.h"
@@ -543,16 +544,6 @@ static void self_update(const struct settings *s, const char *config, const stru
 		log_info("self-update: installed and units refreshed");
 }
 
-/* The lines birdhouse-deploy's docs tell operators to watch in
- * autodeploy.log (its triggerdeploy.sh wrote them): log watchers of a
- * host taken over keep working. */
-static void birdhouse_marker(const char *what, time_t t)
-{
-	char when[40];
-	util_iso_time(when, sizeof when, t);
-	log_info("triggerdeploy %s=%s", what, when);
-}
-
 /*
  * 2b. What holds a due deploy (hold.h): a quarantined target (unless
  * --retry), a freeze (--if-drift defers; a manual run refuses with 75
@@ -932,8 +923,8 @@ static void report(struct app *a, struct run *rn, const struct plan *p, int code
 			log_error("%s", err);
 	}
 	if (a->started && !opt_requeue) {
-		birdhouse_marker("finished START_TIME", t0);
-		birdhouse_marker("finished   END_TIME", time(NULL));
+		birdhouse_marker("triggerdeploy", "finished START_TIME", t0);
+		birdhouse_marker("triggerdeploy", "finished   END_TIME", time(NULL));
 	}
 }
 
@@ -956,7 +947,7 @@ int main(int argc, const char **argv)
 	if ((code = app_begin(&a, opt_requeue ? NULL : "autodeploy.log")) != EXIT_OK)
 		goto out;
 	if (!opt_requeue)
-		birdhouse_marker("START_TIME", t0);
+		birdhouse_marker("triggerdeploy", "START_TIME", t0);
 	struct settings *s = &a.s;
 	if ((code = app_need_compose_dir(&a)) != EXIT_OK)
 		goto out;

@@ -6,6 +6,7 @@
 
 #include "birdhouse.h"
 #include "cfg.h"
+#include "log.h"
 #include "util.h"
 
 /* `[ -f DIR/NAME ]`, the test deploy.sh makes. */
@@ -103,4 +104,12 @@ int birdhouse_scheduler_check(const struct cfg *c, const char *compose_dir, cons
 	return err_set(why, "%s:%d: %s enables birdhouse's %s, which its scheduler component runs "
 	               "beside ours: remove optional-components/%s from %s (the scheduler may stay for "
 	               "its other jobs)", cfg_name(c), cfg_line(c, key), key, component, component, key);
+}
+
+void birdhouse_marker(const char *job, const char *what, time_t t)
+{
+	char when[40];
+
+	util_iso_time(when, sizeof when, t);
+	log_info("%s %s=%s", job, what, when);
 }

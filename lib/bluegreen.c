@@ -212,7 +212,7 @@ static int run(const char *const *argv, const struct stack *st, const char *phas
  * running container of the proxy service, `proxies` (a graceful reload:
  * nginx looks the service name up again, and its old workers finish their
  * requests). */
-static int switch_traffic(struct stack *st, const struct engine_set *proxies, const char *service, const char *phase)
+int bluegreen_switch(struct stack *st, const struct engine_set *proxies, const char *service, const char *phase)
 {
 	const struct settings *s = st->s;
 	const char **ids = NULL;
@@ -271,7 +271,7 @@ static void give_up(const struct stack *st, const char *service, const char *con
 static int hand_over(struct stack *st, const struct engine_set *set, const char *service, const char *const *old,
                      size_t nold, const char *phase)
 {
-	if (switch_traffic(st, set, service, phase) < 0 || drain(st, phase) < 0)
+	if (bluegreen_switch(st, set, service, phase) < 0 || drain(st, phase) < 0)
 		return -1;
 	stack_test_kill("bluegreen-drained");
 	for (size_t k = 0; k < nold; k++) {
@@ -279,7 +279,7 @@ static int hand_over(struct stack *st, const struct engine_set *set, const char 
 		if (docker_on("stop", NULL, old[k], st->s->command_timeout) < 0)
 			return -1;
 	}
-	if (switch_traffic(st, set, service, phase) < 0)
+	if (bluegreen_switch(st, set, service, phase) < 0)
 		return -1;
 	for (size_t k = 0; k < nold; k++) {
 		log_info("%s: removing the old container %.12s of '%s'", phase, old[k], service);

@@ -54,6 +54,15 @@ int bluegreen_check(struct bluegreen *bg, const struct settings *s, const char *
  * old one still serves. */
 int bluegreen_start(const struct bluegreen *bg, struct stack *st, const char *cli, const char *phase);
 
+struct engine_set;
+
+/* Switch traffic: AUTODEPLOY_BLUEGREEN_SWITCH_COMMAND (told the service),
+ * else `nginx -s reload` in each running container of the proxy service
+ * (AUTODEPLOY_BLUEGREEN_PROXY) found in proxies; 0 when neither is set.
+ * Also what a recreate start does when it gave a service a new container
+ * (recreate.h).  0, or -1 (logged). */
+int bluegreen_switch(struct stack *st, const struct engine_set *proxies, const char *service, const char *phase);
+
 /* After a failure or a kill: remove every container of a journaled
  * service but its old one, then the journal.  0, or -1 (logged). */
 int bluegreen_undo(const struct settings *s, const char *cli);

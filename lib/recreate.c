@@ -188,6 +188,57 @@ static int engine_healthy(const struct recreate *rc, struct stack *st, const str
 	return engine_wait(before, &o);
 }
 
+/* Is a proxy named, or a switch command set, for reload_proxy? */
+static int proxy_watched(const struct settings *s)
+{
+	return s->strategy != STRATEGY_RESTART && (s->bluegreen_proxy || s->bluegreen_switch_command);
+}
+
+/*
+ * nginx looks a proxy_pass service name up once, when it loads its
+ * config: a service recreated by the start comes back at another address
+ * on the compose network, and a proxy left running would keep sending
+ * to the old one (502) until it restarts.  So when the start gave any
+ * other service a new or restarted container and left the proxy's as it
+ * was, the proxy is reloaded as bluegreen switches it: gracefully, so the
+ * services that did not change lose no request.  Recreating the services
+ * that depend on a recreated one (compose's depends_on) would also renew
+ * the address, but would drop every request through the proxy meanwhile.
+ * After the engine's health: nginx refuses a reload whose names do not
+ * resolve yet.
+ */
+static int reload_proxy(const struct recreate *rc, struct stack *st, const struct engine_set *before, const char *phase)
+{
+	const struct settings *s = st->s;
+	struct engine_set now = { 0 };
+	char err[ERR_MAX];
+	const char *moved = NULL;
+	int proxy_renewed = 0, ret = 0;
+
+	if (!proxy_watched(s) || before->skipped)
+		return 0;
+	if (engine_list(&now, rc->cli ? rc->cli : "docker compose", s->compose_dir, err) < 0) {
+		log_warn("%s: cannot ask which containers the start made (%s): the proxy is not reloaded",
+		         phase, err);
+		return 0;
+	}
+	for (size_t i = 0; i < now.n; i++) {
+		const struct engine_ctr *c = &now.c[i], *was = engine_find(before, c->id);
+		if (c->oneoff || (was && strcmp(was->started_at, c->started_at) == 0))
+			continue;
+		if (s->bluegreen_proxy && strcmp(c->service, s->bluegreen_proxy) == 0)
+			proxy_renewed = 1;
+		else if (!moved)
+			moved = c->service;
+	}
+	if (moved && !proxy_renewed) {
+		log_info("%s: '%s' has a new container: the proxy must look its address up again", phase, moved);
+		ret = bluegreen_switch(st, &now, moved, phase);
+	}
+	engine_free(&now);
+	return ret;
+}
+
 /* Start (and health-check) the stack: recreate also recreates what
  * bind-mounts changed files; every strategy waits for the engine's
  * health, then runs the health command. */
@@ -206,13 +257,13 @@ int recreate_start(struct recreate *rc, struct stack *st, const char *phase)
 			log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
 			         "changed are not recreated", phase, err);
 	}
-	if (st->s->engine_health)
+	if (st->s->engine_health || proxy_watched(st->s))
 		engine_snapshot(&was, rc->cli ? rc->cli : "docker compose", st->s->compose_dir);
 	if ((st->s->strategy != STRATEGY_BLUEGREEN || strcmp(phase, "start") != 0 ||
 	     bluegreen_start(&rc->bg, st, rc->cli, phase) == 0) &&
 	    stack_command(st, phase, st->s->start_command, st->s->command_timeout) == 0 &&
 	    (!scanned || recreate_bound(rc, st, &before, phase) == 0) &&
-	    engine_healthy(rc, st, &was, phase) == 0)
+	    engine_healthy(rc, st, &was, phase) == 0 && reload_proxy(rc, st, &was, phase) == 0)
 		ret = stack_healthcheck(st, phase);
 	if (scanned)
 		binds_free(&before);

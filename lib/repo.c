@@ -209,12 +209,26 @@ static int changes(char ***out, size_t *n, git_repository *r, const git_oid *fro
 		repo_git_err(err, "cannot compare trees in '%s'", repo_where(r));
 		goto out;
 	}
+	/* git diff finds renames by default since git 2.9 (diff.renames),
+	 * at its 50% similarity, which is libgit2's default too */
+	git_diff_find_options fo;
+	git_diff_find_options_init(&fo, GIT_DIFF_FIND_OPTIONS_VERSION);
+	fo.flags = GIT_DIFF_FIND_RENAMES;
+	if (with_status && git_diff_find_similar(diff, &fo) < 0) {
+		repo_git_err(err, "cannot find renames in '%s'", repo_where(r));
+		goto out;
+	}
 	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
 		if (with_status) {
-			char line[4096];
-			snprintf(line, sizeof line, "%c\t%s", git_diff_status_char(d->status),
-			         d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path);
+			char line[8192];
+			/* `git diff --name-status`: "R100<TAB>old<TAB>new" */
+			if (d->status == GIT_DELTA_RENAMED)
+				snprintf(line, sizeof line, "R%03u\t%s\t%s", (unsigned)d->similarity,
+				         d->old_file.path, d->new_file.path);
+			else
+				snprintf(line, sizeof line, "%c\t%s", git_diff_status_char(d->status),
+				         d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path);
 			paths_add(&p, line);
 		} else {
 			paths_add(&p, d->old_file.path);

@@ -65,8 +65,10 @@ int repo_changed_paths(char ***out, size_t *n, git_repository *r,
                        const git_oid *from, const git_oid *to, char *err);
 void repo_paths_free(char **paths);
 
-/* `git diff --name-status` of two commits (no rename detection): one
- * "X<TAB>path" per change, X one of A, D, M, T; free with repo_paths_free. */
+/* `git diff --name-status` of two commits, renames found as git finds
+ * them by default: one "X<TAB>path" per change, X one of A, D, M, T, or
+ * "R<similarity><TAB>old<TAB>new" (R100: unchanged content); free with
+ * repo_paths_free. */
 int repo_changed_status(char ***out, size_t *n, git_repository *r,
                         const git_oid *from, const git_oid *to, char *err);
 

@@ -80,7 +80,9 @@ static const struct key {
 	 * again (preset_commands) */
 	[K_STOP_COMMAND] = { OURS(STOP_COMMAND), COMMAND, "stop", "stop" },
 	[K_START_COMMAND] = { OURS(START_COMMAND), COMMAND, "up -d", "up -d" },
-	[K_PREPARE_COMMAND] = { OURS(PREPARE_COMMAND), COMMAND, "pull" },
+	/* the preset's runs the staged copy's wrapper, which reads the live
+	 * env.local through BIRDHOUSE_LOCAL_ENV (run-deploy) */
+	[K_PREPARE_COMMAND] = { OURS(PREPARE_COMMAND), COMMAND, "pull", "pull" },
 	[K_HEALTHCHECK_COMMAND] = { OURS(HEALTHCHECK_COMMAND), TEXT },
 	[K_PRE_DEPLOY_COMMAND] = { OURS(PRE_DEPLOY_COMMAND), TEXT },
 	[K_NOTIFY_COMMAND] = { OURS(NOTIFY_COMMAND), TEXT },
@@ -146,7 +148,9 @@ static const struct key {
 	 * replaced beside their running container, the proxy service that is
 	 * reloaded to switch, how long the old container keeps its requests */
 	[K_BLUEGREEN_SERVICES] = { OURS(BLUEGREEN_SERVICES), LIST },
-	[K_BLUEGREEN_PROXY] = { OURS(BLUEGREEN_PROXY), TEXT },
+	/* birdhouse's nginx service: a recreate start reloads it when it
+	 * recreated a service behind it (recreate.c) */
+	[K_BLUEGREEN_PROXY] = { OURS(BLUEGREEN_PROXY), TEXT, NULL, "proxy" },
 	[K_BLUEGREEN_DRAIN] = { OURS(BLUEGREEN_DRAIN), SECONDS, .num = 5 },
 	[K_BLUEGREEN_SWITCH_COMMAND] = { OURS(BLUEGREEN_SWITCH_COMMAND), TEXT },
 };
@@ -367,10 +371,10 @@ static int load_strategy(struct settings *s, const struct cfg *c, char *err)
  * name as a shim, so a deploy from 2.3 to 2.4 still starts. */
 static void preset_commands(struct settings *s)
 {
-	static const enum key_id ids[2] = { K_STOP_COMMAND, K_START_COMMAND };
-	const char **cmd[2] = { &s->stop_command, &s->start_command };
+	static const enum key_id ids[3] = { K_STOP_COMMAND, K_START_COMMAND, K_PREPARE_COMMAND };
+	const char **cmd[3] = { &s->stop_command, &s->start_command, &s->prepare_command };
 
-	for (int i = 0; s->preset_birdhouse && i < 2; i++) {
+	for (int i = 0; s->preset_birdhouse && i < 3; i++) {
 		if (cfg_str(s->cfg, key_name(s->cfg, ids[i]), NULL))
 			continue;
 		free(s->compose_commands[i]);

@@ -221,6 +221,10 @@ void trigger_apply(struct drift *d, size_t n, const struct drift_opts *o)
 		}
 		changed = join_lines(paths, npaths);
 		statuses = join_lines(status_list, nstatus);
+		/* what birdhouse's triggerdeploy.sh traced (set -x) before its
+		 * trigger ran: the log reads as it did, renames as R100 */
+		for (size_t k = 0; k < nstatus; k++)
+			log_info("'%s': GIT_CHANGED_FILES: %s", d[i].path, status_list[k]);
 		if (run_trigger(&status, script, len, &d[i], statuses, changed, o, err) < 0) {
 			log_warn("'%s': cannot run %s: %s; treating it as 'no deploy'", d[i].path, where, err);
 			status = -1;

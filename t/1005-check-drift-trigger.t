@@ -216,4 +216,33 @@ test_expect_success 'the configured folder is inside the repository: its own tri
 	test "$(cat outbox/trigger-cwd)" = /
 '
 
+test_expect_success 'a rename is R100 in GIT_CHANGED_FILES and in the log, as git diff --name-status says' '
+	git -C fresh pull -q &&
+	dev=$(dev_clone fresh) &&
+	write_trigger "$dev/birdhouse" 0 &&
+	seq 1 40 >"$dev/long.txt" &&
+	dev_publish fresh "a long file" >/dev/null &&
+	git -C fresh pull -q &&
+	git -C "$dev" mv x.txt moved.txt &&
+	git -C "$dev" mv long.txt long-moved.txt &&
+	echo 41 >>"$dev/long-moved.txt" &&
+	echo more >>"$dev/w.txt" &&
+	dev_publish fresh "renames" >/dev/null &&
+	git -C fresh fetch -q &&
+	git -C fresh diff --name-status HEAD origin/main >status.expect &&
+	test_grep "^R100	x.txt	moved.txt\$" status.expect &&
+	test_grep "^R0[0-9][0-9]	long.txt	long-moved.txt\$" status.expect &&
+	rm -f outbox/trigger-status &&
+	drift_json 1 &&
+	json_is 0 decision deploy &&
+	grep -v "^\$" outbox/trigger-status >status.actual &&
+	# an edited rename'"'"'s score is libgit2'"'"'s estimate, which may differ from
+	# git'"'"'s by a point (git counts bytes): only R100 is exact
+	sed "s/^R0[0-9][0-9]/R0xx/" status.expect >status.expect.n &&
+	sed "s/^R0[0-9][0-9]/R0xx/" status.actual >status.actual.n &&
+	test_cmp status.expect.n status.actual.n &&
+	# the log escapes the tabs
+	grep -F "GIT_CHANGED_FILES: R100\\tx.txt\\tmoved.txt" "$LOG_DIR/autodeploy.log"
+'
+
 test_done

@@ -44,6 +44,20 @@ test_expect_success 'a new commit is published after the remote is back' '
 	test_cmp "$W/a/n6.ipynb" "$NB/a/n6.ipynb"
 '
 
+test_expect_success 'each run is framed by the lines birdhouse'"'"'s trigger-deploy-notebook wrote, failed ones too' '
+	grep -c "deploy-notebooks\[[0-9]*\]: info: notebookdeploy START_TIME=20[-0-9T:+]*\$" "$NB_LOG" >starts &&
+	grep -c "deploy-notebooks\[[0-9]*\]: info: notebookdeploy finished START_TIME=20[-0-9T:+]*\$" "$NB_LOG" >ends &&
+	grep -c "deploy-notebooks\[[0-9]*\]: info: notebookdeploy finished   END_TIME=20[-0-9T:+]*\$" "$NB_LOG" >ends2 &&
+	# setup, the unreachable source (69) and the republish: three runs
+	echo 3 >expect &&
+	test_cmp expect starts &&
+	test_cmp expect ends &&
+	test_cmp expect ends2 &&
+	pid=$(grep "info: notebookdeploy START_TIME=" "$NB_LOG" | sed -n "2s/.*deploy-notebooks\[\([0-9]*\)\].*/\1/p") &&
+	start=$(grep "deploy-notebooks\[$pid\]: info: notebookdeploy START_TIME=" "$NB_LOG" | sed "s/.*START_TIME=//") &&
+	test_grep "deploy-notebooks\[$pid\]: info: notebookdeploy finished START_TIME=$start\$" "$NB_LOG"
+'
+
 test_expect_success 'the lock held by another run: 75, nothing touched' '
 	listing "$NB" >before &&
 	# the holder lets go when ./held is removed (or after 30 seconds)
