@@ -248,9 +248,8 @@ static void print_step(FILE *out, const struct plan *p, const struct settings *s
 		fprintf(out, "move: %s\n", p->moving ? "the checkouts to their new commits" : "nothing moves");
 		break;
 	case PLAN_START:
-		if (p->rollback)
-			fprintf(out, "start: the images the last good deploy found tagged back, then\n");
-		print_command(out, st->name, st->command, "");
+		print_command(out, st->name, st->command,
+		              p->rollback ? " (the images the last good deploy found tagged back first)" : "");
 		print_start_rest(out, s, st->name);
 		break;
 	case PLAN_DONE:
