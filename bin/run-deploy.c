@@ -100,6 +100,10 @@ struct run {
 	struct recreate rc;       /* rc.cli: "docker compose" or "docker-compose", once asked */
 	int images_known;         /* j.images is what the engine said (not "no engine") */
 	struct images want;       /* --rollback: the images to bring back forward */
+	int attempted;            /* the operator is to hear of this run (notify) */
+	int attempts;             /* hold_attempt's count at the journal step */
+	int have_stack;           /* st initialised */
+	const char *config;       /* env.local, for the self-update's install-units */
 };
 
 /* The compose CLI, asked only when a deploy is to happen: the default
@@ -350,74 +354,6 @@ out:
 }
 
 /*
- * Steps 4-6: journal, (stop,) move, start, check; on failure restore.
- * restart: the stack is (re)started at all; the strategy says whether it
- * is stopped first.
- */
-static int deploy(struct run *rn, int restart)
-{
-	const struct settings *s = rn->s;
-	int stop_first = restart && s->strategy == STRATEGY_RESTART, started = 0;
-	char err[ERR_MAX];
-
-	rn->j.state = JOURNAL_DEPLOY;
-	if (save_journal(rn) < 0) {
-		log_error("nothing was stopped");
-		return EXIT_IOERR;
-	}
-	stack_test_kill("after-journal");
-	if (stop_first && (stopping() || stack_command(&rn->st, "stop", s->stop_command, s->command_timeout) != 0)) {
-		log_error("stop failed: starting the stack again on the old commits");
-		goto rollback;
-	}
-	stack_test_kill("after-stop");
-	if (move_forward(rn) < 0)
-		goto rollback;
-	started = 1;
-	if (restart && (stopping() || bring_back(&rn->want, "start") < 0 ||
-	                recreate_start(&rn->rc, &rn->st, "start") != 0))
-		goto rollback;
-	if (stopping())
-		goto rollback;
-	stack_test_kill("after-start");
-	if (journal_remove(s->state_dir, err) < 0) {
-		log_error("%s", err);
-		return EXIT_IOERR;
-	}
-	return EXIT_OK;
-
-rollback:
-	/* The rollback runs to its end whatever else arrives: systemd gives
-	 * it TimeoutStopSec before its SIGKILL. */
-	say_interrupted();
-	rn->st.cancel = NULL;
-	if (started && !s->rollback) {
-		rn->j.state = JOURNAL_START_ONLY;
-		save_journal(rn);
-		log_error("AUTODEPLOY_ROLLBACK=no: the new commits stay; the next run starts the stack "
-		          "as it is; a person must look");
-		return EXIT_BROKEN;
-	}
-	log_warn("rolling back to the old commits");
-	if (restart && s->strategy == STRATEGY_RESTART && started)
-		stack_command(&rn->st, "rollback-stop", s->stop_command, s->command_timeout);
-	if (bluegreen_undo(s, rn->rc.cli) < 0 || restore_touched(rn, 0) < 0 ||
-	    (restart && bring_back(&rn->j.images, "rollback") < 0)) {
-		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
-		return EXIT_BROKEN;
-	}
-	stack_test_kill("rollback-after-restore");
-	if ((stop_first || started) && restart && recreate_start(&rn->rc, &rn->st, "rollback-start") != 0) {
-		log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
-		return EXIT_BROKEN;
-	}
-	if (journal_remove(s->state_dir, err) < 0)
-		log_error("%s", err);
-	log_warn("rolled back: the old commits are running");
-	return EXIT_ROLLED_BACK;
-}
-
-/*
  * The pushing user may write the trigger file directly, without bound: a
  * trigger longer than the hook ever writes is emptied before the journal
  * needs the room (the service's ExecStartPre= empties it too, but a run
@@ -513,17 +449,13 @@ static int requeue(const struct settings *s)
 	return code;
 }
 
-/* AUTODEPLOY_SELF_UPDATE: the suite's own checkout moved; rebuild first
+/* AUTODEPLOY_SELF_UPDATE: the suite's own checkout moved (the plan has
+ * the step only then); rebuild first
  * and install only a good build, so a failed build changes nothing. */
-static void self_update(const struct settings *s, const char *config, const struct journal_entry *e, size_t n)
+static void self_update(const struct settings *s, const char *config)
 {
 	char err[ERR_MAX];
 	int status;
-	size_t i;
-	for (i = 0; i < n && strcmp(e[i].path, s->self_update) != 0; i++)
-		;
-	if (i == n || git_oid_equal(&e[i].old, &e[i].new))
-		return;
 	const char *build[] = { "make", "-C", s->self_update, NULL };
 	const char *install[] = { "make", "-C", s->self_update, "install", NULL };
 	const char *units[] = { "install-units", "--config", config, NULL };
@@ -628,19 +560,6 @@ static void settle(struct run *rn, int code, int attempts)
 	quarantine(rn, rn->target);
 }
 
-/* 4-6, counted: the attempt is on record before anything is stopped, so
- * a kill in the downtime window is counted too (settle_killed). */
-static int attempt(struct run *rn, int restart)
-{
-	char err[ERR_MAX];
-	int attempts = 0, code;
-	if (hold_attempt(rn->s->state_dir, rn->target, &attempts, err) < 0)
-		log_warn("%s", err);
-	code = deploy(rn, restart);
-	settle(rn, code, attempts);
-	return code;
-}
-
 /* A run killed outright (SIGKILL, a crash) counts its attempt only here,
  * once its journal is recovered. */
 static void settle_killed(struct run *rn)
@@ -731,7 +650,7 @@ static int compose_dir_present(const struct app *a)
  * commands, a journal.  Returns EXIT_OK to go on (*broken when the
  * recovery failed but the run may still deploy), else the code to end
  * with. */
-static int repair(struct run *rn, int *broken, int *attempted)
+static int repair(struct run *rn, int *broken)
 {
 	char err[ERR_MAX];
 	int jr, keep_on, code;
@@ -747,7 +666,7 @@ static int repair(struct run *rn, int *broken, int *attempted)
 	}
 	if (jr == 0)
 		return EXIT_OK;
-	*attempted = 1;
+	rn->attempted = 1;
 	need_cli(rn);
 	code = recover(rn, &keep_on);
 	settle_killed(rn);
@@ -791,9 +710,9 @@ static int make_plan(int *code, struct run *rn, struct plan *p)
 	return 1;
 }
 
-/* 2. What the plan allows: 1 when there is work, with *restart; 0 when
- * the run ends here, with *code (after saying why). */
-static int plan_allows(int *code, int *restart, const struct plan *p, int broken)
+/* 2. What the plan allows: 1 when there is work; 0 when the run ends
+ * here, with *code (after saying why). */
+static int plan_allows(int *code, const struct plan *p, int broken)
 {
 	*code = broken ? EXIT_BROKEN : EXIT_OK;
 	if (p->error_code) {
@@ -812,8 +731,7 @@ static int plan_allows(int *code, int *restart, const struct plan *p, int broken
 		log_error("nothing was stopped: clean or reset the checkouts named above, then run again");
 		return 0;
 	}
-	*restart = p->restart;
-	if (!p->moving && !*restart) {
+	if (!p->moving && !p->restart) {
 		log_info("nothing to deploy");
 		return 0;
 	}
@@ -840,15 +758,11 @@ static void record_images(struct run *rn)
 		log_warn("%s: a prune may remove an image a rollback needs", err);
 }
 
-/* What comes before the downtime window: every move checked, the commits
- * in the commands' environment, the pre-deploy command, and for recreate
- * the services and their new images.  EXIT_OK, or the code to end with,
- * nothing stopped or moved (*attempted once the operator is to hear of
- * it). */
-static int before_stop(struct run *rn, int restart, int *attempted)
+/* PLAN_CHECK: what comes before the downtime window: every move checked
+ * and located, the commits in the commands' environment.  From here the
+ * operator is to hear of the run, and a signal cancels a command. */
+static int step_check(struct run *rn)
 {
-	const struct settings *s = rn->s;
-
 	/* a checkout that would overwrite a local file is refused now, while
 	 * nothing is stopped, not discovered in the downtime window */
 	if (check_moves(rn) < 0) {
@@ -859,37 +773,195 @@ static int before_stop(struct run *rn, int restart, int *attempted)
 		log_error("nothing was stopped");
 		return EXIT_IOERR;
 	}
-	*attempted = 1;
+	rn->attempted = 1;
 	rn->st.cancel = &stop_signal;
-	if (restart)
-		record_images(rn);
-	if (restart && s->strategy != STRATEGY_RESTART)
-		recreate_collect(&rn->rc, &rn->j);
 	export_commits(&rn->st, &rn->j);
-	if (stopping() ||
-	    stack_command(&rn->st, "pre-deploy", s->pre_deploy_command, s->command_timeout) != 0) {
+	return EXIT_OK;
+}
+
+/* PLAN_PREPARE (recreate, bluegreen): the new commits staged and
+ * prepared while the stack runs. */
+static int step_prepare(struct run *rn)
+{
+	int rc = stopping() ? -1 : recreate_prepare(&rn->rc, &rn->st, &rn->j);
+	if (rc == RECREATE_REFUSED) {
+		log_error("nothing was stopped or moved: fix the setting named above, then run again");
+		return EXIT_CONFIG;
+	}
+	if (rc < 0) {
 		say_interrupted();
-		log_error("the pre-deploy command failed: nothing was stopped or moved");
+		log_error("preparing the new commits failed: nothing was stopped or moved");
 		return EXIT_ROLLED_BACK;
 	}
-	if (restart && s->strategy != STRATEGY_RESTART) {
-		int rc = stopping() ? -1 : recreate_prepare(&rn->rc, &rn->st, &rn->j);
-		if (rc == RECREATE_REFUSED) {
-			log_error("nothing was stopped or moved: fix the setting named above, then run again");
-			return EXIT_CONFIG;
-		}
-		if (rc < 0) {
+	return EXIT_OK;
+}
+
+/* A downtime step's failure: the plan's undo takes over. */
+#define STEP_UNDO (-1)
+
+/*
+ * PLAN_JOURNAL: the attempt is on record before anything is stopped, so
+ * a kill in the downtime window is counted too (settle_killed); then the
+ * journal, which from here on lets the next run repair a killed one.
+ */
+static int step_journal(struct run *rn)
+{
+	char err[ERR_MAX];
+	if (hold_attempt(rn->s->state_dir, rn->target, &rn->attempts, err) < 0)
+		log_warn("%s", err);
+	rn->j.state = JOURNAL_DEPLOY;
+	if (save_journal(rn) < 0) {
+		log_error("nothing was stopped");
+		return EXIT_IOERR;
+	}
+	stack_test_kill("after-journal");
+	return EXIT_OK;
+}
+
+/* PLAN_DONE: a signal that arrived during the start still rolls back;
+ * else the journal goes and the deploy is settled. */
+static int step_done(struct run *rn)
+{
+	char err[ERR_MAX];
+	if (stopping())
+		return STEP_UNDO;
+	stack_test_kill("after-start");
+	if (journal_remove(rn->s->state_dir, err) < 0) {
+		log_error("%s", err);
+		return EXIT_IOERR;
+	}
+	settle(rn, EXIT_OK, rn->attempts);
+	return EXIT_OK;
+}
+
+/* One step of the plan: EXIT_OK, STEP_UNDO, or the code to end with. */
+static int run_step(struct run *rn, const struct plan_step *st)
+{
+	const struct settings *s = rn->s;
+	switch (st->kind) {
+	case PLAN_CHECK:
+		return step_check(rn);
+	case PLAN_RECORD:
+		record_images(rn);
+		if (s->strategy != STRATEGY_RESTART)
+			recreate_collect(&rn->rc, &rn->j);
+		return EXIT_OK;
+	case PLAN_PRE_DEPLOY:
+		if (stopping() || stack_command(&rn->st, st->name, st->command, s->command_timeout) != 0) {
 			say_interrupted();
-			log_error("preparing the new commits failed: nothing was stopped or moved");
+			log_error("the pre-deploy command failed: nothing was stopped or moved");
 			return EXIT_ROLLED_BACK;
 		}
+		return EXIT_OK;
+	case PLAN_PREPARE:
+		return step_prepare(rn);
+	case PLAN_JOURNAL:
+		return step_journal(rn);
+	case PLAN_STOP:
+		if (stopping() || stack_command(&rn->st, st->name, st->command, s->command_timeout) != 0) {
+			log_error("stop failed: starting the stack again on the old commits");
+			return STEP_UNDO;
+		}
+		return EXIT_OK;
+	case PLAN_MOVE:
+		stack_test_kill("after-stop");
+		return move_forward(rn) < 0 ? STEP_UNDO : EXIT_OK;
+	case PLAN_START:
+		return stopping() || bring_back(&rn->want, "start") < 0 ||
+		       recreate_start(&rn->rc, &rn->st, st->name) != 0 ? STEP_UNDO : EXIT_OK;
+	case PLAN_DONE:
+		return step_done(rn);
+	case PLAN_SELF_UPDATE:
+		self_update(s, rn->config);
+		return EXIT_OK;
+	}
+	return EXIT_OK;
+}
+
+static int rollback_failed(void)
+{
+	log_error("rollback failed: the journal is kept and the next run tries again; a person must look");
+	return EXIT_BROKEN;
+}
+
+/* One entry of the plan's undo: EXIT_OK to go on, or the code the run
+ * ends with. */
+static int undo_one(struct run *rn, const struct plan *p, const struct plan_undo *u)
+{
+	char err[ERR_MAX];
+	switch (u->kind) {
+	case UNDO_KEEP:
+		rn->j.state = JOURNAL_START_ONLY;
+		save_journal(rn);
+		log_error("AUTODEPLOY_ROLLBACK=no: the new commits stay; the next run starts the stack "
+		          "as it is; a person must look");
+		return EXIT_BROKEN;
+	case UNDO_STOP:
+		stack_command(&rn->st, u->name, u->command, rn->s->command_timeout);
+		return EXIT_OK;
+	case UNDO_RESTORE:
+		/* bluegreen_undo finds nothing unless a switch of this run left
+		 * its record: only bluegreen makes one */
+		if (bluegreen_undo(rn->s, rn->rc.cli) < 0 || restore_touched(rn, 0) < 0 ||
+		    (p->restart && bring_back(&rn->j.images, "rollback") < 0))
+			return rollback_failed();
+		stack_test_kill("rollback-after-restore");
+		return EXIT_OK;
+	case UNDO_START:
+		return recreate_start(&rn->rc, &rn->st, u->name) != 0 ? rollback_failed() : EXIT_OK;
+	case UNDO_FORGET:
+		if (journal_remove(rn->s->state_dir, err) < 0)
+			log_error("%s", err);
+		log_warn("rolled back: the old commits are running");
+		return EXIT_ROLLED_BACK;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * A failure at step `failed`: each undo entry whose step was reached, in
+ * the plan's order, until one ends the run.  The rollback runs to its end
+ * whatever else arrives: systemd gives it TimeoutStopSec before its
+ * SIGKILL.
+ */
+static int undo(struct run *rn, const struct plan *p, size_t failed)
+{
+	int code = EXIT_OK, said = 0;
+	say_interrupted();
+	rn->st.cancel = NULL;
+	for (size_t i = 0; i < p->nundo && code == EXIT_OK; i++) {
+		if (p->undo[i].from > failed)
+			continue;
+		if (p->undo[i].kind != UNDO_KEEP && !said++)
+			log_warn("rolling back to the old commits");
+		log_info("undo of step %zu: %s", p->undo[i].from + 1, p->undo[i].name);
+		code = undo_one(rn, p, &p->undo[i]);
+	}
+	settle(rn, code, rn->attempts);
+	return code;
+}
+
+/* Steps 3-6: the plan's steps, in order (plan.h). */
+static int execute(struct run *rn, const struct plan *p)
+{
+	rn->j.e = p->e;
+	rn->j.n = p->n;
+	for (size_t i = 0; i < p->nsteps; i++) {
+		int code;
+		/* the steps as --dry-run numbers them: a run's log reads as its plan */
+		log_info("step %zu of %zu: %s", i + 1, p->nsteps, p->step[i].name);
+		code = run_step(rn, &p->step[i]);
+		if (code == STEP_UNDO)
+			return undo(rn, p, i);
+		if (code != EXIT_OK)
+			return code;
 	}
 	return EXIT_OK;
 }
 
 /* 7. Tell the operator, whatever happened: the notify command, the
  * outcome files, birdhouse's closing lines. */
-static void report(struct app *a, struct run *rn, const struct plan *p, int code, int attempted, time_t t0)
+static void report(struct app *a, struct run *rn, const struct plan *p, int code, time_t t0)
 {
 	char err[ERR_MAX];
 
@@ -903,20 +975,20 @@ static void report(struct app *a, struct run *rn, const struct plan *p, int code
 			stack_setenv(&rn->st, "AUTODEPLOY_UNVERIFIED_REASON", "'%s': %s", p->d[i].path, p->d[i].reason);
 			break;
 		}
-	if (attempted || unverified) {
+	if (rn->attempted || unverified) {
 		rn->st.cancel = NULL;
 		stack_setenv(&rn->st, "AUTODEPLOY_RESULT", "%d", code);
 		stack_setenv(&rn->st, "AUTODEPLOY_RESULT_TEXT", "%s", exitcode_meaning(code));
 		stack_command(&rn->st, "notify", a->s.notify_command, a->s.notify_timeout);
 	}
 	if (a->started && !opt_dry_run && !opt_requeue) {
-		struct outcome oc = { .start = t0, .end = time(NULL), .result = code, .attempted = attempted,
+		struct outcome oc = { .start = t0, .end = time(NULL), .result = code, .attempted = rn->attempted,
 		                      .drift = p->d, .plan = p->e, .n = p->n, .quarantined = rn->quarantined,
 		                      .unverified = p->unverified };
 		if (outcome_record(&a->s, &oc, err) < 0)
 			log_error("%s", err);
 	}
-	if (a->started && attempted && !opt_dry_run && !opt_requeue) {
+	if (a->started && rn->attempted && !opt_dry_run && !opt_requeue) {
 		struct history_run h = { .start = t0, .end = time(NULL), .result = code, .rollback = opt_rollback,
 		                         .e = p->e, .n = p->n, .images = &rn->j.images };
 		if (history_append(a->s.state_dir, &h, err) < 0)
@@ -928,12 +1000,66 @@ static void report(struct app *a, struct run *rn, const struct plan *p, int code
 	}
 }
 
+/* What every mode needs: the log, the settings, and for a deploy the
+ * stack's command environment.  1 to go on to the deploy; 0 when the run
+ * ends here (--requeue, --freeze, --unfreeze, an error), with *code. */
+static int setup(int *code, struct app *a, struct run *rn, time_t t0)
+{
+	/* --requeue runs after every run of the service: its lines go to the
+	 * journal only, not to autodeploy.log */
+	if ((*code = app_begin(a, opt_requeue ? NULL : "autodeploy.log")) != EXIT_OK)
+		return 0;
+	if (!opt_requeue)
+		birdhouse_marker("triggerdeploy", "START_TIME", t0);
+	if ((*code = app_need_compose_dir(a)) != EXIT_OK)
+		return 0;
+	if (opt_requeue || opt_freeze || opt_unfreeze) {
+		*code = opt_requeue ? requeue(&a->s) : freeze(a);
+		return 0;
+	}
+	if (opt_rollback && (opt_if_drift || opt_retry)) {
+		log_error("--rollback excludes --if-drift and --retry");
+		*code = EXIT_USAGE;
+		return 0;
+	}
+	app_warn_stale_units(a);
+	rn->s = &a->s;
+	rn->config = cfg_name(a->cfg);
+	rn->own = (struct util_owner){ a->s.code_owner_set, a->s.code_uid, a->s.code_gid };
+	stack_init(&rn->st, &a->s);
+	rn->have_stack = 1;
+	birdhouse_env(&rn->st, a);
+	return 1;
+}
+
+/* Steps 1-6: lock, repair, plan; then print the plan (--dry-run) or
+ * execute it. */
+static int run(struct app *a, struct run *rn, struct plan *p)
+{
+	int code, broken = 0;
+
+	if ((code = app_lock(a, "lock", opt_wait)) != EXIT_OK || (code = compose_dir_present(a)) != EXIT_OK)
+		return code;
+	catch_stop_signals();
+	if (!opt_dry_run && (code = repair(rn, &broken)) != EXIT_OK)
+		return code;
+	if (!make_plan(&code, rn, p) || !plan_allows(&code, p, broken) || held(&code, rn, p, broken))
+		return code;
+	need_cli(rn);
+	plan_steps(p, rn->s);
+	if (opt_dry_run) {
+		plan_print(p, rn->s, stdout);
+		return EXIT_OK;
+	}
+	return execute(rn, p);
+}
+
 int main(int argc, const char **argv)
 {
 	struct app a;
 	struct run rn;
 	struct plan p = { 0 };
-	int code, have_stack = 0, attempted = 0;
+	int code;
 	time_t t0 = time(NULL);
 
 	memset(&rn, 0, sizeof rn);
@@ -942,62 +1068,10 @@ int main(int argc, const char **argv)
 	              "[--wait SECONDS] [--requeue] | --rollback | --freeze REASON | --unfreeze", &code) < 0)
 		return code;
 	repo_global_init();
-	/* --requeue runs after every run of the service: its lines go to the
-	 * journal only, not to autodeploy.log */
-	if ((code = app_begin(&a, opt_requeue ? NULL : "autodeploy.log")) != EXIT_OK)
-		goto out;
-	if (!opt_requeue)
-		birdhouse_marker("triggerdeploy", "START_TIME", t0);
-	struct settings *s = &a.s;
-	if ((code = app_need_compose_dir(&a)) != EXIT_OK)
-		goto out;
-	if (opt_requeue || opt_freeze || opt_unfreeze) {
-		code = opt_requeue ? requeue(s) : freeze(&a);
-		goto out;
-	}
-	if (opt_rollback && (opt_if_drift || opt_retry)) {
-		log_error("--rollback excludes --if-drift and --retry");
-		code = EXIT_USAGE;
-		goto out;
-	}
-	app_warn_stale_units(&a);
-	rn.s = s;
-	rn.own = (struct util_owner){ s->code_owner_set, s->code_uid, s->code_gid };
-	stack_init(&rn.st, s);
-	have_stack = 1;
-	birdhouse_env(&rn.st, &a);
-
-	/* 1. lock, then repair what an interrupted run left */
-	if ((code = app_lock(&a, "lock", opt_wait)) != EXIT_OK || (code = compose_dir_present(&a)) != EXIT_OK)
-		goto out;
-	catch_stop_signals();
-	int broken = 0, restart = 0;
-	if (!opt_dry_run && (code = repair(&rn, &broken, &attempted)) != EXIT_OK)
-		goto out;
-
-	/* 2. */
-	if (!make_plan(&code, &rn, &p) || !plan_allows(&code, &restart, &p, broken) || held(&code, &rn, &p, broken))
-		goto out;
-
-	need_cli(&rn);
-	/* 3. the plan, when that is all that was asked */
-	if (opt_dry_run) {
-		plan_print(&p, s, stdout);
-		goto out;
-	}
-
-	rn.j.e = p.e;
-	rn.j.n = p.n;
-	if ((code = before_stop(&rn, restart, &attempted)) != EXIT_OK)
-		goto out;
-
-	/* 4-6. */
-	code = attempt(&rn, restart);
-	if (code == EXIT_OK && s->self_update)
-		self_update(s, cfg_name(a.cfg), p.e, p.n);
-out:
-	report(&a, &rn, &p, code, attempted, t0);
-	if (have_stack)
+	if (setup(&code, &a, &rn, t0))
+		code = run(&a, &rn, &p);
+	report(&a, &rn, &p, code, t0);
+	if (rn.have_stack)
 		stack_free(&rn.st);
 	recreate_free(&rn.rc);
 	images_free(&rn.j.images);

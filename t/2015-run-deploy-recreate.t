@@ -159,29 +159,29 @@ test_expect_success 'default commands: docker-compose when the compose plugin do
 	dev_push stack >/dev/null &&
 	fake_docker no &&
 	PATH=$TRASH/fake:$PATH rd 0 --dry-run &&
-	test_grep "^would run: docker-compose pull (in a staged checkout of the new commits)$" out &&
-	test_grep "^would run: docker-compose up -d$" out
+	test_grep "^[0-9]*\. prepare: would run: docker-compose pull (in a staged checkout of the new commits)$" out &&
+	test_grep "^[0-9]*\. start: would run: docker-compose up -d$" out
 '
 
 test_expect_success 'default commands: docker compose when the plugin answers; the operator'"'"'s own are kept' '
 	fake_docker yes &&
 	config_add AUTODEPLOY_STRATEGY restart &&
 	PATH=$TRASH/fake:$PATH rd 0 --dry-run &&
-	test_grep "^would run: docker compose stop$" out &&
-	test_grep "^would run: docker compose up -d$" out &&
+	test_grep "^[0-9]*\. stop: would run: docker compose stop$" out &&
+	test_grep "^[0-9]*\. start: would run: docker compose up -d$" out &&
 	config_add AUTODEPLOY_START_COMMAND "my-start" &&
 	PATH=$TRASH/fake:$PATH rd 0 --dry-run &&
-	test_grep "^would run: my-start$" out &&
-	test_grep "^would run: docker compose stop$" out
+	test_grep "^[0-9]*\. start: would run: my-start$" out &&
+	test_grep "^[0-9]*\. stop: would run: docker compose stop$" out
 '
 
 test_expect_success '--dry-run escapes file names from the repository: no forged plan line' '
 	dev=$(dev_clone stack) &&
-	printf x >"$dev/$(printf "z\nwould run: docker compose down -v")" &&
+	printf x >"$dev/$(printf "z\n9. stop: would run: docker compose down -v")" &&
 	dev_publish stack "a hostile file name" >/dev/null &&
 	rd 0 --dry-run &&
-	test_grep "^    z\\\\nwould run: docker compose down -v$" out &&
-	test_grep ! "^would run: docker compose down" out
+	test_grep "^    z\\\\n9\. stop: would run: docker compose down -v$" out &&
+	test_grep ! "^9\. stop: would run: docker compose down" out
 '
 
 test_expect_success 'recreate: a commit that turns a file into a folder of the same name stages and deploys (0)' '
