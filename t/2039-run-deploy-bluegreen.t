@@ -154,7 +154,7 @@ test_expect_success 'a proxy that reloads late (its master held for 5 s at the s
 	probe_start &&
 	kill -STOP "$master" &&
 	(
-		until grep -q "switching: reloading" err 2>/dev/null; do sleep 0.1; done
+		for i in $(seq 1 1200); do grep -q "switching: reloading" err 2>/dev/null && break; sleep 0.1; done
 		sleep 5
 		kill -CONT "$master"
 	) &
