@@ -21,6 +21,7 @@
 # (bench_fail: bench/run.sh exits 1).
 set -eu
 W=$1 BUILD=$2 RUNS=$3 DEPLOYS=${4:-20}
+BUILD=$(cd "$BUILD" && pwd)
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 RES=$W/res
@@ -144,6 +145,8 @@ while [ $r -le "$RUNS" ]; do
 	r=$((r + 1))
 done
 
+# RUNS 0: the proxy part alone (sh bench/downtime.sh W BUILD 0 DEPLOYS)
+[ "$RUNS" -gt 0 ] && {
 echo "A client probes both services every 20 ms (GET /, 1 s timeout) from 1 s before the push"
 echo "until 1 s after the new version serves; the deploy starts right after the push, as the path"
 echo "unit would start it.  \`web\` changes (label and page: compose recreates it), \`static\` does"
@@ -161,6 +164,7 @@ name = {"birdhouse": "birdhouse way (stop; pull; up -d)", "restart": "run-deploy
 print("| %s | %d | %d ms | %d | %d ms | %d ms | %d ms | %d |" % (name, m[0], m[1], m[2], m[3], m[4], m[5], m[6]))
 ' "$way"
 done
+}
 
 # ------------------------------------------------ behind the stack's proxy
 
