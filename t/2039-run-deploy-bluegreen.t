@@ -144,6 +144,13 @@ test_expect_success 'three changed releases in a row: 0 failed requests through 
 # (SIGSTOP) through the switch and let go 5 s after it began: a deploy
 # that drained and stopped the old container counting from the signal
 # would leave the proxy nowhere to send requests in between.
+# let_go_later PID: SIGCONT to PID 5 s after run-deploy logged its first
+# switch (or after two minutes).
+let_go_later() {
+	for i in $(seq 1 1200); do grep -q "switching: reloading" err 2>/dev/null && break; sleep 0.1; done
+	sleep 5
+	kill -CONT "$1"
+}
 test_expect_success 'a proxy that reloads late (its master held for 5 s at the switch): the old container serves until it has, 0 failed' '
 	proxy=$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=proxy") &&
 	master=$(docker top "$proxy" | awk "/nginx: master/ { print \$2 }") &&
@@ -153,11 +160,7 @@ test_expect_success 'a proxy that reloads late (its master held for 5 s at the s
 	rm -f err &&
 	probe_start &&
 	kill -STOP "$master" &&
-	(
-		for i in $(seq 1 1200); do grep -q "switching: reloading" err 2>/dev/null && break; sleep 0.1; done
-		sleep 5
-		kill -CONT "$master"
-	) &
+	{ let_go_later "$master" & } &&
 	held=$! &&
 	rd 0 &&
 	wait $held &&
