@@ -315,15 +315,16 @@ echo
 echo "| way | deploys ok | failed requests | longest outage | idle p50 / p100 | deploys p50 / p99 / p100 | added p100 | failing release: exit, failed requests, longest outage |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for way in bluegreen recreate restart; do
+	# WAY WINDOW requests failed outage p50 p99 p100 (bench/latency-sum.py)
 	set -- $(awk -v w=$way '$1 == w && $2 == "idle"' "$D/bg-sums")
-	i50=$7 i100=$9
+	i50=$6 i100=$8
 	set -- $(awk -v w=$way '$1 == w && $2 == "failing"' "$D/bg-sums")
 	ffail=$4 fout=$5
 	set -- $(awk -v w=$way '$1 == w' "$D/bg-results")
 	dok=$2 frc=$3
 	set -- $(awk -v w=$way '$1 == w && $2 == "deploys"' "$D/bg-sums")
-	added=$(awk -v a="$9" -v b="$i100" 'BEGIN { printf "%.1f", a - b }')
-	echo "| $way | $dok / $DEPLOYS | $4 | $5 ms | $i50 / $i100 ms | $6 / $8 / $9 ms | $added ms | $frc, $ffail, $fout ms |"
+	added=$(awk -v a="$8" -v b="$i100" 'BEGIN { printf "%.1f", a - b }')
+	echo "| $way | $dok / $DEPLOYS | $4 | $5 ms | $i50 / $i100 ms | $6 / $7 / $8 ms | $added ms | $frc, $ffail, $fout ms |"
 	if [ $way = bluegreen ]; then
 		bg_fail=$4 bg_ffail=$ffail bg_added=$added bg_ok=$dok bg_frc=$frc
 	else
