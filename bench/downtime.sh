@@ -10,10 +10,23 @@
 # and the unchanged service, and the time from the push until the new
 # version serves.  Every service runs with `init: true` (busybox httpd as
 # PID 1 ignores SIGTERM, so a stop would always take compose's 10 s).
+#
+# Then the birdhouse shape (SPEC.md "blue/green"): a `web` service with a
+# compose healthcheck behind an nginx proxy (Debian's nginx, in an image
+# made offline: t/dockerd nginx-image) whose proxy_pass names the
+# service; a client probes THROUGH THE PROXY every 20 ms while DEPLOYS
+# changed releases of web deploy one after the other, then one release
+# whose healthcheck never passes; for bluegreen, recreate and restart in
+# the same run.  A failed request in a bluegreen row fails the bench
+# (bench_fail: bench/run.sh exits 1).
 set -eu
-W=$1 BUILD=$2 RUNS=$3
+W=$1 BUILD=$2 RUNS=$3 DEPLOYS=${4:-20}
+BUILD=$(cd "$BUILD" && pwd)
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
+RES=$W/res
+mkdir -p "$RES"
+. "$BENCH_DIR/lib.sh"
 
 echo "## 6. Downtime of a deploy, real engine: run-deploy (restart, recreate) vs the birdhouse way"
 echo
@@ -132,6 +145,8 @@ while [ $r -le "$RUNS" ]; do
 	r=$((r + 1))
 done
 
+# RUNS 0: the proxy part alone (sh bench/downtime.sh W BUILD 0 DEPLOYS)
+[ "$RUNS" -gt 0 ] && {
 echo "A client probes both services every 20 ms (GET /, 1 s timeout) from 1 s before the push"
 echo "until 1 s after the new version serves; the deploy starts right after the push, as the path"
 echo "unit would start it.  \`web\` changes (label and page: compose recreates it), \`static\` does"
@@ -149,3 +164,178 @@ name = {"birdhouse": "birdhouse way (stop; pull; up -d)", "restart": "run-deploy
 print("| %s | %d | %d ms | %d | %d ms | %d ms | %d ms | %d |" % (name, m[0], m[1], m[2], m[3], m[4], m[5], m[6]))
 ' "$way"
 done
+}
+
+# ------------------------------------------------ behind the stack's proxy
+
+echo
+echo "### 6. Behind the stack's proxy (birdhouse's shape): bluegreen vs recreate and restart"
+echo
+if ! sh "$ROOT/t/dockerd" nginx-image; then
+	echo "skipped: needs Debian's nginx-light (t/dockerd nginx-image)"
+	exit 0
+fi
+P3=18483
+
+# bg_stack DIR VERSION HEALTHY: t/2039's stack.  web serves VERSION and,
+# when HEALTHY is yes, the /health its compose healthcheck fetches; the
+# proxy publishes port P3 and passes to "web", re-resolved at each
+# reload; a connection to a vanished address gives up after 1 s and
+# tries the next (run-deploy(1), "bluegreen").
+bg_stack() {
+	if [ "$3" = yes ]; then h="echo ok >/tmp/www/health && "; else h=; fi
+	cat >"$1/docker-compose.yml" <<EOF
+version: "2.4"
+services:
+  web:
+    image: $IMAGE
+    init: true
+    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo $2 >/tmp/www/index.html && ${h}exec httpd -f -p 80 -h /tmp/www"]
+    healthcheck:
+      test: ["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
+      interval: 1s
+      timeout: 2s
+      retries: 2
+    labels:
+      autodeploy.version: "$2"
+  proxy:
+    image: autodeploy-nginx:1
+    command: ["/usr/sbin/nginx", "-g", "daemon off;"]
+    depends_on: [web]
+    volumes:
+      - ./proxy.conf:/etc/nginx/nginx.conf:ro
+    ports:
+      - "127.0.0.1:$P3:80"
+EOF
+	cat >"$1/proxy.conf" <<EOF
+worker_processes 1;
+pid /tmp/nginx.pid;
+error_log stderr;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path /tmp/body;
+    proxy_temp_path /tmp/proxy;
+    fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi;
+    scgi_temp_path /tmp/scgi;
+    server {
+        listen 80;
+        location / {
+            proxy_pass http://web:80;
+            proxy_connect_timeout 1s;
+        }
+    }
+}
+EOF
+}
+
+mono() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
+
+# bg_release R VERSION HEALTHY: commit and push a release of web.
+bg_release() {
+	bg_stack "$1/dev" "$2" "$3"
+	git -C "$1/dev" add -A && git -C "$1/dev" commit -qm "$2" && git -C "$1/dev" push -q origin HEAD:main
+}
+
+# bg_way WAY: the stack at v0, 5 s of probing with nothing deployed (the
+# idle window), DEPLOYS changed releases, then one that never turns
+# healthy; each deploy's span is a window of $R/windows.  Appends
+# "WAY deploys-ok failing-release-exit" to $D/bg-results.
+bg_way() {
+	way=$1
+	R=$D/bg-$way
+	rm -rf "$R"
+	mkdir -p "$R"
+	git init -q --bare -b main "$R/stack.git"
+	git clone -q "$R/stack.git" "$R/dev" 2>/dev/null
+	bg_release "$R" v0 yes
+	git clone -q "$R/stack.git" "$R/stack"
+	(cd "$R/stack" && docker-compose up -d >/dev/null 2>&1)
+	wait_served $P3 v0
+	cat >"$R/env.local" <<EOF
+AUTODEPLOY_COMPOSE_DIR=$R/stack
+AUTODEPLOY_STATE_DIR=$R/state
+AUTODEPLOY_LOG_DIR=$R/log
+AUTODEPLOY_STRATEGY=$way
+AUTODEPLOY_PREPARE_COMMAND="docker-compose config -q"
+AUTODEPLOY_HEALTHCHECK_COMMAND="busybox wget -q -O /dev/null http://127.0.0.1:$P3/"
+AUTODEPLOY_HEALTHCHECK_INTERVAL=1
+AUTODEPLOY_HEALTHCHECK_TIMEOUT=20
+AUTODEPLOY_BLUEGREEN_SERVICES=web
+AUTODEPLOY_BLUEGREEN_PROXY=proxy
+AUTODEPLOY_BLUEGREEN_DRAIN=1
+EOF
+	python3 "$BENCH_DIR/latency.py" "$R/stop-probe" $P3 "$R/probe" &
+	probe=$!
+	t=$(mono)
+	sleep 5
+	echo "idle $t $(mono)" >"$R/windows"
+	ok=0 i=1
+	while [ $i -le "$DEPLOYS" ]; do
+		bg_release "$R" "$way-$i" yes
+		t=$(mono)
+		rc=0
+		"$BUILD/bin/run-deploy" --config "$R/env.local" --quiet >>"$R/out" 2>&1 || rc=$?
+		echo "deploys $t $(mono)" >>"$R/windows"
+		[ $rc = 0 ] && [ "$(served $P3)" = "$way-$i" ] && ok=$((ok + 1))
+		i=$((i + 1))
+	done
+	bg_release "$R" "$way-bad" no
+	t=$(mono)
+	frc=0
+	"$BUILD/bin/run-deploy" --config "$R/env.local" --quiet >>"$R/out" 2>&1 || frc=$?
+	# the failing release's window runs until the old version serves
+	# again (restart and recreate roll back and start it anew)
+	wait_served $P3 "$way-$DEPLOYS"
+	echo "failing $t $(mono)" >>"$R/windows"
+	sleep 1
+	touch "$R/stop-probe"
+	wait $probe
+	python3 "$BENCH_DIR/latency-sum.py" "$R/probe" "$R/windows" | sed "s/^/$way /" >>"$D/bg-sums"
+	echo "$way $ok $frc" >>"$D/bg-results"
+	(cd "$R/stack" && docker-compose down -t 1 >/dev/null 2>&1)
+}
+
+: >"$D/bg-results"
+: >"$D/bg-sums"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+for way in bluegreen recreate restart; do bg_way $way; done
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo "The stack of t/2039: \`web\` (busybox httpd, compose healthcheck every 1 s) behind \`proxy\`"
+echo "(nginx, \`proxy_pass http://web:80\`, \`proxy_connect_timeout 1s\`), the proxy's port published."
+echo "A client GETs / through the proxy every 20 ms, one request at a time (5 s timeout: a slow"
+echo "answer counts as latency), for 5 s with nothing deployed (idle), then during $DEPLOYS deploys"
+echo "in a row of a release that changes \`web\`, then during one release whose healthcheck never"
+echo "passes (until the old version serves again).  bluegreen: AUTODEPLOY_BLUEGREEN_SERVICES=web,"
+echo "_PROXY=proxy, _DRAIN=1.  Latency: of the requests that succeeded; \"added\" is the deploys'"
+echo "p100 minus the idle p100.  Load average before: $load0; after: $load1."
+echo
+echo "| way | deploys ok | failed requests | longest outage | idle p50 / p100 | deploys p50 / p99 / p100 | added p100 | failing release: exit, failed requests, longest outage |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for way in bluegreen recreate restart; do
+	# WAY WINDOW requests failed outage p50 p99 p100 (bench/latency-sum.py)
+	set -- $(awk -v w=$way '$1 == w && $2 == "idle"' "$D/bg-sums")
+	i50=$6 i100=$8
+	set -- $(awk -v w=$way '$1 == w && $2 == "failing"' "$D/bg-sums")
+	ffail=$4 fout=$5
+	set -- $(awk -v w=$way '$1 == w' "$D/bg-results")
+	dok=$2 frc=$3
+	set -- $(awk -v w=$way '$1 == w && $2 == "deploys"' "$D/bg-sums")
+	added=$(awk -v a="$8" -v b="$i100" 'BEGIN { printf "%.1f", a - b }')
+	echo "| $way | $dok / $DEPLOYS | $4 | $5 ms | $i50 / $i100 ms | $6 / $7 / $8 ms | $added ms | $frc, $ffail, $fout ms |"
+	if [ $way = bluegreen ]; then
+		bg_fail=$4 bg_ffail=$ffail bg_added=$added bg_ok=$dok bg_frc=$frc
+	else
+		eval "${way}_fail=$4"
+	fi
+done
+echo
+echo "failed requests over the $DEPLOYS deploys, recreate / bluegreen: $recreate_fail / $bg_fail;" \
+	"restart / bluegreen: $restart_fail / $bg_fail (goal: bluegreen 0; added p100 < 50 ms: $bg_added ms)"
+if [ "$bg_fail" != 0 ] || [ "$bg_ffail" != 0 ] || [ "$bg_ok" != "$DEPLOYS" ] || [ "$bg_frc" != 2 ]; then
+	echo
+	echo "**failed**: bluegreen must deploy every release with 0 failed requests and refuse the failing one (exit 2) with 0"
+	bench_fail "case 6, bluegreen behind the proxy"
+fi

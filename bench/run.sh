@@ -24,11 +24,11 @@ done
 LOGROTATE=$(command -v logrotate || echo /usr/sbin/logrotate)
 
 if [ -n "$QUICK" ]; then
-	DT_RUNS=1
+	DT_RUNS=1 DT_DEPLOYS=5
 	RUNS=3 BIG_RUNS=2 HIST=200 REPOS="1 10" SSH_REPOS="1" SSH_RUNS=3
 	BIG_MIB=16 MANY_N=10 MANY_MIB=1 NOTEBOOKS=100 HOOK_RUNS=10 ONE_CORE=${BENCH_ONE_CORE:-yes} SIGNED=20
 else
-	DT_RUNS=3
+	DT_RUNS=3 DT_DEPLOYS=20
 	RUNS=5 BIG_RUNS=2 HIST=1000 REPOS="1 10 50" SSH_REPOS="1 10" SSH_RUNS=3
 	BIG_MIB=1024 MANY_N=100 MANY_MIB=10 NOTEBOOKS=500 HOOK_RUNS=30 ONE_CORE=${BENCH_ONE_CORE:-no} SIGNED=100
 fi
@@ -561,7 +561,7 @@ _t0=$(date +%s)
 for c in $CASES; do
 	case $c in
 	1) case1 ;; 2) case2 ;; 3) case3 ;; 4) case4 ;; 5) case5 ;;
-	6) sh "$BENCH_DIR/downtime.sh" "$W" "$BUILD" "$DT_RUNS" ;;
+	6) sh "$BENCH_DIR/downtime.sh" "$W" "$BUILD" "$DT_RUNS" "$DT_DEPLOYS" ;;
 	7) case7 ;;
 	*) echo "bench: no case $c" >&2; exit 64 ;;
 	esac

@@ -208,10 +208,77 @@ static int run(const char *const *argv, const struct stack *st, const char *phas
 	return 0;
 }
 
+/* The pids of the nginx workers that serve in the container `id` (not
+ * the old ones "shutting down"), as " PID PID ... " in *pids: `docker
+ * top` (the proxy's image need not have ps or a shell). */
+static int nginx_workers(char **pids, const char *id, char *err)
+{
+	const char *argv[] = { "docker", "top", id, NULL };
+	struct strbuf sb = STRBUF_INIT;
+	char *out = NULL;
+
+	if (proc_capture(&out, argv, NULL, STACK_ASK_TIMEOUT, err) < 0)
+		return -1;
+	strbuf_addch(&sb, ' ');
+	for (char *line = out, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char uid[64], pid[32];
+		const char *title = strstr(line, "nginx: worker process");
+		if (title && !strstr(title, "shutting down") && sscanf(line, "%63s %31s", uid, pid) == 2)
+			strbuf_addf(&sb, "%s ", pid);
+	}
+	free(out);
+	*pids = strbuf_detach(&sb, NULL);
+	return 0;
+}
+
+/*
+ * `nginx -s reload` only signals the master and returns: the old workers,
+ * with the addresses of before, take every request until the master has
+ * read its configuration again (looking the service name up through the
+ * engine's DNS, slow when the engine is busy) and started new workers.
+ * So the switch is done when a worker runs that was not among `before`;
+ * a drain or a stop counted from the signal alone would send requests to
+ * a container that is gone.  A master that never gets there (its
+ * configuration no longer loads) is a failed switch.
+ */
+static int nginx_reloaded(const struct stack *st, const char *id, const char *before, const char *phase)
+{
+	double end = util_monotonic() + (double)st->s->healthcheck_timeout;
+	char err[ERR_MAX];
+
+	for (;;) {
+		char *now = NULL, *tok, *save = NULL;
+		int fresh = 0;
+		if (nginx_workers(&now, id, err) < 0) {
+			log_error("%s: cannot list the processes of the proxy %.12s: %s", phase, id, err);
+			return -1;
+		}
+		for (tok = strtok_r(now, " ", &save); tok && !fresh; tok = strtok_r(NULL, " ", &save)) {
+			char *pad = xasprintf(" %s ", tok);
+			fresh = strstr(before, pad) == NULL;
+			free(pad);
+		}
+		free(now);
+		if (fresh)
+			return 0;
+		if ((st->cancel && *st->cancel) || util_monotonic() >= end) {
+			log_error("%s: the proxy %.12s started no new nginx worker within %ld s of its reload: its "
+			          "configuration did not load (docker logs %.12s says why)", phase, id,
+			          st->s->healthcheck_timeout, id);
+			return -1;
+		}
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Switch traffic: the operator's command, else `nginx -s reload` in each
  * running container of the proxy service, `proxies` (a graceful reload:
  * nginx looks the service name up again, and its old workers finish their
- * requests). */
+ * requests), done once its new workers run. */
 int bluegreen_switch(struct stack *st, const struct engine_set *proxies, const char *service, const char *phase)
 {
 	const struct settings *s = st->s;
@@ -231,8 +298,15 @@ int bluegreen_switch(struct stack *st, const struct engine_set *proxies, const c
 	}
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		const char *argv[] = { "docker", "exec", ids[i], "nginx", "-s", "reload", NULL };
+		char *before = NULL, err[ERR_MAX];
 		log_info("%s: switching: reloading the proxy '%s' (%.12s)", phase, s->bluegreen_proxy, ids[i]);
-		ret = run(argv, st, phase);
+		if (nginx_workers(&before, ids[i], err) < 0) {
+			log_error("%s: cannot list the processes of the proxy %.12s: %s", phase, ids[i], err);
+			ret = -1;
+		} else {
+			ret = run(argv, st, phase) < 0 ? -1 : nginx_reloaded(st, ids[i], before, phase);
+		}
+		free(before);
 	}
 	free(ids);
 	return ret;
