@@ -88,8 +88,9 @@ test-build: $(BIN_OUT) $(UNIT_OUT)
 # is left with one long script at the end.
 VALGRIND_T = t/0095-valgrind.t
 SLOW_T     = t/9003-ansible-fleet.t t/2019-run-deploy-systemd.t t/9002-debian-package.t \
-             t/2035-run-deploy-kill-sweep-docker.t t/2028-run-deploy-kill-sweep.t \
-             t/2040-run-deploy-kill-sweep-term.t t/2016-run-deploy-docker.t
+             t/2042-bluegreen-kill-sweep.t t/2035-run-deploy-kill-sweep-docker.t t/2028-run-deploy-kill-sweep.t \
+             t/2040-run-deploy-kill-sweep-term.t t/2039-run-deploy-bluegreen.t t/2043-birdhouse-recreate-proxy.t \
+             t/2016-run-deploy-docker.t
 CHECK_T    = $(foreach t,$(SLOW_T),$(wildcard $t)) \
              $(filter-out $(VALGRIND_T) $(SLOW_T),$(sort $(wildcard t/*.t)))
 PROVE_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
