@@ -177,58 +177,15 @@ if ! sh "$ROOT/t/dockerd" nginx-image; then
 fi
 P3=18483
 
-# bg_stack DIR VERSION HEALTHY: t/2039's stack.  web serves VERSION and,
-# when HEALTHY is yes, the /health its compose healthcheck fetches; the
-# proxy publishes port P3 and passes to "web", re-resolved at each
-# reload; a connection to a vanished address gives up after 1 s and
-# tries the next (run-deploy(1), "bluegreen").
-bg_stack() {
-	if [ "$3" = yes ]; then h="echo ok >/tmp/www/health && "; else h=; fi
-	cat >"$1/docker-compose.yml" <<EOF
-version: "2.4"
-services:
-  web:
-    image: $IMAGE
-    init: true
-    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo $2 >/tmp/www/index.html && ${h}exec httpd -f -p 80 -h /tmp/www"]
-    healthcheck:
-      test: ["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
-      interval: 1s
-      timeout: 2s
-      retries: 2
-    labels:
-      autodeploy.version: "$2"
-  proxy:
-    image: autodeploy-nginx:1
-    command: ["/usr/sbin/nginx", "-g", "daemon off;"]
-    depends_on: [web]
-    volumes:
-      - ./proxy.conf:/etc/nginx/nginx.conf:ro
-    ports:
-      - "127.0.0.1:$P3:80"
-EOF
-	cat >"$1/proxy.conf" <<EOF
-worker_processes 1;
-pid /tmp/nginx.pid;
-error_log stderr;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path /tmp/body;
-    proxy_temp_path /tmp/proxy;
-    fastcgi_temp_path /tmp/fastcgi;
-    uwsgi_temp_path /tmp/uwsgi;
-    scgi_temp_path /tmp/scgi;
-    server {
-        listen 80;
-        location / {
-            proxy_pass http://web:80;
-            proxy_connect_timeout 1s;
-        }
-    }
-}
-EOF
-}
+# bg_stack DIR VERSION HEALTHY: the tests' stack in birdhouse's shape
+# (proxy_stack, t/lib-docker.sh), its proxy on port P3.  web serves
+# VERSION and, when HEALTHY is yes, the /health its compose healthcheck
+# fetches; the proxy passes to "web", re-resolved at each reload; a
+# connection to a vanished address gives up after 1 s and tries the next
+# (run-deploy(1), "bluegreen").
+. "$ROOT/t/lib-docker.sh"
+PORT=$P3
+bg_stack() { proxy_stack "$@"; }
 
 mono() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
 

@@ -57,37 +57,10 @@ release() {
 	dev_publish stack "release $1" >/dev/null
 }
 
-# The wrapper of every stack command: counts its calls in $SW/calls; at
-# the one numbered in $SW/kill-call it signals the topmost run-deploy
-# (as t/lib-sweep.sh's stand-in) before ("pre") or after ("post")
-# running the real command.
+# The wrapper of every stack command: t/lib-docker.sh's
+# write_counting_wrap (it signals as t/lib-sweep.sh's stand-in does).
 test_expect_success 'setup: a remote holding v0, its checkout running under compose, the wrapper' '
-	mkdir -p "$SW" bin &&
-	cat >bin/wrap <<-EOF &&
-	#!/bin/sh
-	n=0 at= mode=
-	read -r n <"$SW/calls" 2>/dev/null
-	n=\$((n + 1))
-	echo \$n >"$SW/calls"
-	read -r at <"$SW/kill-call" 2>/dev/null
-	[ "\$n" = "\$at" ] && read -r mode <"$SW/kill-mode"
-	signal_top() {
-		p=\$\$ top=
-		while [ "\$p" -gt 1 ]; do
-			read -r comm <"/proc/\$p/comm"
-			[ "\$comm" = run-deploy ] && top=\$p
-			read -r _pid _comm _state p _rest <"/proc/\$p/stat"
-		done
-		echo "\$mode \$*" >"$SW/signalled"
-		kill -\$(cat "$SW/signal") \$top
-	}
-	[ "\$mode" = pre ] && signal_top "\$@"
-	"\$@"
-	rc=\$?
-	[ "\$mode" = post ] && signal_top "\$@"
-	exit \$rc
-	EOF
-	chmod +x bin/wrap &&
+	write_counting_wrap &&
 	git init -q --bare stack.git &&
 	git clone -q "$(remote_url stack)" dev-stack 2>/dev/null &&
 	write_stack dev-stack v0 &&
@@ -121,38 +94,9 @@ running_on() {
 	is "running" "$(running_label $PROJECT | tr "\n" " ")" "$1 $1 "
 }
 
-# point SIGNAL POINT: one kill point (a step boundary or file count of
-# AUTODEPLOY_TEST_KILL_AT, or call-N-pre/post: the wrapper's Nth call).
+# point SIGNAL POINT: one kill point (engine_point, t/lib-docker.sh).
 point() {
-	sweep_sampled || return 0
-	POINTS=$((POINTS + 1))
-	P_SIG=$1 P_AT=$2 P_V=v$POINTS
-	export P_SIG P_AT P_V
-	test_expect_success "$STRATEGY, SIG$P_SIG at $P_AT: the next run leaves the stack running on the new commit, one more has nothing to do" '
-		release $P_V &&
-		echo "$P_SIG" >"$SW/signal" &&
-		rm -f "$SW/signalled" &&
-		: >"$SW/calls" &&
-		at= &&
-		case $P_AT in
-		call-*) n=${P_AT#call-} && echo "${n#*-}" >"$SW/kill-mode" && echo "${n%-*}" >"$SW/kill-call" ;;
-		*) at=$P_AT ;;
-		esac &&
-		rc=0 &&
-		{ AUTODEPLOY_TEST_KILL_AT=$at AUTODEPLOY_TEST_KILL_SIGNAL=$P_SIG \
-			run-deploy --config "$CONFIG" --if-drift >out 2>err || rc=$?; } &&
-		: >"$SW/kill-call" &&
-		if [ "$P_SIG" = KILL ]; then
-			is "killed run-deploy exit" "$rc" 137
-		else
-			{ test -e "$SW/signalled" || test_grep "killing myself\|interrupted by signal" err; }
-		fi &&
-		rd 0 --if-drift &&
-		running_on $P_V &&
-		rd 0 --if-drift &&
-		test_grep "nothing is due" err &&
-		running_on $P_V
-	'
+	engine_point "$1" "$2" running_on "$STRATEGY" "the stack running on the new commit"
 }
 
 rd() {

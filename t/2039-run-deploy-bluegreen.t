@@ -21,61 +21,10 @@ PROJECT=adb$$
 CHECKOUT=$TRASH/$PROJECT
 at_exit "cd '$CHECKOUT' && docker-compose down -t 1"
 
-# write_stack DIR VERSION HEALTHY: web serves VERSION at / and, when
-# HEALTHY is yes, "ok" at /health, which its healthcheck fetches.
-write_stack() {
-	if [ "$3" = yes ]; then _h="echo ok >/tmp/www/health && "; else _h=; fi &&
-	cat >"$1/docker-compose.yml" <<-EOF &&
-	version: "2.4"
-	services:
-	  web:
-	    image: $IMAGE
-	    init: true
-	    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo $2 >/tmp/www/index.html && ${_h}exec httpd -f -p 80 -h /tmp/www"]
-	    healthcheck:
-	      test: ["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
-	      interval: 1s
-	      timeout: 2s
-	      retries: 2
-	    labels:
-	      autodeploy.version: "$2"
-	  proxy:
-	    image: autodeploy-nginx:1
-	    command: ["/usr/sbin/nginx", "-g", "daemon off;"]
-	    depends_on: [web]
-	    volumes:
-	      - ./proxy.conf:/etc/nginx/nginx.conf:ro
-	    ports:
-	      - "127.0.0.1:$PORT:80"
-	    labels:
-	      autodeploy.version: "proxy"
-	EOF
-	cat >"$1/proxy.conf" <<-EOF
-	worker_processes 1;
-	pid /tmp/nginx.pid;
-	error_log stderr;
-	events { worker_connections 256; }
-	http {
-	    access_log off;
-	    client_body_temp_path /tmp/body;
-	    proxy_temp_path /tmp/proxy;
-	    fastcgi_temp_path /tmp/fastcgi;
-	    uwsgi_temp_path /tmp/uwsgi;
-	    scgi_temp_path /tmp/scgi;
-	    server {
-	        listen 80;
-	        location / {
-	            proxy_pass http://web:80;
-	            proxy_connect_timeout 1s;
-	        }
-	    }
-	}
-	EOF
-}
-
+# release VERSION HEALTHY: a commit of proxy_stack (t/lib-docker.sh).
 release() {
 	_dev=$(dev_clone stack) &&
-	write_stack "$_dev" "$1" "$2" &&
+	proxy_stack "$_dev" "$1" "$2" &&
 	dev_publish stack "release $1" >/dev/null
 }
 
@@ -86,29 +35,10 @@ web_containers() {
 		--filter "label=com.docker.compose.service=web" | wc -l
 }
 
-# probe_start / probe_stop: a client through the proxy every 20 ms; each
-# answer ("v2") or "fail" is one line of ./probe.
-probe_start() {
-	rm -f probe probe.stop &&
-	(
-		while [ ! -e probe.stop ]; do
-			timeout 5 busybox wget -q -O - "http://127.0.0.1:$PORT/" 2>/dev/null || echo fail
-			sleep 0.02
-		done
-	) >probe &
-	_probe=$! &&
-	at_exit "touch '$TRASH/probe.stop'"
-}
-probe_stop() {
-	touch probe.stop &&
-	wait $_probe &&
-	echo "probe: $(wc -l <probe) requests, $(grep -c fail probe) failed" >&2
-}
-
 test_expect_success 'setup: a remote holding v1, its checkout running under compose behind the proxy' '
 	git init -q --bare stack.git &&
 	git clone -q "$(remote_url stack)" dev-stack 2>/dev/null &&
-	write_stack dev-stack v1 yes &&
+	proxy_stack dev-stack v1 yes &&
 	dev_publish stack "release v1" >/dev/null &&
 	git clone -q "$(remote_url stack)" "$CHECKOUT" &&
 	{ (cd "$CHECKOUT" && docker-compose up -d) >up.log 2>&1 || { cat up.log; false; }; } &&

@@ -28,59 +28,10 @@ SW=$TRASH/sweep
 POINTS=0
 at_exit "cd '$CHECKOUT' && docker-compose down -t 1"
 
-# write_stack DIR VERSION: t/2039's stack (web healthy from the start).
-write_stack() {
-	cat >"$1/docker-compose.yml" <<-EOF &&
-	version: "2.4"
-	services:
-	  web:
-	    image: $IMAGE
-	    init: true
-	    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo $2 >/tmp/www/index.html && echo ok >/tmp/www/health && exec httpd -f -p 80 -h /tmp/www"]
-	    healthcheck:
-	      test: ["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
-	      interval: 1s
-	      timeout: 2s
-	      retries: 2
-	    labels:
-	      autodeploy.version: "$2"
-	  proxy:
-	    image: autodeploy-nginx:1
-	    command: ["/usr/sbin/nginx", "-g", "daemon off;"]
-	    depends_on: [web]
-	    volumes:
-	      - ./proxy.conf:/etc/nginx/nginx.conf:ro
-	    ports:
-	      - "127.0.0.1:$PORT:80"
-	    labels:
-	      autodeploy.version: "proxy"
-	EOF
-	cat >"$1/proxy.conf" <<-EOF
-	worker_processes 1;
-	pid /tmp/nginx.pid;
-	error_log stderr;
-	events { worker_connections 256; }
-	http {
-	    access_log off;
-	    client_body_temp_path /tmp/body;
-	    proxy_temp_path /tmp/proxy;
-	    fastcgi_temp_path /tmp/fastcgi;
-	    uwsgi_temp_path /tmp/uwsgi;
-	    scgi_temp_path /tmp/scgi;
-	    server {
-	        listen 80;
-	        location / {
-	            proxy_pass http://web:80;
-	            proxy_connect_timeout 1s;
-	        }
-	    }
-	}
-	EOF
-}
 
 release() {
 	_dev=$(dev_clone stack) &&
-	write_stack "$_dev" "$1" &&
+	proxy_stack "$_dev" "$1" yes &&
 	dev_publish stack "release $1" >/dev/null
 }
 
@@ -89,39 +40,13 @@ web_ids() {
 		--filter "label=com.docker.compose.service=web"
 }
 
-# The wrapper of every command of the config: t/2035's (counts its calls
-# in $SW/calls; at the one in $SW/kill-call it signals the topmost
-# run-deploy before or after running the real command).
+# The wrapper of every command of the config: write_counting_wrap
+# (t/lib-docker.sh), as t/2035's.
 test_expect_success 'setup: a remote holding v0, its checkout running behind the proxy, the wrapper' '
-	mkdir -p "$SW" bin &&
-	cat >bin/wrap <<-EOF &&
-	#!/bin/sh
-	n=0 at= mode=
-	read -r n <"$SW/calls" 2>/dev/null
-	n=\$((n + 1))
-	echo \$n >"$SW/calls"
-	read -r at <"$SW/kill-call" 2>/dev/null
-	[ "\$n" = "\$at" ] && read -r mode <"$SW/kill-mode"
-	signal_top() {
-		p=\$\$ top=
-		while [ "\$p" -gt 1 ]; do
-			read -r comm <"/proc/\$p/comm"
-			[ "\$comm" = run-deploy ] && top=\$p
-			read -r _pid _comm _state p _rest <"/proc/\$p/stat"
-		done
-		echo "\$mode \$*" >"$SW/signalled"
-		kill -\$(cat "$SW/signal") \$top
-	}
-	[ "\$mode" = pre ] && signal_top "\$@"
-	"\$@"
-	rc=\$?
-	[ "\$mode" = post ] && signal_top "\$@"
-	exit \$rc
-	EOF
-	chmod +x bin/wrap &&
+	write_counting_wrap &&
 	git init -q --bare stack.git &&
 	git clone -q "$(remote_url stack)" dev-stack 2>/dev/null &&
-	write_stack dev-stack v0 &&
+	proxy_stack dev-stack v0 yes &&
 	dev_publish stack "release v0" >/dev/null &&
 	git clone -q "$(remote_url stack)" "$CHECKOUT" &&
 	{ (cd "$CHECKOUT" && docker-compose up -d) >up.log 2>&1 || { cat up.log; false; }; } &&
@@ -168,38 +93,9 @@ one_web() {
 	is "served" "$(web_version)" "$1"
 }
 
-# point SIGNAL POINT: killed at POINT (AUTODEPLOY_TEST_KILL_AT, or
-# call-N-pre/post: the wrapper's Nth call).
+# point SIGNAL POINT: killed at POINT (engine_point, t/lib-docker.sh).
 point() {
-	sweep_sampled || return 0
-	POINTS=$((POINTS + 1))
-	P_SIG=$1 P_AT=$2 P_V=v$POINTS
-	export P_SIG P_AT P_V
-	test_expect_success "bluegreen, SIG$P_SIG at $P_AT: the next run leaves one web container on the new commit, one more has nothing to do" '
-		release $P_V &&
-		echo "$P_SIG" >"$SW/signal" &&
-		rm -f "$SW/signalled" &&
-		: >"$SW/calls" &&
-		at= &&
-		case $P_AT in
-		call-*) n=${P_AT#call-} && echo "${n#*-}" >"$SW/kill-mode" && echo "${n%-*}" >"$SW/kill-call" ;;
-		*) at=$P_AT ;;
-		esac &&
-		rc=0 &&
-		{ AUTODEPLOY_TEST_KILL_AT=$at AUTODEPLOY_TEST_KILL_SIGNAL=$P_SIG \
-			run-deploy --config "$CONFIG" --if-drift >out 2>err || rc=$?; } &&
-		: >"$SW/kill-call" &&
-		if [ "$P_SIG" = KILL ]; then
-			is "killed run-deploy exit" "$rc" 137
-		else
-			{ test -e "$SW/signalled" || test_grep "killing myself" err; }
-		fi &&
-		rd 0 --if-drift &&
-		one_web $P_V &&
-		rd 0 --if-drift &&
-		test_grep "nothing is due" err &&
-		one_web $P_V
-	'
+	engine_point "$1" "$2" one_web bluegreen "one web container on the new commit"
 }
 
 # the switch: its kill points and the wrapped switches around them

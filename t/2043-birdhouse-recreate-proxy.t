@@ -82,25 +82,9 @@ write_stack() {
 	    labels:
 	      bh.fqdn: "${BH_FQDN}"
 	EOF
-	cat >"$1/birdhouse/components/proxy/nginx.conf" <<-\EOF &&
-	worker_processes 1;
-	pid /tmp/nginx.pid;
-	error_log stderr;
-	events { worker_connections 256; }
-	http {
-	    access_log off;
-	    client_body_temp_path /tmp/body;
-	    proxy_temp_path /tmp/proxy;
-	    fastcgi_temp_path /tmp/fastcgi;
-	    uwsgi_temp_path /tmp/uwsgi;
-	    scgi_temp_path /tmp/scgi;
-	    server {
-	        listen 80;
-	        location /a/ { proxy_pass http://a:80; proxy_connect_timeout 1s; }
-	        location /b/ { proxy_pass http://b:80; proxy_connect_timeout 1s; }
-	    }
-	}
-	EOF
+	nginx_conf "$1/birdhouse/components/proxy/nginx.conf" \
+		"location /a/ { proxy_pass http://a:80; proxy_connect_timeout 1s; }" \
+		"location /b/ { proxy_pass http://b:80; proxy_connect_timeout 1s; }" &&
 	cat >"$1/birdhouse/birdhouse-compose.sh" <<-\EOF &&
 	#!/bin/sh
 	# stand-in for birdhouse's wrapper: env.local, then compose with the
@@ -127,24 +111,6 @@ release() {
 served() { timeout 5 busybox wget -q -O - "http://127.0.0.1:$PORT/$1/" 2>/dev/null || echo down; }
 container_of() { (cd "$CHECKOUT/birdhouse" && docker-compose ps -q "$1"); }
 
-# probe_start / probe_stop: a client of b through the proxy every 20 ms;
-# each answer ("b1") or "fail" is one line of ./probe.
-probe_start() {
-	rm -f probe probe.stop &&
-	(
-		while [ ! -e probe.stop ]; do
-			timeout 5 busybox wget -q -O - "http://127.0.0.1:$PORT/b/" 2>/dev/null || echo fail
-			sleep 0.02
-		done
-	) >probe &
-	_probe=$! &&
-	at_exit "touch '$TRASH/probe.stop'"
-}
-probe_stop() {
-	touch probe.stop &&
-	wait $_probe &&
-	echo "probe: $(wc -l <probe) requests, $(grep -c fail probe) failed" >&2
-}
 
 test_expect_success 'setup: a birdhouse checkout running a, b and the proxy through its wrapper' '
 	git init -q --bare stack.git &&
@@ -168,7 +134,7 @@ test_expect_success 'a release that changes a only: b loses no request, a answer
 	a_before=$(container_of a) && b_before=$(container_of b) && p_before=$(container_of proxy) &&
 	release v2 201 &&
 	: >"$WRAPPER_CALLS" &&
-	probe_start &&
+	probe_start b/ &&
 	rd 0 &&
 	sleep 1 &&
 	probe_stop &&
@@ -193,7 +159,7 @@ test_expect_success 'the prepare was the staged copy'"'"'s wrapper pull, with th
 
 test_expect_success 'the next release of a: again 0 failed requests to b, a new again' '
 	release v3 202 &&
-	probe_start &&
+	probe_start b/ &&
 	rd 0 &&
 	probe_stop &&
 	is "failed requests to b" "$(grep -c fail probe)" 0 &&

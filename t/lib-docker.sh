@@ -58,3 +58,153 @@ forget_kept() {
 	docker image ls autodeploy/keep --format '{{.Repository}}:{{.Tag}}' |
 		grep ":$1-" | xargs -r docker image rm >/dev/null
 }
+
+# nginx_conf FILE LOCATION...: an nginx.conf for Debian's nginx in the
+# image `t/dockerd nginx-image` makes (no root needed, logs to stderr),
+# serving on port 80 with the given `location` lines.  Each proxy_pass
+# should give up connecting after 1 s (proxy_connect_timeout) and try the
+# next address: a request sent to an old container's address in the
+# instant it leaves the network would otherwise wait nginx's default 60 s.
+nginx_conf() {
+	_f=$1
+	shift
+	{
+		printf '%s\n' "worker_processes 1;" "pid /tmp/nginx.pid;" "error_log stderr;" \
+			"events { worker_connections 256; }" "http {" "    access_log off;"
+		for _t in client_body proxy fastcgi uwsgi scgi; do
+			printf '    %s_temp_path /tmp/%s;\n' "$_t" "${_t#client_}"
+		done
+		printf '%s\n' "    server {" "        listen 80;"
+		for _l in "$@"; do
+			printf '        %s\n' "$_l"
+		done
+		printf '%s\n' "    }" "}"
+	} >"$_f"
+}
+
+# proxy_stack DIR VERSION HEALTHY: birdhouse's shape in DIR (compose file
+# and proxy.conf): `web` serves VERSION at / and, when HEALTHY is yes,
+# "ok" at /health, which its compose healthcheck fetches; an nginx `proxy`
+# on $PORT with a static proxy_pass to the service name.
+proxy_stack() {
+	if [ "$3" = yes ]; then _h="echo ok >/tmp/www/health && "; else _h=; fi &&
+	cat >"$1/docker-compose.yml" <<-EOF &&
+	version: "2.4"
+	services:
+	  web:
+	    image: $IMAGE
+	    init: true
+	    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo $2 >/tmp/www/index.html && ${_h}exec httpd -f -p 80 -h /tmp/www"]
+	    healthcheck:
+	      test: ["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
+	      interval: 1s
+	      timeout: 2s
+	      retries: 2
+	    labels:
+	      autodeploy.version: "$2"
+	  proxy:
+	    image: autodeploy-nginx:1
+	    command: ["/usr/sbin/nginx", "-g", "daemon off;"]
+	    depends_on: [web]
+	    volumes:
+	      - ./proxy.conf:/etc/nginx/nginx.conf:ro
+	    ports:
+	      - "127.0.0.1:$PORT:80"
+	    labels:
+	      autodeploy.version: "proxy"
+	EOF
+	nginx_conf "$1/proxy.conf" "location / { proxy_pass http://web:80; proxy_connect_timeout 1s; }"
+}
+
+# probe_start [PATH] / probe_stop: a client of http://127.0.0.1:$PORT/PATH
+# every 20 ms; each answer, or "fail", is one line of ./probe.  (busybox
+# 1.35's wget crashes with -T: timeout(1) bounds each request.)
+probe_start() {
+	rm -f probe probe.stop &&
+	(
+		while [ ! -e probe.stop ]; do
+			timeout 5 busybox wget -q -O - "http://127.0.0.1:$PORT/${1:-}" 2>/dev/null || echo fail
+			sleep 0.02
+		done
+	) >probe &
+	_probe=$! &&
+	at_exit "touch '$TRASH/probe.stop'"
+}
+probe_stop() {
+	touch probe.stop &&
+	wait $_probe &&
+	echo "probe: $(wc -l <probe) requests, $(grep -c fail probe) failed" >&2
+}
+
+# write_counting_wrap: $TRASH/bin/wrap, the wrapper a sweep on the engine
+# puts around every stack command: it counts its calls in $SW/calls; at
+# the one numbered in $SW/kill-call it sends the signal in $SW/signal to
+# the topmost run-deploy before ("pre" in $SW/kill-mode) or after ("post")
+# running the real command, and leaves $SW/signalled.
+write_counting_wrap() {
+	mkdir -p "$SW" "$TRASH/bin" &&
+	cat >"$TRASH/bin/wrap" <<-EOF &&
+	#!/bin/sh
+	n=0 at= mode=
+	read -r n <"$SW/calls" 2>/dev/null
+	n=\$((n + 1))
+	echo \$n >"$SW/calls"
+	read -r at <"$SW/kill-call" 2>/dev/null
+	[ "\$n" = "\$at" ] && read -r mode <"$SW/kill-mode"
+	signal_top() {
+		p=\$\$ top=
+		while [ "\$p" -gt 1 ]; do
+			read -r comm <"/proc/\$p/comm"
+			[ "\$comm" = run-deploy ] && top=\$p
+			read -r _pid _comm _state p _rest <"/proc/\$p/stat"
+		done
+		echo "\$mode \$*" >"$SW/signalled"
+		kill -\$(cat "$SW/signal") \$top
+	}
+	[ "\$mode" = pre ] && signal_top "\$@"
+	"\$@"
+	rc=\$?
+	[ "\$mode" = post ] && signal_top "\$@"
+	exit \$rc
+	EOF
+	chmod +x "$TRASH/bin/wrap"
+}
+
+# engine_point SIGNAL POINT CHECK WHAT LEAVES: one point of a kill sweep
+# on the engine, one test: a new release (the script's `release`), then
+# run-deploy --if-drift killed by SIGNAL at POINT (a step boundary or file
+# count of AUTODEPLOY_TEST_KILL_AT, or call-N-pre/post: the counting
+# wrapper's Nth call); the next --if-drift run must leave what `CHECK
+# VERSION` asserts, and one more must have nothing to do.  WHAT and
+# LEAVES name the test.  Counts POINTS; sampled under check-asan.
+engine_point() {
+	sweep_sampled || return 0
+	POINTS=$((POINTS + 1))
+	P_SIG=$1 P_AT=$2 P_CHECK=$3 P_V=v$POINTS
+	export P_SIG P_AT P_CHECK P_V
+	test_expect_success "$4, SIG$P_SIG at $P_AT: the next run leaves $5, one more has nothing to do" '
+		release $P_V &&
+		echo "$P_SIG" >"$SW/signal" &&
+		rm -f "$SW/signalled" &&
+		: >"$SW/calls" &&
+		at= &&
+		case $P_AT in
+		call-*) n=${P_AT#call-} && echo "${n#*-}" >"$SW/kill-mode" && echo "${n%-*}" >"$SW/kill-call" ;;
+		*) at=$P_AT ;;
+		esac &&
+		rc=0 &&
+		{ AUTODEPLOY_TEST_KILL_AT=$at AUTODEPLOY_TEST_KILL_SIGNAL=$P_SIG \
+			run-deploy --config "$CONFIG" --if-drift >out 2>err || rc=$?; } &&
+		: >"$SW/kill-call" &&
+		if [ "$P_SIG" = KILL ]; then
+			is "killed run-deploy exit" "$rc" 137
+		else
+			{ test -e "$SW/signalled" || test_grep "killing myself\|interrupted by signal" err; }
+		fi &&
+		rd 0 --if-drift &&
+		$P_CHECK $P_V &&
+		rd 0 --if-drift &&
+		test_grep "nothing is due" err &&
+		$P_CHECK $P_V
+	'
+}
