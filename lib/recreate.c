@@ -213,7 +213,7 @@ static int reload_proxy(const struct recreate *rc, struct stack *st, const struc
 	struct engine_set now = { 0 };
 	char err[ERR_MAX];
 	const char *moved = NULL;
-	int proxy_renewed = 0, ret = 0;
+	int proxy_renewed = 0, proxy_runs = 0, ret = 0;
 
 	if (!proxy_watched(s) || before->skipped)
 		return 0;
@@ -224,14 +224,21 @@ static int reload_proxy(const struct recreate *rc, struct stack *st, const struc
 	}
 	for (size_t i = 0; i < now.n; i++) {
 		const struct engine_ctr *c = &now.c[i], *was = engine_find(before, c->id);
-		if (c->oneoff || (was && strcmp(was->started_at, c->started_at) == 0))
+		int is_proxy = s->bluegreen_proxy && strcmp(c->service, s->bluegreen_proxy) == 0;
+		if (c->oneoff)
 			continue;
-		if (s->bluegreen_proxy && strcmp(c->service, s->bluegreen_proxy) == 0)
+		if (is_proxy && c->status && strcmp(c->status, "running") == 0)
+			proxy_runs = 1;
+		if (was && strcmp(was->started_at, c->started_at) == 0)
+			continue;
+		if (is_proxy)
 			proxy_renewed = 1;
 		else if (!moved)
 			moved = c->service;
 	}
-	if (moved && !proxy_renewed) {
+	/* a stack with no proxy running (the preset names birdhouse's, which
+	 * a host may leave out) has nothing to reload */
+	if (moved && !proxy_renewed && (proxy_runs || s->bluegreen_switch_command)) {
 		log_info("%s: '%s' has a new container: the proxy must look its address up again", phase, moved);
 		ret = bluegreen_switch(st, &now, moved, phase);
 	}

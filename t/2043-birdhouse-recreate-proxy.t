@@ -166,4 +166,17 @@ test_expect_success 'the next release of a: again 0 failed requests to b, a new 
 	is "a" "$(served a)" v3
 '
 
+# A host without birdhouse's proxy component (the preset names `proxy`):
+# here, a proxy service the stack does not have.  Nothing to reload is no
+# failure.
+test_expect_success 'a named proxy the stack does not run: a is recreated, nothing reloaded, exit 0' '
+	config_add AUTODEPLOY_BLUEGREEN_PROXY gateway &&
+	a_before=$(container_of a) &&
+	release v4 203 &&
+	rd 0 &&
+	test "$(container_of a)" != "$a_before" &&
+	test_grep ! "switching: reloading" err &&
+	is "a version label" "$(docker inspect -f "{{.Config.Cmd}}" "$(container_of a)" | grep -o "echo v4")" "echo v4"
+'
+
 test_done
