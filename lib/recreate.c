@@ -264,11 +264,14 @@ int recreate_start(struct recreate *rc, struct stack *st, const char *phase)
 			log_warn("%s: cannot ask which services run (%s): services whose bind-mounted files "
 			         "changed are not recreated", phase, err);
 	}
-	if (st->s->engine_health || proxy_watched(st->s))
+	/* blue/green's own replacements first: health-gated and switched to
+	 * already, they are part of what the snapshot finds, so neither the
+	 * engine's health nor reload_proxy takes them up again */
+	int replaced = st->s->strategy != STRATEGY_BLUEGREEN || strcmp(phase, "start") != 0 ||
+	               bluegreen_start(&rc->bg, st, rc->cli, phase) == 0;
+	if (replaced && (st->s->engine_health || proxy_watched(st->s)))
 		engine_snapshot(&was, rc->cli ? rc->cli : "docker compose", st->s->compose_dir);
-	if ((st->s->strategy != STRATEGY_BLUEGREEN || strcmp(phase, "start") != 0 ||
-	     bluegreen_start(&rc->bg, st, rc->cli, phase) == 0) &&
-	    stack_command(st, phase, st->s->start_command, st->s->command_timeout) == 0 &&
+	if (replaced && stack_command(st, phase, st->s->start_command, st->s->command_timeout) == 0 &&
 	    (!scanned || recreate_bound(rc, st, &before, phase) == 0) &&
 	    engine_healthy(rc, st, &was, phase) == 0 && reload_proxy(rc, st, &was, phase) == 0)
 		ret = stack_healthcheck(st, phase);
