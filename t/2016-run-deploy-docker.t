@@ -11,7 +11,7 @@
 . "$T_DIR/lib-deploy.sh"
 . "$T_DIR/lib-docker.sh"
 
-docker_setup || docker_skip "${DOCKER_REASON:-no Docker engine}: run as root with docker.io, docker-compose and busybox-static installed"
+docker_require
 
 PROJECT=adt$$
 CHECKOUT=$TRASH/$PROJECT

@@ -14,8 +14,7 @@
 . "$T_DIR/lib-deploy.sh"
 . "$T_DIR/lib-docker.sh"
 
-docker_setup || docker_skip "${DOCKER_REASON:-no Docker engine}: run as root with docker.io, docker-compose and busybox-static installed"
-"$SRC_DIR/t/dockerd" nginx-image || docker_skip "no nginx image: apt-get install nginx-light"
+docker_require nginx
 
 PROJECT=adb$$
 CHECKOUT=$TRASH/$PROJECT
@@ -30,6 +29,11 @@ release() {
 
 # (busybox 1.35's wget crashes with -T: timeout(1) bounds each request)
 served() { timeout 5 busybox wget -q -O - "http://127.0.0.1:$PORT/" 2>/dev/null || echo down; }
+# proxy_master: the host pid of the proxy's nginx master.
+proxy_master() {
+	docker top "$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" \
+		--filter "label=com.docker.compose.service=proxy")" | awk "/nginx: master/ { print \$2 }"
+}
 web_containers() {
 	docker ps -a -q --filter "label=com.docker.compose.project=$PROJECT" \
 		--filter "label=com.docker.compose.service=web" | wc -l
@@ -82,8 +86,7 @@ let_go_later() {
 	kill -CONT "$1"
 }
 test_expect_success 'a proxy that reloads late (its master held for 5 s at the switch): the old container serves until it has, 0 failed' '
-	proxy=$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=proxy") &&
-	master=$(docker top "$proxy" | awk "/nginx: master/ { print \$2 }") &&
+	master=$(proxy_master) &&
 	test -n "$master" &&
 	at_exit "kill -CONT $master" &&
 	release v-late yes &&
@@ -121,6 +124,33 @@ test_expect_success 'a release whose new container never turns healthy: exit 2, 
 	is "served" "$(served)" v-late &&
 	is "web containers" "$(web_containers)" 1 &&
 	is "checkout" "$(git -C "$CHECKOUT" rev-parse HEAD)" "$good" &&
+	is "failed requests" "$(grep -c fail probe)" 0
+'
+
+# A proxy that never reloads (its master held through the whole run, as
+# one whose new configuration does not load): the switch gives up after
+# the health timeout and the release fails like an unhealthy one, the old
+# container never stopped.  The old workers go on serving it meanwhile.
+test_expect_success 'a proxy that never reloads: exit 2 after the health timeout, the new container removed, the old one serves, 0 failed' '
+	master=$(proxy_master) &&
+	test -n "$master" &&
+	at_exit "kill -CONT $master" &&
+	cp "$CONFIG" config.saved &&
+	config_add AUTODEPLOY_HEALTHCHECK_TIMEOUT 15 &&
+	release v-stuck yes &&
+	probe_start &&
+	kill -STOP "$master" &&
+	rc=0 &&
+	{ run-deploy --config "$CONFIG" >out 2>err || rc=$?; } &&
+	kill -CONT "$master" &&
+	cp config.saved "$CONFIG" &&
+	probe_stop &&
+	is "exit" "$rc" 2 &&
+	test_grep "started no new nginx worker within 15 s of its reload" err &&
+	test_grep "the new container was removed; the old one was never stopped" err &&
+	test_grep ! "stopping the old container" err &&
+	is "served" "$(served)" v-late &&
+	is "web containers" "$(web_containers)" 1 &&
 	is "failed requests" "$(grep -c fail probe)" 0
 '
 

@@ -16,8 +16,7 @@
 . "$T_DIR/lib-deploy.sh"
 . "$T_DIR/lib-docker.sh"
 
-docker_setup || docker_skip "${DOCKER_REASON:-no Docker engine}: run as root with docker.io, docker-compose and busybox-static installed"
-"$SRC_DIR/t/dockerd" nginx-image || docker_skip "no nginx image: apt-get install nginx-light"
+docker_require nginx
 
 # one project name of our own on a shared engine; the wrapper and the
 # engine questions of run-deploy inherit it

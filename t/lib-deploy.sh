@@ -77,6 +77,36 @@ EOF
 # stand-in, and $CONFIG with stop/start/healthcheck (and pre-deploy and
 # notify unless NOTIFY is "no") pointing at the stand-in.  The stack
 # starts "running".
+# kill_call_sh: the part of a sweep's command wrapper that counts its
+# calls in $SW/calls and, at the call numbered in $SW/kill-call, sets
+# $mode from $SW/kill-mode ("pre" or "post"); and signal_top WHAT, which
+# sends the signal in $SW/signal to the topmost run-deploy above it (its
+# command supervisor has that name too) and leaves WHAT in $SW/signalled.
+# Printed for a wrapper's here-document (t/lib-sweep.sh's stand-in,
+# t/lib-docker.sh's counting wrapper); "read", not "cat": a sweep makes
+# thousands of these calls.
+kill_call_sh() {
+	cat <<-EOF
+	n=0 at= mode=
+	read -r n <"$SW/calls" 2>/dev/null
+	n=\$((n + 1))
+	echo \$n >"$SW/calls"
+	read -r at <"$SW/kill-call" 2>/dev/null
+	[ "\$n" = "\$at" ] && read -r mode <"$SW/kill-mode"
+	signal_top() {
+		p=\$\$ top=
+		while [ "\$p" -gt 1 ]; do
+			read -r comm <"/proc/\$p/comm"
+			[ "\$comm" = run-deploy ] && top=\$p
+			read -r _pid _comm _state p _rest <"/proc/\$p/stat"
+		done
+		echo "\$1" >"$SW/signalled"
+		read -r sig <"$SW/signal"
+		kill -\$sig \$top
+	}
+	EOF
+}
+
 deploy_setup() {
 	make_remote stack 2 &&
 	make_remote ex1 2 &&

@@ -1,7 +1,7 @@
 # t/lib-docker.sh — a real Docker engine for the tests, sourced after
 # t/lib.sh:
 #   . "$T_DIR/lib-docker.sh"
-#   docker_setup || skip_all "..."     sets DOCKER_HOST, IMAGE, PORT
+#   docker_require [nginx]            sets DOCKER_HOST, IMAGE, PORT, or skips
 #
 # Uses the engine .ci/run started (AUTODEPLOY_DOCKER_HOST) when it
 # answers, else starts a private one under /tmp for this script (as root)
@@ -29,6 +29,16 @@ docker_setup() {
 }
 
 # docker_skip REASON: the whole script skips, or fails in CI.
+# docker_require [nginx]: the engine (docker_setup), and with "nginx" the
+# nginx image (t/dockerd nginx-image), or the script skips saying what to
+# install (a failure in CI, docker_skip).
+docker_require() {
+	docker_setup ||
+		docker_skip "${DOCKER_REASON:-no Docker engine}: run as root with docker.io, docker-compose and busybox-static installed"
+	[ "${1:-}" != nginx ] || "$SRC_DIR/t/dockerd" nginx-image ||
+		docker_skip "no nginx image: apt-get install nginx-light"
+}
+
 docker_skip() {
 	if [ "${CI:-}" = true ]; then
 		echo "1..1"
@@ -85,7 +95,13 @@ nginx_conf() {
 # proxy_stack DIR VERSION HEALTHY: birdhouse's shape in DIR (compose file
 # and proxy.conf): `web` serves VERSION at / and, when HEALTHY is yes,
 # "ok" at /health, which its compose healthcheck fetches; an nginx `proxy`
-# on $PORT with a static proxy_pass to the service name.
+# on $PORT with a static proxy_pass to the service name.  web stops as a
+# production server does (run-deploy(1), "bluegreen"): on SIGTERM it closes
+# its listening socket (the proxy then tries the other container) and
+# finishes the answers it is sending.  busybox httpd alone would die with
+# them: its forked handlers are killed when the container's init exits,
+# cutting an answer whose header has gone out, which no proxy can retry
+# (1 request of 14,445 over 20 deploys, bench/RESULTS.md case 6).
 proxy_stack() {
 	if [ "$3" = yes ]; then _h="echo ok >/tmp/www/health && "; else _h=; fi &&
 	cat >"$1/docker-compose.yml" <<-EOF &&
@@ -94,7 +110,7 @@ proxy_stack() {
 	  web:
 	    image: $IMAGE
 	    init: true
-	    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo $2 >/tmp/www/index.html && ${_h}exec httpd -f -p 80 -h /tmp/www"]
+	    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo $2 >/tmp/www/index.html && ${_h}{ httpd -f -p 80 -h /tmp/www & p=\$\$!; trap 'kill \$\$p; sleep 0.2; exit 0' TERM; wait \$\$p; }"]
 	    healthcheck:
 	      test: ["CMD", "/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
 	      interval: 1s
@@ -143,28 +159,11 @@ probe_stop() {
 # running the real command, and leaves $SW/signalled.
 write_counting_wrap() {
 	mkdir -p "$SW" "$TRASH/bin" &&
-	cat >"$TRASH/bin/wrap" <<-EOF &&
-	#!/bin/sh
-	n=0 at= mode=
-	read -r n <"$SW/calls" 2>/dev/null
-	n=\$((n + 1))
-	echo \$n >"$SW/calls"
-	read -r at <"$SW/kill-call" 2>/dev/null
-	[ "\$n" = "\$at" ] && read -r mode <"$SW/kill-mode"
-	signal_top() {
-		p=\$\$ top=
-		while [ "\$p" -gt 1 ]; do
-			read -r comm <"/proc/\$p/comm"
-			[ "\$comm" = run-deploy ] && top=\$p
-			read -r _pid _comm _state p _rest <"/proc/\$p/stat"
-		done
-		echo "\$mode \$*" >"$SW/signalled"
-		kill -\$(cat "$SW/signal") \$top
-	}
-	[ "\$mode" = pre ] && signal_top "\$@"
+	{ echo "#!/bin/sh" && kill_call_sh && cat <<-EOF; } >"$TRASH/bin/wrap" &&
+	[ "\$mode" = pre ] && signal_top "\$mode \$*"
 	"\$@"
 	rc=\$?
-	[ "\$mode" = post ] && signal_top "\$@"
+	[ "\$mode" = post ] && signal_top "\$mode \$*"
 	exit \$rc
 	EOF
 	chmod +x "$TRASH/bin/wrap"

@@ -107,37 +107,18 @@ write_sweep_standin() {
 	printf "#!/bin/sh\nexit 1\n" >"$TRASH/fake/docker" &&
 	cp "$TRASH/fake/docker" "$TRASH/fake/docker-compose" &&
 	chmod +x "$TRASH/fake/docker" "$TRASH/fake/docker-compose" &&
-	cat >"$TRASH/bin/sweep-standin" <<-EOF &&
-	#!/bin/sh
-	# (read, not cat: a sweep makes thousands of these calls)
-	role=\$1 n=0 at= mode=
-	read -r n <"$SW/calls" 2>/dev/null
-	n=\$((n + 1))
-	echo \$n >"$SW/calls"
-	read -r at <"$SW/kill-call" 2>/dev/null
-	[ "\$n" = "\$at" ] && read -r mode <"$SW/kill-mode"
-	signal_top() {
-		p=\$\$ top=
-		while [ "\$p" -gt 1 ]; do
-			read -r comm <"/proc/\$p/comm"
-			[ "\$comm" = run-deploy ] && top=\$p
-			read -r _pid _comm _state p _rest <"/proc/\$p/stat"
-		done
-		echo "\$role \${AUTODEPLOY_PHASE:-} \$mode" >"$SW/signalled"
-		read -r sig <"$SW/signal"
-		kill -\$sig \$top
-	}
+	{ printf '#!/bin/sh\nrole=$1\n' && kill_call_sh && cat <<-EOF; } >"$TRASH/bin/sweep-standin" &&
 	# a SIGKILL's supervisor kills this call within the second: its work
 	# is never done; a SIGTERM is passed on to it only where run-deploy
 	# cancels (not in a rollback or a recovery): there it goes on
-	if [ "\$mode" = pre ]; then signal_top; sleep 1; fi
+	if [ "\$mode" = pre ]; then signal_top "\$role \${AUTODEPLOY_PHASE:-} \$mode"; sleep 1; fi
 	rc=0
 	[ -e "$SW/fail-\$role" ] && rc=1 && rm "$SW/fail-\$role"
 	case \$role in
 	stop) echo stopped >"$STACK_STATE" ;;
 	start) [ \$rc = 0 ] && echo "running \$(git -C "$TRASH/compose" rev-parse HEAD) \$(git -C "$TRASH/extra1" rev-parse HEAD) \$(git -C "$TRASH/extra2" rev-parse HEAD)" >"$STACK_STATE" ;;
 	esac
-	if [ "\$mode" = post ]; then signal_top; fi
+	if [ "\$mode" = post ]; then signal_top "\$role \${AUTODEPLOY_PHASE:-} \$mode"; fi
 	exit \$rc
 	EOF
 	chmod 755 "$TRASH/bin/sweep-standin"
