@@ -73,10 +73,6 @@ EOF
 	chmod 755 "$STANDIN"
 }
 
-# deploy_setup [NOTIFY]: three remotes of 2 commits, their checkouts, the
-# stand-in, and $CONFIG with stop/start/healthcheck (and pre-deploy and
-# notify unless NOTIFY is "no") pointing at the stand-in.  The stack
-# starts "running".
 # kill_call_sh: the part of a sweep's command wrapper that counts its
 # calls in $SW/calls and, at the call numbered in $SW/kill-call, sets
 # $mode from $SW/kill-mode ("pre" or "post"); and signal_top WHAT, which
@@ -107,6 +103,10 @@ kill_call_sh() {
 	EOF
 }
 
+# deploy_setup [NOTIFY]: three remotes of 2 commits, their checkouts, the
+# stand-in, and $CONFIG with stop/start/healthcheck (and pre-deploy and
+# notify unless NOTIFY is "no") pointing at the stand-in.  The stack
+# starts "running".
 deploy_setup() {
 	make_remote stack 2 &&
 	make_remote ex1 2 &&

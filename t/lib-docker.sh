@@ -28,7 +28,6 @@ docker_setup() {
 	"$SRC_DIR/t/dockerd" image
 }
 
-# docker_skip REASON: the whole script skips, or fails in CI.
 # docker_require [nginx]: the engine (docker_setup), and with "nginx" the
 # nginx image (t/dockerd nginx-image), or the script skips saying what to
 # install (a failure in CI, docker_skip).
@@ -39,6 +38,7 @@ docker_require() {
 		docker_skip "no nginx image: apt-get install nginx-light"
 }
 
+# docker_skip REASON: the whole script skips, or fails in CI.
 docker_skip() {
 	if [ "${CI:-}" = true ]; then
 		echo "1..1"
