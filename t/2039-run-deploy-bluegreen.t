@@ -129,24 +129,23 @@ test_expect_success 'a release whose new container never turns healthy: exit 2, 
 
 # A proxy that never reloads (its master held through the whole run, as
 # one whose new configuration does not load): the switch gives up after
-# the health timeout and the release fails like an unhealthy one, the old
-# container never stopped.  The old workers go on serving it meanwhile.
+# the health timeout (setup's 30 s: the new container must still turn
+# healthy within it on a busy machine) and the release fails like an
+# unhealthy one, the old container never stopped.  The old workers go on
+# serving it meanwhile.
 test_expect_success 'a proxy that never reloads: exit 2 after the health timeout, the new container removed, the old one serves, 0 failed' '
 	master=$(proxy_master) &&
 	test -n "$master" &&
 	at_exit "kill -CONT $master" &&
-	cp "$CONFIG" config.saved &&
-	config_add AUTODEPLOY_HEALTHCHECK_TIMEOUT 15 &&
 	release v-stuck yes &&
 	probe_start &&
 	kill -STOP "$master" &&
 	rc=0 &&
 	{ run-deploy --config "$CONFIG" >out 2>err || rc=$?; } &&
 	kill -CONT "$master" &&
-	cp config.saved "$CONFIG" &&
 	probe_stop &&
 	is "exit" "$rc" 2 &&
-	test_grep "started no new nginx worker within 15 s of its reload" err &&
+	test_grep "started no new nginx worker within 30 s of its reload" err &&
 	test_grep "the new container was removed; the old one was never stopped" err &&
 	test_grep ! "stopping the old container" err &&
 	is "served" "$(served)" v-late &&
