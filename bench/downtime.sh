@@ -279,6 +279,8 @@ for way in bluegreen recreate restart; do
 	ffail=$4 fout=$5
 	set -- $(awk -v w=$way '$1 == w' "$D/bg-results")
 	dok=$2 frc=$3
+	# (the dashes fill the row when no deploy changed what was served:
+	# switch-windows.py then printed no window)
 	set -- $(awk -v w=$way '$1 == w && $2 == "switch"' "$D/bg-sums") - - - - - - - -
 	s99=$7 s100=$8
 	sadded=$(awk -v a="$s100" -v b="$i100" 'BEGIN { printf "%.1f", a - b }')
